@@ -1,0 +1,7 @@
+"""`citeflow import`."""
+
+from __future__ import annotations
+
+import click  # noqa: F401
+
+from . import main  # noqa: F401

@@ -1,0 +1,45 @@
+"""Safe file writing: every rewrite goes through a temporary file and an atomic rename."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
+
+    The temporary file lives in the same folder (same file system) and is flushed and
+    fsync'ed before ``os.replace``; the original file's permission bits are kept. On any
+    failure the temporary file is removed and the original is untouched.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
+    """Text variant of :func:`atomic_write_bytes`; newlines are written exactly as given."""
+    atomic_write_bytes(path, text.encode(encoding))
+
+
+def read_text_exact(path: str | Path) -> str:
+    """Read a text file keeping CRLF/CR newlines and a BOM exactly as they are on disk."""
+    with open(path, "r", encoding="utf-8", newline="") as handle:
+        return handle.read()

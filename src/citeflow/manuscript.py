@@ -1,0 +1,388 @@
+"""Read a manuscript once: front matter, blocks and their exact source positions.
+
+A manuscript is Pandoc Markdown with optional YAML front matter. This module does not run
+Pandoc: it splits the source into blocks (paragraphs, headings, list items, block quotes,
+tables, footnotes, code, HTML comments) keeping, for every character of a block's prose, the
+offset it came from. Later stages (placeholders, citations, claims) work on that prose and
+report ``line:column`` positions that point into the original file, whatever the list
+markers, quote prefixes, front matter, CRLF line endings or byte-order mark around them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import CiteflowError
+from .files import read_text_exact
+
+BOM = "\ufeff"
+
+# Block kinds whose text is prose (searched for citations, placeholders and claims).
+PROSE_KINDS = frozenset({"paragraph", "heading", "list_item", "blockquote", "table", "footnote"})
+
+
+@dataclass
+class Block:
+    """One block of the manuscript body.
+
+    ``start``/``end`` are offsets into :attr:`Manuscript.text`. ``content`` is the block's
+    prose with structural prefixes removed (list markers, ``>`` quote marks, heading ``#``,
+    the ``[^n]:`` of a footnote); ``offsets[i]`` is where ``content[i]`` sits in the source.
+    Line breaks inside a block become single spaces in ``content``.
+    """
+
+    kind: str
+    start: int
+    end: int
+    content: str = ""
+    offsets: list[int] = field(default_factory=list, repr=False)
+    level: int = 0  # heading level, or list nesting indent
+
+    def source_offset(self, index: int) -> int:
+        """Source offset of ``content[index]`` (``index == len(content)`` maps past the end)."""
+        if index < len(self.offsets):
+            return self.offsets[index]
+        return self.offsets[-1] + 1 if self.offsets else self.start
+
+    @property
+    def is_prose(self) -> bool:
+        return self.kind in PROSE_KINDS
+
+
+@dataclass
+class Manuscript:
+    """A manuscript as read from disk, with its blocks and a line index."""
+
+    path: Path | None
+    text: str
+    front_matter: dict[str, Any]
+    body_start: int
+    blocks: list[Block]
+    _line_starts: list[int] = field(default_factory=list, repr=False)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    @property
+    def title(self) -> str | None:
+        value = self.front_matter.get("title")
+        return str(value) if value is not None else None
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of a source offset (a BOM is not counted as a column)."""
+        index = bisect.bisect_right(self._line_starts, offset) - 1
+        line_start = self._line_starts[index]
+        column = offset - line_start + 1
+        if index == 0 and self.text.startswith(BOM):
+            column -= 1
+        return index + 1, max(column, 1)
+
+    def prose_blocks(self) -> list[Block]:
+        return [b for b in self.blocks if b.is_prose]
+
+    def bibliography_paths(self) -> list[Path]:
+        """Bibliography files named in the front matter, relative to the manuscript's folder."""
+        value = self.front_matter.get("bibliography")
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        return [(self.folder / str(v)) for v in value]
+
+
+# --------------------------------------------------------------------------------------
+# Reading
+
+
+def read_manuscript(path: str | Path) -> Manuscript:
+    """Read and split a manuscript file. Raises :class:`CiteflowError` naming file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise CiteflowError("manuscript not found", path)
+    try:
+        text = read_text_exact(path)
+    except UnicodeDecodeError as exc:
+        raise CiteflowError(f"not UTF-8 text (byte {exc.start})", path) from exc
+    except OSError as exc:
+        raise CiteflowError(f"cannot read manuscript: {exc.strerror}", path) from exc
+    return parse_manuscript(text, path)
+
+
+def parse_manuscript(text: str, path: str | Path | None = None) -> Manuscript:
+    """Split manuscript ``text`` (as read, newlines untouched) into front matter and blocks."""
+    path = Path(path) if path is not None else None
+    line_starts = _line_starts(text)
+    front_matter, body_start = _front_matter(text, path, line_starts)
+    blocks = _split_blocks(text, body_start, line_starts)
+    return Manuscript(path, text, front_matter, body_start, blocks, line_starts)
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    for match in re.finditer(r"\r\n|\r|\n", text):
+        starts.append(match.end())
+    return starts
+
+
+_FM_OPEN = re.compile(r"\A\ufeff?---[ \t]*(\r\n|\r|\n)")
+
+
+def _front_matter(text: str, path: Path | None, line_starts: list[int]) -> tuple[dict, int]:
+    opening = _FM_OPEN.match(text)
+    if not opening:
+        return {}, (1 if text.startswith(BOM) else 0)
+    body = text[opening.end():]
+    # Search line by line so CRLF files behave like LF ones.
+    closing = re.search(r"(?m)^(---|\.\.\.)[ \t]*\r?$", body)
+    if closing is None:
+        raise CiteflowError("front matter opened with '---' is never closed", path, 1)
+    yaml_text = body[: closing.start()]
+    try:
+        data = yaml.safe_load(yaml_text) if yaml_text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 2 if mark is not None else 1  # +1 for 1-based, +1 for '---'
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CiteflowError(f"malformed YAML front matter: {problem}", path, line) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise CiteflowError("front matter must be a YAML mapping (key: value)", path, 2)
+    end = opening.end() + closing.end()
+    # Step over the newline that ends the closing fence.
+    newline = re.match(r"\r\n|\r|\n", text[end:])
+    if newline:
+        end += newline.end()
+    return data, end
+
+
+# --------------------------------------------------------------------------------------
+# Block splitting
+
+_FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})")
+_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+|$)")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_LIST = re.compile(r"^( {0,3}|[ \t]*)([-*+•]|\d{1,9}[.)]|#\.|\(?[a-zA-Z][.)])([ \t]+)")
+_QUOTE = re.compile(r"^ {0,3}> ?")
+_FOOTNOTE = re.compile(r"^ {0,3}\[\^[^\]\s]+\]:[ \t]*")
+_TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$|^\s*[-+:| ]{3,}\s*$")
+_HRULE = re.compile(r"^ {0,3}([-*_])([ \t]*\1){2,}[ \t]*$")
+_COMMENT_OPEN = re.compile(r"^ {0,3}<!--")
+_HTML_BLOCK = re.compile(r"^ {0,3}<(div|/div|table|/table|pre|script|style|figure|/figure)\b", re.I)
+
+
+def _split_blocks(text: str, body_start: int, line_starts: list[int]) -> list[Block]:
+    # Lines of the body as (start offset, line text without its newline).
+    lines: list[tuple[int, str]] = []
+    first = bisect.bisect_right(line_starts, body_start) - 1
+    for i in range(first, len(line_starts)):
+        start = max(line_starts[i], body_start)
+        end = line_starts[i + 1] if i + 1 < len(line_starts) else len(text)
+        raw = text[start:end]
+        stripped = raw.rstrip("\r\n")
+        if start == end and i + 1 < len(line_starts):
+            continue
+        lines.append((start, stripped))
+    if lines and lines[-1][1] == "" and lines[-1][0] == len(text):
+        lines.pop()
+
+    blocks: list[Block] = []
+    i = 0
+    n = len(lines)
+    previous_blank = True
+    in_list = False
+    while i < n:
+        start, line = lines[i]
+        if not line.strip():
+            previous_blank = True
+            i += 1
+            continue
+
+        fence = _FENCE.match(line)
+        if fence:
+            marker = fence.group(2)
+            j = i + 1
+            while j < n and not lines[j][1].lstrip().startswith(marker[0] * len(marker)):
+                j += 1
+            j = min(j, n - 1)
+            blocks.append(Block("code", start, _line_end(lines, j)))
+            i = j + 1
+            previous_blank = False
+            continue
+
+        if _COMMENT_OPEN.match(line):
+            j = i
+            while j < n and "-->" not in lines[j][1]:
+                j += 1
+            j = min(j, n - 1)
+            blocks.append(Block("comment", start, _line_end(lines, j)))
+            i = j + 1
+            continue
+
+        if previous_blank and not in_list and line.startswith(("    ", "\t")):
+            j = i
+            while j + 1 < n and (lines[j + 1][1].startswith(("    ", "\t")) or not lines[j + 1][1].strip()):
+                j += 1
+            while j > i and not lines[j][1].strip():
+                j -= 1
+            blocks.append(Block("code", start, _line_end(lines, j)))
+            i = j + 1
+            previous_blank = False
+            continue
+
+        if _HTML_BLOCK.match(line):
+            j = i
+            while j + 1 < n and lines[j + 1][1].strip():
+                j += 1
+            blocks.append(Block("html", start, _line_end(lines, j)))
+            i = j + 1
+            continue
+
+        heading = _HEADING.match(line)
+        if heading:
+            content_start = heading.end()
+            body = line[content_start:]
+            body = re.sub(r"[ \t]+#+[ \t]*$|[ \t]*\{[^}]*\}[ \t]*$", "", body)
+            block = Block("heading", start, start + len(line), level=len(heading.group(1)))
+            _fill(block, [(start + content_start, body)])
+            blocks.append(block)
+            i += 1
+            previous_blank = False
+            in_list = False
+            continue
+
+        if _HRULE.match(line):
+            i += 1
+            previous_blank = False
+            continue
+
+        if _TABLE_LINE.match(line) and "|" in line:
+            j = i
+            while j + 1 < n and lines[j + 1][1].strip() and "|" in lines[j + 1][1]:
+                j += 1
+            block = Block("table", start, _line_end(lines, j))
+            pieces = []
+            for k in range(i, j + 1):
+                s, l = lines[k]
+                if re.fullmatch(r"\s*[-+:| ]+\s*", l):
+                    continue
+                for cell in re.finditer(r"[^|]+", l):
+                    if cell.group().strip():
+                        lead = len(cell.group()) - len(cell.group().lstrip())
+                        pieces.append((s + cell.start() + lead, cell.group().strip()))
+            _fill(block, pieces, joiner=" | ")
+            blocks.append(block)
+            i = j + 1
+            previous_blank = False
+            continue
+
+        kind = "paragraph"
+        prefix = None
+        list_match = _LIST.match(line)
+        quote_match = _QUOTE.match(line)
+        foot_match = _FOOTNOTE.match(line)
+        if list_match:
+            kind, prefix = "list_item", list_match.end()
+            in_list = True
+        elif quote_match:
+            kind, prefix = "blockquote", quote_match.end()
+        elif foot_match:
+            kind, prefix = "footnote", foot_match.end()
+        else:
+            if previous_blank:
+                in_list = in_list and line.startswith((" ", "\t"))
+            prefix = len(line) - len(line.lstrip())
+
+        pieces = [(start + prefix, line[prefix:])]
+        j = i
+        while j + 1 < n:
+            nxt_start, nxt = lines[j + 1]
+            if not nxt.strip():
+                break
+            if _FENCE.match(nxt) or _HEADING.match(nxt) or _COMMENT_OPEN.match(nxt):
+                break
+            if kind == "paragraph" and _SETEXT.match(nxt) and not _LIST.match(nxt):
+                # Setext heading: the paragraph so far is a heading.
+                kind = "heading"
+                j += 1
+                break
+            if _LIST.match(nxt) and kind in ("list_item", "paragraph"):
+                break
+            if kind == "blockquote":
+                qm = _QUOTE.match(nxt)
+                cut = qm.end() if qm else len(nxt) - len(nxt.lstrip())
+            else:
+                if kind != "blockquote" and _QUOTE.match(nxt) and kind == "paragraph":
+                    break
+                cut = len(nxt) - len(nxt.lstrip())
+            pieces.append((nxt_start + cut, nxt[cut:]))
+            j += 1
+        block = Block(kind, start, _line_end(lines, j))
+        if kind == "heading":
+            block.level = 1 if lines[j][1].strip().startswith("=") else 2
+        _fill(block, pieces)
+        blocks.append(block)
+        i = j + 1
+        previous_blank = False
+    return blocks
+
+
+def _line_end(lines: list[tuple[int, str]], j: int) -> int:
+    start, line = lines[j]
+    return start + len(line)
+
+
+def _fill(block: Block, pieces: list[tuple[int, str]], joiner: str = " ") -> None:
+    """Build ``content``/``offsets`` from (source offset, text) pieces of one block."""
+    parts: list[str] = []
+    offsets: list[int] = []
+    for index, (offset, piece) in enumerate(pieces):
+        piece = piece.rstrip()
+        if index and parts:
+            parts.append(joiner)
+            last = offsets[-1] if offsets else offset
+            offsets.extend([last + 1] * len(joiner))
+        parts.append(piece)
+        offsets.extend(range(offset, offset + len(piece)))
+    block.content = "".join(parts)
+    block.offsets = offsets
+
+
+# --------------------------------------------------------------------------------------
+# Regions of prose that are not prose: code spans, link targets, raw HTML, math.
+
+_PROTECTED = re.compile(
+    r"(?P<code>(`+)(?:(?!\2).)+?\2)"  # code span
+    r"|(?P<linkurl>\]\((?:[^()\s]|\([^()]*\))*(?:\s+\"[^\"]*\")?\))"  # ](url "title")
+    r"|(?P<autolink><(?:https?|ftp|mailto):[^>\s]+>)"  # <http://...>
+    r"|(?P<comment><!--.*?-->)"  # inline HTML comment
+    r"|(?P<math>\$\$.+?\$\$|(?<![\\$\w])\$(?=\S)[^$\n]+?(?<=\S)\$(?![\w$]))"  # TeX math
+    r"|(?P<tag></?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>)",  # raw HTML tag
+    re.S,
+)
+
+
+def protected_ranges(content: str) -> list[tuple[int, int]]:
+    """(start, end) ranges of ``content`` that are code, link targets, raw HTML or math.
+
+    Placeholders and citations are never looked for inside them. Reference definitions
+    (``[label]: URL``) are protected as a whole.
+    """
+    ranges = [(m.start(), m.end()) for m in _PROTECTED.finditer(content)]
+    ref_def = re.match(r"^\s{0,3}\[[^\]]+\]:\s*\S+", content)
+    if ref_def and not content.lstrip().startswith("[^"):
+        ranges.insert(0, (0, len(content)))
+    return ranges
+
+
+def in_ranges(position: int, ranges: list[tuple[int, int]]) -> bool:
+    """True when ``position`` falls inside one of the sorted ``ranges``."""
+    index = bisect.bisect_right(ranges, (position, float("inf"))) - 1
+    return index >= 0 and ranges[index][0] <= position < ranges[index][1]
