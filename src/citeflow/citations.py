@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .manuscript import Block, Manuscript, in_ranges, protected_ranges
 
-_KEY = r"(?:\{(?P<bkey>[^{}]+)\}|(?P<key>[\w](?:[\w]|[:.#$%&\-+?<>~/](?=[\w]))*))"
+_KEY = r"(?:\{(?P<bkey>[^{}]+)\}|(?P<key>[\w](?:[\w]|[:.#$%&\-+?<>~/]+(?=[\w]))*))"
 _AT_KEY = re.compile(r"(?<![\w\\@])(?P<minus>-?)@" + _KEY)
 _BRACKET = re.compile(r"\[(?P<inner>[^\[\]]*?(?<![\w\\])-?@[^\[\]]*)\](?!\(|:)")
 _CROSSREF = re.compile(r"^(fig|tbl|eq|sec|lst|thm|lem|cor|prp|cnj|def|exm|exr)[:-]", re.I)

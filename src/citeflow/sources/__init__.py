@@ -1,0 +1,514 @@
+"""Metadata sources behind one interface: give identifiers, get references.
+
+>>> fetcher = Fetcher(config)                      # doctest: +SKIP
+>>> results = fetcher.fetch_many([parse_identifier("doi:10.7554/eLife.01567")])
+>>> results[ident].status, results[ident].reference.title
+
+Where each kind of identifier is looked up:
+
+* DOI: Crossref ``/works/{doi}``; if Crossref says 404, doi.org content negotiation
+  (DataCite, mEDRA and other agencies).
+* PMID: PubMed EFetch.
+* PMCID: the PMC ID converter, then the DOI (or PMID) it names.
+* arXiv ID: its DataCite DOI ``10.48550/arXiv.<id>`` through doi.org.
+* ISBN: no open source is queried; the result says so.
+
+Every answer goes through the on-disk cache (:mod:`.cache`); in offline mode only the cache
+is used. Network and server trouble never raises: the :class:`FetchResult` says what went
+wrong, with the identifier and the URL, and the other identifiers are still fetched.
+
+Settings (environment first, then ``[sources]`` / ``[cache]`` of citeflow.toml):
+``CITEFLOW_CROSSREF_URL``/``crossref_url``, ``CITEFLOW_DOI_URL``/``doi_url``,
+``CITEFLOW_EUTILS_URL``/``eutils_url``, ``CITEFLOW_IDCONV_URL``/``idconv_url``, ``workers``
+(8), ``timeout`` (10 s), ``retries`` (3), ``backoff`` (0.5), ``max_retry_after`` (60 s),
+``rate_limits`` (``{host = requests per second}``), ``NCBI_API_KEY``/``ncbi_api_key``,
+``CITEFLOW_MAILTO``/``mailto``, ``CITEFLOW_OFFLINE=1``, ``CITEFLOW_CACHE_DIR``/``[cache] dir``,
+``[cache] ttl_days`` (30) and ``notfound_ttl_days`` (1).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlencode
+from typing import Any, Callable, Iterable, Mapping
+
+from ..bibliography import Reference, make_key
+from ..config import Config
+from ..errors import CiteflowError
+from ..identifiers import Identifier, InvalidIdentifier, parse_identifier
+from . import crossref, doi, pubmed
+from .cache import DAY, Cache, request_key
+from .crossref import Malformed
+from .http import HttpClient, HttpProblem, HttpSettings, Response
+
+STATUSES = ("ok", "not_found", "error", "offline", "malformed")
+NCBI_HOSTS = ("eutils.ncbi.nlm.nih.gov", "pmc.ncbi.nlm.nih.gov", "www.ncbi.nlm.nih.gov")
+ARXIV_DOI_PREFIX = "10.48550/arxiv."
+#: PMIDs per EFetch request when many are fetched at once.
+PUBMED_BATCH = 200
+
+
+@dataclass
+class FetchResult:
+    """The outcome for one identifier.
+
+    ``status``: ``ok`` (``reference`` is set), ``not_found`` (the registry does not know
+    it), ``error`` (network or server trouble), ``offline`` (not in the cache and not allowed
+    to ask), ``malformed`` (the identifier, or the server's answer, is garbage).
+    ``message`` says what happened in words; ``url`` is the last URL involved.
+    """
+
+    identifier: Identifier
+    status: str
+    reference: Reference | None = None
+    message: str = ""
+    url: str | None = None
+    source: str | None = None
+    from_cache: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def describe(self) -> str:
+        """One line for a writer: ``doi:10.1/x: not found at Crossref or doi.org (URL)``."""
+        text = f"{self.identifier}: {self.message or self.status}"
+        return f"{text} ({self.url})" if self.url and self.url not in text else text
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class SourceSettings:
+    """Where and how to ask; see the module docstring for the names to set them by."""
+
+    crossref_url: str = crossref.DEFAULT_URL
+    doi_url: str = doi.DEFAULT_URL
+    eutils_url: str = pubmed.DEFAULT_EUTILS_URL
+    idconv_url: str = pubmed.DEFAULT_IDCONV_URL
+    workers: int = 8
+    timeout: float = 10.0
+    retries: int = 3
+    backoff: float = 0.5
+    max_retry_after: float = 60.0
+    mailto: str | None = None
+    ncbi_api_key: str | None = None
+    rate_limits: dict[str, float] = field(default_factory=dict)
+    cache_dir: Path | None = None
+    ttl_days: float = 30.0
+    notfound_ttl_days: float = 1.0
+    offline: bool = False
+
+    @classmethod
+    def from_config(cls, config: Config | None = None,
+                    env: Mapping[str, str] | None = None) -> "SourceSettings":
+        config = config or Config()
+        env = os.environ if env is None else env
+        sources = config.section("sources")
+        cache = config.section("cache")
+
+        def pick(env_name: str | None, key: str, default: Any) -> Any:
+            if env_name and env.get(env_name):
+                return env[env_name]
+            return sources.get(key, default)
+
+        def number(value: Any, name: str, kind: type = float) -> Any:
+            try:
+                result = kind(value)
+            except (TypeError, ValueError):
+                raise CiteflowError(f"[sources] {name} must be a number, not {value!r}",
+                                    config.path) from None
+            if result < 0:
+                raise CiteflowError(f"[sources] {name} must not be negative", config.path)
+            return result
+
+        cache_dir = env.get("CITEFLOW_CACHE_DIR") or cache.get("dir")
+        cache_path = Path(cache_dir) if cache_dir else Path(".citeflow") / "cache"
+        if not cache_path.is_absolute():
+            cache_path = (Path.cwd() if env.get("CITEFLOW_CACHE_DIR") else config.root) / cache_path
+        api_key = env.get("NCBI_API_KEY") or sources.get("ncbi_api_key") or None
+        ncbi_rate = 10.0 if api_key else 3.0
+        limits: dict[str, float] = {"api.crossref.org": 10.0}
+        limits.update({host: ncbi_rate for host in NCBI_HOSTS})
+        configured = sources.get("rate_limits", {})
+        if not isinstance(configured, dict):
+            raise CiteflowError("[sources] rate_limits must be a table of host = requests per second",
+                                config.path)
+        for host, rate in configured.items():
+            limits[str(host)] = number(rate, f"rate_limits.{host}")
+        workers = number(pick("CITEFLOW_WORKERS", "workers", 8), "workers", int)
+        return cls(
+            crossref_url=str(pick("CITEFLOW_CROSSREF_URL", "crossref_url", crossref.DEFAULT_URL)),
+            doi_url=str(pick("CITEFLOW_DOI_URL", "doi_url", doi.DEFAULT_URL)),
+            eutils_url=str(pick("CITEFLOW_EUTILS_URL", "eutils_url", pubmed.DEFAULT_EUTILS_URL)),
+            idconv_url=str(pick("CITEFLOW_IDCONV_URL", "idconv_url", pubmed.DEFAULT_IDCONV_URL)),
+            workers=max(workers, 1),
+            timeout=number(pick(None, "timeout", 10.0), "timeout"),
+            retries=number(pick(None, "retries", 3), "retries", int),
+            backoff=number(pick(None, "backoff", 0.5), "backoff"),
+            max_retry_after=number(pick(None, "max_retry_after", 60.0), "max_retry_after"),
+            mailto=config.mailto,
+            ncbi_api_key=api_key,
+            rate_limits=limits,
+            cache_dir=cache_path,
+            ttl_days=float(cache.get("ttl_days", 30.0)),
+            notfound_ttl_days=float(cache.get("notfound_ttl_days", 1.0)),
+            offline=_truthy(env.get("CITEFLOW_OFFLINE", "")),
+        )
+
+
+class _Offline(Exception):
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.url = url
+
+
+class Fetcher:
+    """Fetches references for identifiers from Crossref, doi.org and PubMed, with a cache.
+
+    ``offline`` (default: ``CITEFLOW_OFFLINE``) answers from the cache only. ``workers``
+    threads fetch in parallel (default 8, ``[sources] workers``). ``progress`` may be a
+    callable that is given each :class:`FetchResult` as it completes (the CLI drives a
+    progress bar with it).
+    """
+
+    def __init__(self, config: Config | None = None, offline: bool | None = None,
+                 workers: int | None = None, cache_dir: str | Path | None = None,
+                 progress: bool | Callable[[FetchResult], None] = False,
+                 settings: SourceSettings | None = None):
+        self.config = config or Config()
+        self.settings = replace(settings) if settings else SourceSettings.from_config(self.config)
+        if offline is not None:
+            self.settings.offline = offline
+        if workers is not None:
+            self.settings.workers = max(int(workers), 1)
+        if cache_dir is not None:
+            self.settings.cache_dir = Path(cache_dir)
+        s = self.settings
+        self.offline = s.offline
+        self.progress = progress if callable(progress) else None
+        self.cache = Cache(s.cache_dir, ttl=s.ttl_days * DAY, notfound_ttl=s.notfound_ttl_days * DAY) \
+            if s.cache_dir else None
+        self.http = HttpClient(HttpSettings(
+            timeout=s.timeout, retries=s.retries, backoff=s.backoff,
+            max_retry_after=s.max_retry_after, pool_size=s.workers, mailto=s.mailto,
+            rate_limits=dict(s.rate_limits)))
+        self._memo: dict[Identifier, FetchResult] = {}
+        self._memo_lock = threading.Lock()
+        # Cache files are written by one background thread, so that the workers go straight
+        # back to the network; every public call waits for its writes before returning.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citeflow-cache")
+        self._pending: list[Future] = []
+        self._pending_lock = threading.Lock()
+        self._prefetched: dict[str, Response] = {}
+
+    # -- public ------------------------------------------------------------------------------
+    @property
+    def requests_sent(self) -> int:
+        """How many HTTP requests this fetcher has sent (cache hits do not count)."""
+        return self.http.requests_sent
+
+    def fetch(self, identifier: Identifier | str) -> FetchResult:
+        """Fetch one identifier (a string is parsed first). Never raises for network trouble."""
+        result = self._fetch_one(identifier)
+        self._flush_cache_writes()
+        return result
+
+    def _fetch_one(self, identifier: Identifier | str) -> FetchResult:
+        if isinstance(identifier, str):
+            try:
+                identifier = parse_identifier(identifier)
+            except InvalidIdentifier as exc:
+                return FetchResult(Identifier(exc.kind or "unknown", identifier), "malformed",
+                                   message=exc.reason)
+        with self._memo_lock:
+            known = self._memo.get(identifier)
+        if known is not None:
+            return known
+        try:
+            result = self._fetch(identifier)
+        except Exception as exc:  # a bug must not sink the other identifiers of a batch
+            result = FetchResult(identifier, "error",
+                                 message=f"unexpected problem ({exc.__class__.__name__}: {exc})")
+        if result.reference is not None and not result.reference.key:
+            result.reference.key = make_key(result.reference)
+        with self._memo_lock:
+            self._memo[identifier] = result
+        return result
+
+    def fetch_many(self, identifiers: Iterable[Identifier | str],
+                   on_result: Callable[[FetchResult], None] | None = None) -> dict[Identifier, FetchResult]:
+        """Fetch many identifiers in parallel; one result per distinct identifier."""
+        unique: list[Identifier | str] = []
+        seen: set[Any] = set()
+        for ident in identifiers:
+            if isinstance(ident, str):
+                ident = _as_ident(ident) or ident
+            if ident not in seen:
+                seen.add(ident)
+                unique.append(ident)
+        callback = on_result or self.progress
+        results: dict[Identifier, FetchResult] = {}
+        if not unique:
+            return results
+        workers = min(self.settings.workers, len(unique))
+        pmids = [i for i in unique if isinstance(i, Identifier) and i.kind == "pmid"]
+        waiting = set(pmids)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="citeflow-fetch") as pool:
+            batch = pool.submit(self._prefetch_pmids, pmids) if len(pmids) > 1 else None
+
+            def task(ident: Identifier | str) -> FetchResult:
+                if batch is not None and ident in waiting:
+                    batch.result()
+                return self._fetch_one(ident)
+
+            futures = [pool.submit(task, ident) for ident in unique]
+            for future in as_completed(futures):
+                result = future.result()
+                results[result.identifier] = result
+                if callback:
+                    callback(result)
+        self._flush_cache_writes()
+        # keep the caller's order
+        order = {i: n for n, i in enumerate(unique)}
+        return dict(sorted(results.items(), key=lambda item: order.get(item[0], len(order))))
+
+    def close(self) -> None:
+        self._flush_cache_writes()
+        self._writer.shutdown(wait=True)
+        self.http.close()
+
+    def _flush_cache_writes(self) -> None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def __enter__(self) -> "Fetcher":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- transport: cache first, then network ---------------------------------------------------
+    def _get(self, url: str, params: Mapping[str, str] | None = None,
+             accept: str | None = None) -> Response:
+        key = request_key(url, params, accept)
+        with self._memo_lock:
+            prefetched = self._prefetched.pop(key, None)
+        if prefetched is not None:
+            return prefetched
+        if self.cache is not None:
+            hit = self.cache.get(key, any_age=self.offline)
+            if hit is not None:
+                hit.cache_key = key
+                return hit
+        if self.offline:
+            shown = {k: v for k, v in (params or {}).items() if k not in ("api_key", "email", "tool")}
+            raise _Offline(f"{url}?{urlencode(shown)}" if shown else url)
+        response = self.http.get(url, params=params, headers={"Accept": accept} if accept else None)
+        response.cache_key = key
+        return response
+
+    def _remember(self, response: Response, not_found: bool = False) -> None:
+        if self.cache is not None and not response.from_cache:
+            future = self._writer.submit(self.cache.put, response.cache_key, response, not_found)
+            with self._pending_lock:
+                self._pending.append(future)
+
+    def _ncbi_params(self, params: dict[str, str]) -> dict[str, str]:
+        params = dict(params, tool="citeflow")
+        if self.settings.mailto:
+            params["email"] = self.settings.mailto
+        if self.settings.ncbi_api_key:
+            params["api_key"] = self.settings.ncbi_api_key
+        return params
+
+    # -- per kind ---------------------------------------------------------------------------------
+    def _fetch(self, ident: Identifier) -> FetchResult:
+        checked = _as_ident(str(ident.value), ident.kind)
+        if checked is None or checked != ident:
+            return FetchResult(ident, "malformed",
+                               message=f"malformed {ident.kind} {ident.value!r}; not sent to any server")
+        try:
+            if ident.kind == "doi":
+                return self._fetch_doi(ident, ident.value)
+            if ident.kind == "pmid":
+                return self._fetch_pmid(ident, ident.value)
+            if ident.kind == "pmcid":
+                return self._fetch_pmcid(ident)
+            if ident.kind == "arxiv":
+                bare = re.sub(r"v\d+$", "", ident.value)
+                return self._fetch_doi(ident, ARXIV_DOI_PREFIX + bare.lower(), crossref_first=False)
+            return FetchResult(ident, "not_found",
+                               message="ISBNs cannot be looked up in an open registry; "
+                                       "add the book to the bibliography by hand")
+        except _Offline as exc:
+            return FetchResult(ident, "offline", message="offline and not in the cache", url=exc.url)
+
+    def _problem(self, ident: Identifier, exc: HttpProblem, what: str) -> FetchResult:
+        return FetchResult(ident, "error", message=f"{what}: {exc.message}", url=exc.url)
+
+    def _fetch_doi(self, ident: Identifier, doi_value: str, crossref_first: bool = True) -> FetchResult:
+        crossref_url = crossref.works_url(self.settings.crossref_url, doi_value)
+        if crossref_first:
+            try:
+                response = self._get(crossref_url)
+            except HttpProblem as exc:
+                return self._problem(ident, exc, "Crossref")
+            if response.status == 200:
+                try:
+                    message = crossref.parse_work(response)
+                    ref = crossref.reference_from_crossref(message)
+                except Malformed as exc:
+                    return FetchResult(ident, "malformed", message=str(exc), url=crossref_url)
+                self._remember(response)
+                if ref.doi is None:
+                    ref.doi = doi_value
+                return FetchResult(ident, "ok", ref, "found at Crossref", crossref_url, "crossref",
+                                   response.from_cache)
+            if response.status != 404:
+                return FetchResult(ident, "error",
+                                   message=f"Crossref answered HTTP {response.status}", url=crossref_url)
+            self._remember(response, not_found=True)
+        # not at Crossref: ask doi.org (content negotiation)
+        negotiation_url = doi.doi_url(self.settings.doi_url, doi_value)
+        try:
+            response = self._get(negotiation_url, accept=doi.CSL_JSON)
+        except HttpProblem as exc:
+            return self._problem(ident, exc, "doi.org")
+        if response.status == 404:
+            self._remember(response, not_found=True)
+            where = "Crossref or doi.org" if crossref_first else "doi.org"
+            return FetchResult(ident, "not_found", message=f"DOI not found at {where}",
+                               url=negotiation_url)
+        if response.status == 406:
+            return FetchResult(ident, "error", url=negotiation_url,
+                               message="the DOI's registration agency offers no CSL-JSON (HTTP 406)")
+        if response.status != 200:
+            return FetchResult(ident, "error", message=f"doi.org answered HTTP {response.status}",
+                               url=response.url or negotiation_url)
+        try:
+            ref = doi.parse_csl(response, doi_value)
+        except Malformed as exc:
+            return FetchResult(ident, "malformed", message=str(exc), url=response.url or negotiation_url)
+        self._remember(response)
+        if ident.kind == "arxiv":
+            ref.fields["arxiv"] = ident.value
+        return FetchResult(ident, "ok", ref, "found through doi.org", negotiation_url, "doi.org",
+                           response.from_cache)
+
+    def _efetch_url(self) -> str:
+        return f"{self.settings.eutils_url.rstrip('/')}/efetch.fcgi"
+
+    def _prefetch_pmids(self, identifiers: list[Identifier]) -> None:
+        """Ask PubMed for many PMIDs in one EFetch call (up to 200 each) instead of one call
+        per PMID: NCBI allows only 3 requests a second. Each record found is kept as if it
+        had been fetched alone, so the cache and the per-PMID path below stay the same. If
+        the batch fails, nothing is kept and each PMID is fetched on its own."""
+        if self.offline:
+            return
+        url = self._efetch_url()
+        todo: list[tuple[str, str]] = []
+        for ident in identifiers:
+            key = request_key(url, {"db": "pubmed", "id": ident.value, "retmode": "xml"})
+            if self.cache is None or self.cache.get(key) is None:
+                todo.append((ident.value, key))
+        for start in range(0, len(todo), PUBMED_BATCH):
+            chunk = todo[start:start + PUBMED_BATCH]
+            if len(chunk) < 2:
+                break
+            params = self._ncbi_params({"db": "pubmed", "id": ",".join(p for p, _ in chunk), "retmode": "xml"})
+            try:
+                response = self.http.get(url, params=params)
+                if response.status != 200:
+                    continue
+                articles = pubmed.split_efetch(response)
+            except (HttpProblem, Malformed):
+                continue
+            for pmid, key in chunk:
+                single = Response(url=f"{url}?db=pubmed&id={pmid}&retmode=xml", status=200,
+                                  text=articles.get(pmid, pubmed.EMPTY_SET), content_type=response.content_type,
+                                  fetched_at=response.fetched_at, cache_key=key)
+                with self._memo_lock:
+                    self._prefetched[key] = single
+
+    def _fetch_pmid(self, ident: Identifier, pmid: str) -> FetchResult:
+        url = self._efetch_url()
+        params = self._ncbi_params({"db": "pubmed", "id": pmid, "retmode": "xml"})
+        shown = f"{url}?db=pubmed&id={pmid}&retmode=xml"
+        try:
+            response = self._get(url, params)
+        except HttpProblem as exc:
+            exc.url = shown
+            return self._problem(ident, exc, "PubMed")
+        if response.status in (400, 404):
+            self._remember(response, not_found=True)
+            return FetchResult(ident, "not_found", message="PMID not found in PubMed", url=shown)
+        if response.status != 200:
+            return FetchResult(ident, "error", message=f"PubMed answered HTTP {response.status}", url=shown)
+        try:
+            articles = pubmed.parse_efetch(response)
+            refs = [pubmed.reference_from_pubmed(a) for a in articles]
+        except Malformed as exc:
+            return FetchResult(ident, "malformed", message=str(exc), url=shown)
+        match = next((r for r in refs if r.pmid == pmid), None)
+        if match is None:
+            self._remember(response, not_found=True)
+            return FetchResult(ident, "not_found", message="PMID not found in PubMed", url=shown)
+        self._remember(response)
+        return FetchResult(ident, "ok", match, "found in PubMed", shown, "pubmed", response.from_cache)
+
+    def _fetch_pmcid(self, ident: Identifier) -> FetchResult:
+        url = self.settings.idconv_url
+        params = self._ncbi_params({"ids": ident.value, "format": "json"})
+        shown = f"{url}?ids={ident.value}&format=json"
+        try:
+            response = self._get(url, params)
+        except HttpProblem as exc:
+            exc.url = shown
+            return self._problem(ident, exc, "PMC ID converter")
+        if response.status not in (200, 400, 404):
+            return FetchResult(ident, "error", url=shown,
+                               message=f"PMC ID converter answered HTTP {response.status}")
+        try:
+            found = pubmed.parse_idconv(response, ident.value)
+        except Malformed as exc:
+            if response.status != 200:
+                found = None
+            else:
+                return FetchResult(ident, "malformed", message=str(exc), url=shown)
+        if not found or not (found.get("doi") or found.get("pmid")):
+            self._remember(response, not_found=True)
+            return FetchResult(ident, "not_found", message="PMCID not found by the PMC ID converter",
+                               url=shown)
+        self._remember(response)
+        result = None
+        if found.get("doi"):
+            result = self._fetch_doi(ident, found["doi"])
+        if (result is None or not result.ok) and found.get("pmid"):
+            result = self._fetch_pmid(ident, found["pmid"])
+        assert result is not None
+        if result.reference is not None:
+            result.reference.pmcid = ident.value
+            result.reference.pmid = result.reference.pmid or found.get("pmid")
+        return result
+
+
+def _as_ident(value: Any, kind: str | None = None) -> Identifier | None:
+    if isinstance(value, Identifier) and kind is None:
+        return value
+    try:
+        return parse_identifier(str(value), kind=kind)
+    except InvalidIdentifier:
+        return None
+
+
+__all__ = ["FetchResult", "Fetcher", "SourceSettings", "STATUSES"]

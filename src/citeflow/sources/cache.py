@@ -1,0 +1,110 @@
+"""On-disk cache of raw service answers, so a second run sends no request at all.
+
+Each answer is one small JSON file under the cache folder (default ``.citeflow/cache`` in
+the project root, ``CITEFLOW_CACHE_DIR`` or ``[cache] dir``), named by a hash of the request
+and holding the URL, HTTP status, content type, body and the time it was fetched. Records
+are kept ``ttl_days`` (default 30); "not found" answers only ``notfound_ttl_days`` (default
+1), because a DOI registered yesterday should not stay missing for a month. A file that
+cannot be read or parsed is treated as absent and overwritten by the next fetch. In offline
+mode the cache answers whatever its age.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlencode
+
+from .http import Response
+
+DAY = 86400.0
+#: Parameters that identify the caller rather than the question; not part of the key.
+_IDENTITY_PARAMS = frozenset({"api_key", "email", "tool", "mailto"})
+
+
+def request_key(url: str, params: Mapping[str, str] | None = None, accept: str | None = None) -> str:
+    """The cache key of a request: URL, parameters (sorted, minus caller identity), Accept."""
+    kept = sorted((k, str(v)) for k, v in (params or {}).items() if k not in _IDENTITY_PARAMS)
+    text = url + ("?" + urlencode(kept) if kept else "") + (f" accept={accept}" if accept else "")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Cache:
+    """Raw answers on disk. ``folder`` is created on first write."""
+
+    folder: Path
+    ttl: float = 30 * DAY
+    notfound_ttl: float = 1 * DAY
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, key: str, any_age: bool = False) -> Response | None:
+        """The stored answer for ``key`` if it exists, is readable and is fresh enough."""
+        path = self._path(key)
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            status = int(record["status"])
+            fetched = float(record["fetched_at"])
+            body = record["body"]
+            if not isinstance(body, str):
+                return None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not any_age:
+            ttl = self.notfound_ttl if record.get("not_found") else self.ttl
+            if time.time() - fetched > ttl:
+                return None
+        return Response(url=str(record.get("url", "")), status=status, text=body,
+                        content_type=str(record.get("content_type", "")), from_cache=True,
+                        fetched_at=fetched)
+
+    def put(self, key: str, response: Response, not_found: bool = False) -> None:
+        """Store an answer (atomically: a reader never sees half a file)."""
+        record = {
+            "url": response.url,
+            "status": response.status,
+            "content_type": response.content_type,
+            "fetched_at": response.fetched_at or time.time(),
+            "fetched": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                     time.gmtime(response.fetched_at or time.time())),
+            "not_found": not_found,
+            "body": response.text,
+        }
+        try:
+            _replace_file(self._path(key), json.dumps(record, ensure_ascii=False).encode("utf-8"))
+        except OSError:
+            pass  # a read-only or full disk must not stop the lookup itself
+
+
+_MADE: set[Path] = set()
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write via a temporary file and an atomic rename, so no reader sees half a record.
+
+    Unlike the writes of a user's files there is no fsync: after a crash a lost or torn
+    record is only a cache miss (it fails to parse and is fetched again), and skipping the
+    sync keeps a cold run of hundreds of lookups from waiting on the disk.
+    """
+    if path.parent not in _MADE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _MADE.add(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

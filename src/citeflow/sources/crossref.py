@@ -1,0 +1,108 @@
+"""Crossref REST API: ``GET {base}/works/{doi}`` mapped to a :class:`Reference`.
+
+Crossref holds most journal DOIs. Its record carries what the checks need beyond the
+citation itself: ``updated-by`` (a retraction or correction notice points at this work),
+``update-to`` (this work is such a notice) and ``relation`` (preprint <-> published version,
+reviews, components). These become ``Reference.updates``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from ..bibliography import (
+    CROSSREF_TO_CSL,
+    Reference,
+    _csl_name,
+    _date_year,
+    _isbn_from,
+    _pages,
+    _strip_inline_markup,
+    _text,
+    strip_markup,
+    updates_from_metadata,
+)
+from ..identifiers import normalize_doi
+from .http import Response
+
+DEFAULT_URL = "https://api.crossref.org"
+
+
+class Malformed(ValueError):
+    """An answer that is not what the service promised (HTML page, broken JSON, ...)."""
+
+
+def works_url(base: str, doi: str) -> str:
+    """``{base}/works/{doi}`` with the DOI percent-encoded where a URL needs it."""
+    return f"{base.rstrip('/')}/works/{quote(doi, safe='/:;()@!$&*+,=-._~')}"
+
+
+def read_json(response: Response, what: str) -> Any:
+    """Parse a JSON body or raise :class:`Malformed` saying what came instead."""
+    body = response.text
+    stripped = body.lstrip()
+    if not stripped:
+        raise Malformed(f"{what} sent an empty answer")
+    if "html" in response.content_type.lower() or stripped[:1] == "<":
+        raise Malformed(f"{what} sent an HTML page instead of JSON")
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        if exc.msg.startswith("Unterminated") or exc.pos >= len(body.rstrip()) - 1:
+            raise Malformed(f"{what} sent JSON that is cut off (after {len(body)} characters)") from exc
+        raise Malformed(f"{what} sent unreadable JSON: {exc.msg} (line {exc.lineno}, "
+                        f"column {exc.colno})") from exc
+
+
+def parse_work(response: Response) -> dict[str, Any]:
+    """The ``message`` object of a ``/works/{doi}`` answer."""
+    data = read_json(response, "Crossref")
+    if not isinstance(data, dict) or not isinstance(data.get("message"), dict):
+        raise Malformed("Crossref sent JSON without a 'message' object")
+    return data["message"]
+
+
+def reference_from_crossref(message: dict[str, Any]) -> Reference:
+    """A :class:`Reference` from a Crossref work (``message`` of ``/works/{doi}``, or one
+    item of a list answer). Organisation authors (``{"name": ...}``) are kept whole; the
+    JATS markup of abstracts and the HTML of titles are stripped."""
+    crossref_type = str(message.get("type") or "other")
+    title = _strip_inline_markup(_text(message.get("title")))
+    if not title:
+        title = _strip_inline_markup(_text(message.get("original-title")))
+    year = None
+    for date_key in ("issued", "published-print", "published-online", "published", "created"):
+        year = _date_year(message.get(date_key))
+        if year:
+            break
+    isbn = None
+    for candidate in message.get("ISBN") or []:
+        isbn = isbn or _isbn_from(str(candidate))
+    raw: dict[str, str] = {"source": "crossref", "crossref-type": crossref_type}
+    for name in ("subtitle", "original-title", "short-container-title", "ISSN"):
+        value = _text(message.get(name))
+        if value:
+            raw[name.lower()] = value
+    subjects = [str(s) for s in message.get("subject") or [] if s]
+    return Reference(
+        key="",
+        type=CROSSREF_TO_CSL.get(crossref_type, crossref_type),
+        title=title,
+        authors=[_csl_name(a) for a in message.get("author") or [] if isinstance(a, dict)],
+        year=year,
+        container=_strip_inline_markup(_text(message.get("container-title"))),
+        volume=_text(message.get("volume")),
+        issue=_text(message.get("issue")),
+        pages=_pages(_text(message.get("page"))),
+        doi=normalize_doi(_text(message.get("DOI"))),
+        url=_text(message.get("URL")),
+        isbn=isbn,
+        abstract=strip_markup(_text(message.get("abstract"))),
+        keywords=subjects,
+        publisher=_text(message.get("publisher")),
+        fields=raw,
+        updates=updates_from_metadata(message),
+        editors=[_csl_name(a) for a in message.get("editor") or [] if isinstance(a, dict)],
+    )

@@ -1,0 +1,269 @@
+"""PubMed through NCBI E-utilities, and the PMC ID converter for PMCIDs.
+
+A PMID is fetched with one EFetch call (``{eutils}/efetch.fcgi?db=pubmed&id=...&retmode=xml``):
+the PubMed XML record holds the citation, the abstract, MeSH headings and keywords, the DOI
+and PMCID, and the errata/retraction links (``CommentsCorrections``), so ESummary is not
+needed for a single record. :func:`reference_from_esummary` reads ESummary JSON too, for
+callers that have it.
+
+A PMCID goes through the PMC ID converter (``{idconv}?ids=PMC...&format=json``) to a DOI or
+PMID, which is then fetched as usual.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from ..bibliography import Reference
+from ..identifiers import normalize_doi, normalize_pmcid, normalize_pmid
+from .crossref import Malformed, read_json
+from .http import Response
+
+DEFAULT_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
+DEFAULT_IDCONV_URL = "https://pmc.ncbi.nlm.nih.gov/tools/idconv/api/v1/articles/"
+
+#: CommentsCorrections reference types that mean a notice exists for or about a record.
+_LINKS = {
+    "RetractionIn": ("retraction", "updated-by"),
+    "RetractionOf": ("retraction", "update-to"),
+    "ErratumIn": ("correction", "updated-by"),
+    "ErratumFor": ("correction", "update-to"),
+    "ExpressionOfConcernIn": ("expression_of_concern", "updated-by"),
+    "ExpressionOfConcernFor": ("expression_of_concern", "update-to"),
+    "UpdateIn": ("new_version", "updated-by"),
+    "UpdateOf": ("new_version", "update-to"),
+    "RepublishedIn": ("new_version", "updated-by"),
+    "RepublishedFrom": ("new_version", "update-to"),
+}
+_PUBTYPE_TO_CSL = {
+    "Journal Article": "article-journal",
+    "Preprint": "article",
+    "Book": "book",
+    "Book Chapter": "chapter",
+}
+
+
+def expand_pages(pages: str) -> str:
+    """MEDLINE abbreviates page ranges (``637-41``); spell them out (``637-641``)."""
+    match = re.fullmatch(r"\s*([A-Za-z]*)(\d+)\s*-\s*([A-Za-z]*)(\d+)\s*", pages or "")
+    if not match:
+        return (pages or "").strip()
+    prefix, start, prefix2, end = match.groups()
+    if len(end) < len(start):
+        end = start[: len(start) - len(end)] + end
+    return f"{prefix}{start}-{prefix2 or prefix}{end}"
+
+
+def _text(element: ET.Element | None) -> str:
+    """All text inside an element (inline <i>, <sub>, ... flattened), one line."""
+    if element is None:
+        return ""
+    return " ".join("".join(element.itertext()).split())
+
+
+def _title(element: ET.Element | None) -> str:
+    title = _text(element)
+    if title.endswith(".") and not title.endswith(".."):
+        title = title[:-1]
+    return title
+
+
+def parse_efetch(response: Response) -> list[ET.Element]:
+    """The ``PubmedArticle`` elements of an EFetch answer (raises :class:`Malformed`)."""
+    body = response.text.strip()
+    if not body:
+        raise Malformed("PubMed sent an empty answer")
+    if "html" in response.content_type.lower() and "<PubmedArticleSet" not in body:
+        raise Malformed("PubMed sent an HTML page instead of XML")
+    try:
+        root = ET.fromstring(body.encode("utf-8"))
+    except ET.ParseError as exc:
+        raise Malformed(f"PubMed sent unreadable XML ({exc})") from exc
+    if root.tag == "eFetchResult" or root.find("ERROR") is not None:
+        message = _text(root.find("ERROR")) or "error"
+        raise Malformed(f"PubMed answered with an error: {message}")
+    if root.tag != "PubmedArticleSet":
+        raise Malformed(f"PubMed sent XML of an unexpected kind (<{root.tag}>)")
+    return root.findall("PubmedArticle")
+
+
+EMPTY_SET = '<?xml version="1.0" ?>\n<PubmedArticleSet>\n</PubmedArticleSet>\n'
+
+
+def split_efetch(response: Response) -> dict[str, str]:
+    """An EFetch answer for many PMIDs, cut into one ``PubmedArticleSet`` document per PMID
+    (the same shape EFetch gives for a single PMID), keyed by PMID."""
+    records = {}
+    for article in parse_efetch(response):
+        pmid = normalize_pmid(_text(article.find("MedlineCitation/PMID")))
+        if pmid:
+            body = ET.tostring(article, encoding="unicode")
+            records[pmid] = f'<?xml version="1.0" ?>\n<PubmedArticleSet>\n{body}</PubmedArticleSet>\n'
+    return records
+
+
+def reference_from_pubmed(article: ET.Element) -> Reference:
+    """A :class:`Reference` from one ``PubmedArticle`` element of EFetch XML."""
+    citation = article.find("MedlineCitation")
+    art = citation.find("Article") if citation is not None else None
+    if citation is None or art is None:
+        raise Malformed("PubMed record without MedlineCitation/Article")
+    pmid = normalize_pmid(_text(citation.find("PMID")))
+    authors = []
+    for author in art.findall("AuthorList/Author"):
+        collective = _text(author.find("CollectiveName"))
+        if collective:
+            authors.append(collective)
+            continue
+        family = _text(author.find("LastName"))
+        given = _text(author.find("ForeName")) or _text(author.find("Initials"))
+        suffix = _text(author.find("Suffix"))
+        if suffix:
+            given = f"{given}, {suffix}" if given else suffix
+        if family:
+            authors.append(f"{family}, {given}" if given else family)
+    journal = art.find("Journal")
+    issue = journal.find("JournalIssue") if journal is not None else None
+    year = None
+    if issue is not None:
+        year_text = _text(issue.find("PubDate/Year")) or _text(issue.find("PubDate/MedlineDate"))
+        match = re.search(r"\d{4}", year_text)
+        year = int(match.group(0)) if match else None
+    if year is None:
+        match = re.search(r"\d{4}", _text(art.find("ArticleDate/Year")))
+        year = int(match.group(0)) if match else None
+    pages = _text(art.find("Pagination/MedlinePgn"))
+    if not pages:
+        start, end = _text(art.find("Pagination/StartPage")), _text(art.find("Pagination/EndPage"))
+        pages = f"{start}-{end}" if start and end else start
+    abstract_parts = []
+    for part in art.findall("Abstract/AbstractText"):
+        label = part.get("Label")
+        text = _text(part)
+        if text:
+            abstract_parts.append(f"{label}: {text}" if label else text)
+    doi = None
+    pmcid = None
+    for article_id in article.findall("PubmedData/ArticleIdList/ArticleId"):
+        kind = article_id.get("IdType", "")
+        if kind == "doi" and doi is None:
+            doi = normalize_doi(_text(article_id))
+        elif kind == "pmc" and pmcid is None:
+            pmcid = normalize_pmcid(_text(article_id))
+    if doi is None:
+        for location in art.findall("ELocationID"):
+            if location.get("EIdType") == "doi":
+                doi = normalize_doi(_text(location))
+                break
+    keywords = [_text(k) for k in citation.findall("KeywordList/Keyword") if _text(k)]
+    keywords += [_text(d) for d in citation.findall("MeshHeadingList/MeshHeading/DescriptorName")
+                 if _text(d) and _text(d) not in keywords]
+    pubtypes = [_text(t) for t in art.findall("PublicationTypeList/PublicationType")]
+    csl_type = next((_PUBTYPE_TO_CSL[t] for t in pubtypes if t in _PUBTYPE_TO_CSL), "article-journal")
+    updates: list[dict[str, Any]] = []
+    for link in citation.findall("CommentsCorrectionsList/CommentsCorrections"):
+        ref_type = link.get("RefType", "")
+        if ref_type not in _LINKS:
+            continue
+        kind, direction = _LINKS[ref_type]
+        source = _text(link.find("RefSource"))
+        doi_match = re.search(r"doi:\s*(10\.\S+?)\.?$", source)
+        updates.append({
+            "type": kind,
+            "doi": normalize_doi(doi_match.group(1)) if doi_match else None,
+            "pmid": normalize_pmid(_text(link.find("PMID"))),
+            "direction": direction,
+            "label": source,
+            "date": None,
+            "source": "pubmed",
+        })
+    raw = {"source": "pubmed", "publication-types": "; ".join(pubtypes)}
+    abbreviation = _text(journal.find("ISOAbbreviation")) if journal is not None else ""
+    if abbreviation:
+        raw["journal-abbreviation"] = abbreviation
+    vernacular = _text(art.find("VernacularTitle"))
+    if vernacular:
+        raw["vernacular-title"] = vernacular
+    return Reference(
+        key="",
+        type=csl_type,
+        title=_title(art.find("ArticleTitle")) or _title(art.find("VernacularTitle")),
+        authors=authors,
+        year=year,
+        container=_text(journal.find("Title")) if journal is not None else "",
+        volume=_text(issue.find("Volume")) if issue is not None else "",
+        issue=_text(issue.find("Issue")) if issue is not None else "",
+        pages=expand_pages(pages),
+        doi=doi,
+        pmid=pmid,
+        pmcid=pmcid,
+        abstract=" ".join(abstract_parts),
+        keywords=keywords,
+        fields=raw,
+        updates=updates,
+    )
+
+
+def reference_from_esummary(data: dict[str, Any], pmid: str) -> Reference | None:
+    """A :class:`Reference` from ESummary JSON (``retmode=json``) for one PMID, or None if
+    the answer has no record for it. ESummary has no abstract."""
+    result = data.get("result") if isinstance(data, dict) else None
+    record = result.get(str(pmid)) if isinstance(result, dict) else None
+    if not isinstance(record, dict) or record.get("error"):
+        return None
+    authors = []
+    for author in record.get("authors") or []:
+        name = str(author.get("name", "")).strip()
+        if not name:
+            continue
+        if author.get("authtype") == "CollectiveName":
+            authors.append(name)
+            continue
+        family, _, initials = name.rpartition(" ")
+        authors.append(f"{family}, {initials}" if family else name)
+    ids = {str(i.get("idtype")): str(i.get("value")) for i in record.get("articleids") or []}
+    match = re.search(r"\d{4}", str(record.get("pubdate", "")))
+    return Reference(
+        key="",
+        type="article-journal",
+        title=_strip_period(str(record.get("title", "")).strip()),
+        authors=authors,
+        year=int(match.group(0)) if match else None,
+        container=str(record.get("fulljournalname") or record.get("source") or ""),
+        volume=str(record.get("volume") or ""),
+        issue=str(record.get("issue") or ""),
+        pages=expand_pages(str(record.get("pages") or "")),
+        doi=normalize_doi(ids.get("doi")),
+        pmid=normalize_pmid(record.get("uid") or pmid),
+        pmcid=normalize_pmcid(ids.get("pmc")),
+        fields={"source": "pubmed-esummary"},
+    )
+
+
+def _strip_period(title: str) -> str:
+    return title[:-1] if title.endswith(".") and not title.endswith("..") else title
+
+
+def parse_idconv(response: Response, identifier: str) -> dict[str, str] | None:
+    """``{"doi": ..., "pmid": ..., "pmcid": ...}`` for one ID from the PMC ID converter, or
+    None if the converter does not know it (raises :class:`Malformed` on garbage)."""
+    data = read_json(response, "the PMC ID converter")
+    if not isinstance(data, dict):
+        raise Malformed("the PMC ID converter sent JSON that is not an object")
+    if data.get("status") == "error" and not data.get("records"):
+        return None
+    for record in data.get("records") or []:
+        if not isinstance(record, dict):
+            continue
+        if record.get("status") == "error" or record.get("errmsg"):
+            return None
+        found = {
+            "doi": normalize_doi(record.get("doi")),
+            "pmid": normalize_pmid(record.get("pmid")),
+            "pmcid": normalize_pmcid(record.get("pmcid")),
+        }
+        if found["pmcid"] == normalize_pmcid(identifier) or len(data.get("records")) == 1:
+            return {k: v for k, v in found.items() if v}
+    return None
