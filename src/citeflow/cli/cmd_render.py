@@ -1,7 +1,42 @@
-"""`citeflow render`."""
+"""`citeflow render`: manuscripts to HTML, PDF (Typst) and DOCX in any CSL style."""
 
 from __future__ import annotations
 
-import click  # noqa: F401
+from pathlib import Path
 
-from . import main  # noqa: F401
+import click
+
+from ..errors import CiteflowError
+from ..render import parse_formats, render as render_manuscript
+from . import main
+
+
+def _formats(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
+    try:
+        return parse_formats(value)
+    except CiteflowError as exc:
+        raise click.BadParameter(exc.message, ctx=ctx, param=param) from exc
+
+
+@main.command()
+@click.argument("manuscripts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--to", "formats", default="html,pdf", show_default=True, callback=_formats,
+              help="Comma-separated output formats: html, pdf, docx.")
+@click.option("--csl", default=None, metavar="NAME|PATH",
+              help="CSL style name (see `citeflow styles`) or .csl file; overrides front matter "
+                   "and citeflow.toml.")
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: `output` in citeflow.toml, else build/).")
+@click.option("--allow-missing", is_flag=True,
+              help="Render even when a cited key is not in the bibliography.")
+def render(manuscripts: tuple[Path, ...], formats: list[str], csl: str | None,
+           outdir: Path | None, allow_missing: bool) -> None:
+    """Render MANUSCRIPT... to OUTDIR/STEM.html, .pdf and .docx.
+
+    Each manuscript is parsed once and its citations formatted once; every format is
+    written from that result.
+    """
+    for manuscript in manuscripts:
+        for path in render_manuscript(manuscript, formats, csl=csl, outdir=outdir,
+                                      allow_missing=allow_missing):
+            click.echo(f"wrote {path}")
