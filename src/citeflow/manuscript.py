@@ -11,6 +11,7 @@ markers, quote prefixes, front matter, CRLF line endings or byte-order mark arou
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -375,11 +376,17 @@ def protected_ranges(content: str) -> list[tuple[int, int]]:
     Placeholders and citations are never looked for inside them. Reference definitions
     (``[label]: URL``) are protected as a whole.
     """
+    return list(_protected_ranges(content))
+
+
+@functools.lru_cache(maxsize=4096)
+def _protected_ranges(content: str) -> tuple[tuple[int, int], ...]:
+    # Cached: citations, placeholders and claims each ask for the same block.
     ranges = [(m.start(), m.end()) for m in _PROTECTED.finditer(content)]
     ref_def = re.match(r"^\s{0,3}\[[^\]]+\]:\s*\S+", content)
     if ref_def and not content.lstrip().startswith("[^"):
         ranges.insert(0, (0, len(content)))
-    return ranges
+    return tuple(ranges)
 
 
 def in_ranges(position: int, ranges: list[tuple[int, int]]) -> bool:

@@ -7,6 +7,7 @@ a :class:`~citeflow.errors.CiteflowError` becomes one line on stderr and exit co
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -15,8 +16,32 @@ from .. import __version__
 from ..errors import CiteflowError
 
 
+#: Which module defines each command. Modules are imported only when their command runs
+#: (or when ``--help`` lists them), so ``citeflow build`` does not pay for the HTTP stack.
+COMMAND_MODULES = {
+    "build": "cmd_build",
+    "check": "cmd_check",
+    "cite": "cmd_cite",
+    "claims": "cmd_claims",
+    "import": "cmd_import",
+    "render": "cmd_render",
+    "resolve": "cmd_resolve",
+    "rules": "cmd_check",
+    "styles": "cmd_styles",
+    "suggest": "cmd_resolve",
+}
+
+
 class CiteflowGroup(click.Group):
     """A click group that turns CiteflowError into a one-line message and exit code 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMAND_MODULES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMAND_MODULES:
+            importlib.import_module(f"{__name__}.{COMMAND_MODULES[name]}")
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):  # noqa: D401
         try:
@@ -40,21 +65,6 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
 
-
-def _register() -> None:
-    from . import (  # noqa: F401  (each module adds its commands to ``main``)
-        cmd_build,
-        cmd_check,
-        cmd_cite,
-        cmd_claims,
-        cmd_import,
-        cmd_render,
-        cmd_resolve,
-        cmd_styles,
-    )
-
-
-_register()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,7 +1,64 @@
-"""`citeflow build`."""
+"""`citeflow build`: check and render every manuscript, skipping those that are up to date."""
 
 from __future__ import annotations
 
-import click  # noqa: F401
+from pathlib import Path
 
-from . import main  # noqa: F401
+import click
+
+from . import main
+
+
+def _severity(ctx, param, value):
+    if value is None:
+        return None
+    from ..checks.base import Severity
+
+    return Severity.parse(value)
+
+
+def _describe(outcome) -> str:
+    if outcome.status == "failed":
+        return f"citeflow: error: {outcome.error}"
+    counts = outcome.counts
+    found = (f"{outcome.total} findings: {counts.get('error', 0)} error, "
+             f"{counts.get('warning', 0)} warning, {counts.get('info', 0)} info")
+    if outcome.status == "up-to-date":
+        return f"{outcome.manuscript}: up to date ({found})"
+    outputs = ", ".join(p.name for p in outcome.outputs)
+    return f"{outcome.manuscript}: built in {outcome.seconds:.1f} s ({found}) -> {outputs}"
+
+
+@main.command()
+@click.argument("manuscripts", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: `output` in citeflow.toml, else build/).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Manuscripts built at once, in separate processes (default: CPU count).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
+              callback=_severity,
+              help="Exit 1 when a finding reaches this severity (default: [check] fail_on, "
+                   "else error).")
+@click.option("--force", is_flag=True, help="Rebuild manuscripts even when up to date.")
+@click.option("--csl", default=None, help="CSL style name or file for every manuscript.")
+@click.pass_context
+def build(ctx: click.Context, manuscripts: tuple[Path, ...], outdir: Path | None,
+          jobs: int | None, fail_on, force: bool, csl: str | None) -> None:
+    """Check, then render HTML, PDF and (where there are findings) the review of every
+    manuscript in the manuscripts folder, or of those named.
+
+    Manuscripts whose inputs (text, bibliographies, style, citeflow.toml, citeflow's
+    version) are unchanged since the last build are skipped and reported up to date.
+    Exit code: 0, 1 when findings reach --fail-on, 2 when a manuscript cannot be built.
+    """
+    from ..build import build as run_build
+
+    def report(outcome) -> None:
+        click.echo(_describe(outcome), err=outcome.status == "failed")
+
+    result = run_build(manuscripts, outdir=outdir, jobs=jobs, fail_on=fail_on, force=force,
+                       csl=csl, on_done=report)
+    click.echo(f"{len(result.by_status('built'))} built, "
+               f"{len(result.by_status('up-to-date'))} up to date, "
+               f"{len(result.by_status('failed'))} failed in {result.seconds:.1f} s")
+    ctx.exit(result.exit_code)

@@ -1,7 +1,33 @@
-"""`citeflow claims`."""
+"""`citeflow claims`: the claims table of a manuscript."""
 
 from __future__ import annotations
 
-import click  # noqa: F401
+from pathlib import Path
 
-from . import main  # noqa: F401
+import click
+
+from . import main
+
+FORMATS = ("csv", "html", "md")  # as citeflow.claimtable.FORMATS, without importing it here
+
+
+@main.command()
+@click.argument("manuscript", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Table format (default: from the -o suffix, else md).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write the table to this file instead of standard output.")
+def claims(manuscript: Path, fmt: str | None, output: Path | None) -> None:
+    """List every claim sentence with its citations and the cited titles, or "unsupported"."""
+    from ..claimtable import claim_table, format_rows
+    from ..files import atomic_write_text
+
+    if fmt is None:
+        suffix = output.suffix.lower().lstrip(".") if output else ""
+        fmt = {"csv": "csv", "html": "html", "htm": "html"}.get(suffix, "md")
+    rows = claim_table(manuscript)
+    text = format_rows(rows, fmt, title=f"Claims table: {manuscript.name}")
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write_text(output, text)

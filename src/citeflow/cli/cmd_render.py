@@ -29,14 +29,24 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> list[str
               help="Output folder (default: `output` in citeflow.toml, else build/).")
 @click.option("--allow-missing", is_flag=True,
               help="Render even when a cited key is not in the bibliography.")
+@click.option("--review", is_flag=True,
+              help="Also write OUTDIR/STEM.review.pdf and .review.html: the article with every "
+                   "finding of `citeflow check` highlighted in place, a summary and an appendix.")
 def render(manuscripts: tuple[Path, ...], formats: list[str], csl: str | None,
-           outdir: Path | None, allow_missing: bool) -> None:
+           outdir: Path | None, allow_missing: bool, review: bool) -> None:
     """Render MANUSCRIPT... to OUTDIR/STEM.html, .pdf and .docx.
 
     Each manuscript is parsed once and its citations formatted once; every format is
-    written from that result.
+    written from that result. With --review, the editorial review copy is written too
+    (unknown citation keys then show as findings instead of stopping the render).
     """
     for manuscript in manuscripts:
+        if review:
+            from ..review import render_review
+
+            for path in render_review(manuscript, outdir=outdir, csl=csl):
+                click.echo(f"wrote {path}")
+            continue
         for path in render_manuscript(manuscript, formats, csl=csl, outdir=outdir,
                                       allow_missing=allow_missing):
             click.echo(f"wrote {path}")

@@ -1,0 +1,644 @@
+"""Sentences with source spans, and claim detection with an explainable cue.
+
+A *sentence* comes from a real sentence segmenter run over one prose block's ``content``
+(Bling Fire when it is installed, pysbd otherwise), then mapped back to offsets in the
+manuscript file with :meth:`Block.source_offset`, so ``line:column`` positions point at the
+original text whatever list markers, quote marks or front matter surround it.
+
+A sentence is a *claim* when it asserts something a reader could check: a number or
+statistic, a comparative, causal or superlative assertion, an attribution to unnamed
+evidence or authority, or a statement about efficacy or safety. Questions, headings, advice
+and imperatives, statements about the article itself and disclaimers are not claims.
+:func:`is_claim` returns the :class:`Cue` that made the decision, so every finding can say
+why it was raised.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterable, Mapping
+
+from .manuscript import Block, Manuscript, protected_ranges
+
+# --------------------------------------------------------------------------------------
+# Segmentation
+
+try:  # Bling Fire: a compiled, model-based segmenter, about 20x faster than pysbd.
+    import blingfire as _blingfire
+except ImportError:  # pragma: no cover - exercised only where Bling Fire is missing
+    _blingfire = None
+
+SEGMENTER = "blingfire" if _blingfire is not None else "pysbd"
+
+# Abbreviations after which neither segmenter should end a sentence when a number or a
+# lower-case word follows ("see Eq. 4", "Fig. 2", "Dr. Smith").
+_NO_BREAK_AFTER = re.compile(
+    r"(?:\b(?:e\.g|i\.e|et al|vs|cf|approx|ca|fig|figs|eq|eqs|ref|refs|no|nos|vol|pp|p|"
+    r"tab|suppl|dr|prof|mr|mrs|ms|st|sec|ch|incl)\.)\s*$",
+    re.I,
+)
+_STARTS_CONTINUATION = re.compile(r"^\s*[a-z0-9(\[]")
+# Blocks whose sentences often lack a full stop without being headings.
+_UNPUNCTUATED_OK = frozenset({"list_item", "footnote", "blockquote"})
+_ONLY_CITATIONS = re.compile(r"^\s*(?:\[[^\]]*@[^\]]*\]|\[\^[^\]]+\]|[.,;:)\]\s])*\s*$")
+
+
+@lru_cache(maxsize=8192)
+def _raw_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) offsets of the sentences the segmenter finds in ``text``."""
+    if _blingfire is None:
+        return tuple((span.start, span.end) for span in _pysbd().segment(text))
+    # Bling Fire's own offset computation is five times slower than the segmentation;
+    # the sentences it returns are substrings of ``text``, so find them in order instead.
+    spans = []
+    position = 0
+    for piece in _blingfire.text_to_sentences(text).split("\n"):
+        if not piece:
+            continue
+        found = text.find(piece, position)
+        if found < 0:
+            _, offsets = _blingfire.text_to_sentences_and_offsets(text)
+            return tuple((int(a), int(b)) for a, b in offsets)
+        spans.append((found, found + len(piece)))
+        position = found + len(piece)
+    return tuple(spans)
+
+
+@lru_cache(maxsize=1)
+def _pysbd():  # pragma: no cover - fallback segmenter
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+@lru_cache(maxsize=8192)
+def segment(text: str) -> tuple[tuple[int, int], ...]:
+    """Sentence spans of ``text``: segmenter output, trimmed, with two repairs.
+
+    A fragment holding only citations or punctuation (``[@a].`` after ``et al.``) joins the
+    sentence before it, and so does a fragment that follows a known abbreviation and starts
+    with a number or a lower-case word (``see Eq. 4``).
+    """
+    if not text.strip():
+        return ()
+    if not any(mark in text for mark in ".!?…"):
+        return (_trim(text, 0, len(text)),)
+    spans: list[tuple[int, int]] = []
+    for start, end in _raw_spans(text):
+        start, end = _trim(text, start, end)
+        if start >= end:
+            continue
+        if spans:
+            prev_start, prev_end = spans[-1]
+            piece = text[start:end]
+            previous = text[prev_start:prev_end]
+            if _ONLY_CITATIONS.match(piece) or (
+                _NO_BREAK_AFTER.search(previous) and _STARTS_CONTINUATION.match(piece)
+            ):
+                spans[-1] = (prev_start, end)
+                continue
+        spans.append((start, end))
+    return tuple(spans)
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a prose block.
+
+    ``text`` is the sentence as it appears in ``block.content``; ``start``/``end`` are
+    offsets in the manuscript file (``end`` one past the last character); ``cstart``/``cend``
+    are the offsets in ``block.content``.
+    """
+
+    text: str
+    start: int
+    end: int
+    block: Block = field(repr=False, compare=False)
+    cstart: int = 0
+    cend: int = 0
+
+
+def block_sentences(block: Block) -> list[Sentence]:
+    """Sentences of one prose block with source spans."""
+    content = block.content
+    result = []
+    for cstart, cend in segment(content):
+        start = block.source_offset(cstart)
+        end = block.source_offset(cend - 1) + 1
+        result.append(Sentence(content[cstart:cend], start, end, block, cstart, cend))
+    return result
+
+
+def sentences(manuscript: Manuscript) -> list[Sentence]:
+    """Every sentence of the manuscript's prose blocks, in source order."""
+    result: list[Sentence] = []
+    for block in manuscript.prose_blocks():
+        result.extend(block_sentences(block))
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# Cues
+
+#: Cue kinds in the order they win when a sentence has several.
+CUE_KINDS = ("attribution", "statistic", "causal", "comparative", "superlative", "efficacy")
+
+
+@dataclass(frozen=True)
+class Cue:
+    """Why a sentence counts as a claim: the kind of cue and the words that matched."""
+
+    kind: str
+    text: str
+    start: int = 0  # offsets within the sentence text
+    end: int = 0
+
+    def __str__(self) -> str:
+        return f'{self.kind} "{self.text}"'
+
+
+def _words(*phrases: str) -> str:
+    return "|".join(phrases)
+
+
+_UNNAMED = r"(?:many|some|several|various|numerous|multiple|other|recent|new|emerging|growing|" \
+    r"increasing|previous|existing|current|published|scientific|clinical|medical|online)"
+
+_DEFAULT_CUES: dict[str, list[str]] = {
+    "attribution": [
+        rf"\b(?:{_UNNAMED}\s+)*(?:studies|research|evidence|data|literature|reports|trials|"
+        r"research papers|papers|sources|investigations|analyses|surveys)\s+(?:\w+\s+)?"
+        r"(?:show|shows|showed|shown|suggest|suggests|suggested|indicate|indicates|indicated|"
+        r"demonstrate|demonstrates|demonstrated|find|finds|found|confirm|confirms|confirmed|"
+        r"reveal|reveals|revealed|prove|proves|proved|point|points|mention|mentions|report|"
+        r"reports|reported|link|links|linked|support|supports|supported)\b",
+        r"\b(?:experts?|scientists|researchers|doctors|physicians|clinicians|dermatologists|"
+        r"specialists|authorities|health authorities|professionals)\s+(?:\w+\s+)?"
+        r"(?:say|says|said|agree|agreed|believe|believed|recommend|recommended|warn|warned|"
+        r"suggest|suggested|note|noted|claim|claimed|think|consider|report|reported)\b",
+        rf"\baccording to (?:{_UNNAMED}\s+)*(?:online\s+)?(?:sources|experts|studies|research|"
+        r"reports|data|doctors|scientists|researchers|the literature|literature)\b",
+        r"\bstud(?:y|ies) (?:on|in|from) (?:ScienceDirect|PubMed|Google Scholar|the internet|"
+        r"the web|Medline|Embase|Web of Science|Scopus)\b",
+        r"\b(?:sources|databases|journals) (?:like|such as) (?:ScienceDirect|PubMed|Google "
+        r"Scholar|Medline)\b",
+        r"\b(?:as )?(?:highlighted|reported|described|shown|noted|documented|discussed|"
+        r"suggested|demonstrated) (?:in|by) (?:many |several |some |various |recent |"
+        r"numerous )?(?:research|studies|the literature|literature|research papers|papers|"
+        r"reports|experts|trials)\b",
+        r"\bit is (?:well[- ]|widely |generally |commonly )?(?:known|established|accepted|"
+        r"believed|recognized|recognised|documented|reported)\b",
+        r"\b(?:it has been|has been|have been) (?:widely |well |extensively )?(?:shown|"
+        r"reported|demonstrated|suggested|documented)\b",
+        r"\b(?:research|evidence|science) (?:is|remains) (?:clear|conclusive)\b",
+    ],
+    "statistic": [
+        r"\d+(?:[.,]\d+)?\s*(?:%|per ?cent\b|percent\b|percentage points?\b)",
+        r"\b[pP]\s*[<=>≤≥]\s*0?\.\d+",
+        r"\b[nN]\s*=\s*\d",
+        r"\b(?:95|99|90)\s*%\s*(?:CI|confidence)",
+        r"\b(?:HR|OR|RR|aOR|aHR|IRR|NNT|NNH|AUC|SD|SEM|IQR|CI)\s*[=:,]?\s*\d",
+        r"\b\d{1,3}(?:,\d{3})+\b",
+        r"\b\d+(?:\.\d+)?\s*(?:-| to |–)?\s*(?:fold|times)\b",
+        r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten) (?:in|out of) "
+        r"(?:\w+ )?(?:two|three|four|five|six|seven|eight|nine|ten|\d+)\b",
+        r"\b(?<!-)(?<!first )(?<!second )(?<!other )(?<!latter )(?<!former )(?<!the )"
+        r"(?:half|a third|a quarter|two-thirds|three-quarters|the majority|a minority) of\b",
+        r"\b(?:hundreds|thousands|tens of thousands|hundreds of thousands|millions|billions|"
+        r"dozens)\b",
+        r"\b\d+(?:\.\d+)?\s*(?:million|billion|trillion|thousand|hundred)\b",
+        r"\b(?:million|billion|trillion)\b",
+        r"\b(?:twice|double|doubled|triple|tripled|halved)\b",
+        r"\b(?:eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|"
+        r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)\b",
+        r"\b(?:two|three|four|five|six|seven|eight|nine|ten) (?:percent|per cent|times|years|"
+        r"months|weeks|days|patients|people|studies|trials|cases|votes|bills|points)\b",
+    ],
+    "causal": [
+        r"\b(?:cause|causes|caused|causing|causal|causality)\b",
+        r"\b(?:leads?|led|leading) to\b",
+        r"\b(?:results?|resulted|resulting) in\b",
+        r"\b(?:reduces?|reduced|reducing|reduction|lowers?|lowered|lowering)\b",
+        r"\b(?:improves?|improved|improving|improvement|improvements)\b",
+        r"\b(?:increases?|increased|increasing|decreases?|decreased|decreasing)\b",
+        r"\b(?:prevents?|prevented|preventing|protects?|protected) (?:against|from)?",
+        r"\b(?:triggers?|triggered|induces?|induced|inhibits?|inhibited|blocks?|blocked|"
+        r"blocking|suppress|suppresses|suppressed|worsens?|worsened|exacerbates?|"
+        r"exacerbated|alleviates?|relieves?|relieved|cures?|cured)\b",
+        r"\bcontribut(?:e|es|ed|ing) to\b",
+        r"\b(?:associated|linked|correlated|implicated) (?:with|to|in)\b",
+        r"\b(?:due to|because of|owing to|responsible for|attributable to)\b",
+        r"\b(?:drives?|driver|drivers|driven by)\b",
+        r"\bplays? an? (?:central|key|major|important|crucial|critical|pivotal) role\b",
+        r"\b(?:targets?|targeted|binds?|bound to|mediates?|mediated|regulates?|regulated|"
+        r"regulation of)\b",
+        r"\b(?:impact|impacts|affects?|affected) (?:on )?(?:your|the|their|its|joint|"
+        r"patients|symptoms|health|quality)\b",
+    ],
+    "comparative": [
+        r"\b(?:rose|risen|fell|fallen|grew|grown|declined|dropped|soared|plummeted|"
+        r"went up|went down|gone up|gone down|is up|are up|is down|are down)\b",
+        r"\b(?:more|less|fewer|greater|higher|lower|better|worse|larger|smaller|faster|"
+        r"slower|longer|shorter|safer|stronger|weaker) than\b",
+        r"\b(?:more|less) (?:\w+ ){1,2}than\b",
+        r"\bcompared (?:with|to)\b|\bin comparison (?:with|to)\b|\brelative to\b",
+        r"\b(?:versus|vs\.?)(?=\s)",
+        r"\b(?:superior|inferior|non-inferior|noninferior|equivalent|comparable) to\b",
+        r"\boutperform(?:s|ed)?\b",
+        r"\bas (?:effective|safe|common|likely) as\b",
+    ],
+    "superlative": [
+        r"\bmost (?:widely|commonly|frequently|often|common|effective|important|prescribed|"
+        r"used|popular|successful|significant|promising|advanced|serious|severe)\b",
+        r"\b(?:the )?(?:best|worst|largest|highest|lowest|greatest|biggest|smallest|safest|"
+        r"fastest|leading|first|only) (?:\w+ ){0,2}(?:treatment|therapy|drug|medication|"
+        r"option|cause|approach|agent|biologic|choice|way|study|trial)\b",
+        r"\b(?:revolutioni[sz]ed?|revolutioni[sz]ing|revolutionary|breakthrough|"
+        r"groundbreaking|game[- ]changer|game[- ]changing|transformed|transformative|"
+        r"miracle|gold standard|unprecedented|dramatically|remarkabl[ey])\b",
+        r"\b(?:widely|commonly|frequently|routinely) (?:used|prescribed|reported|observed|"
+        r"recommended|accepted|seen)\b",
+        r"\b(?:often|frequently|commonly|usually|typically|rarely|always|never) "
+        r"(?:\w+ )?(?:mention|mentions|report|reports|reported|occurs?|cause|causes|"
+        r"experience|experiences|develop|develops|seen|observed|associated|leads?|"
+        r"results?|involves?)\b",
+        r"\b(?:common|rare|uncommon|frequent|infrequent|well-known|notable|noticeable) "
+        r"(?:\w+ )?(?:side effects?|adverse (?:events?|effects?|reactions?)|complications?|"
+        r"cause|condition|finding|symptom)\b",
+        r"\b(?:varies|vary|varied) (?:significantly|widely|considerably|greatly)\b",
+        r"\bfor the first time\b|\bthe first (?:\w+ ){0,2}(?:in|to|since|ever)\b",
+        r"\bthe (?!(?:interest|request|contest|forest|protest|test|rest|west|chest|nest|"
+        r"quest|guest|harvest|manifest|suggest|digest|earnest|honest|modest|latest)\b)"
+        r"[a-z]{3,}est\b",
+    ],
+    "efficacy": [
+        r"\b(?:effective|effectiveness|efficacy|efficacious|ineffective)\b",
+        r"\b(?:safe|safety|unsafe|well[- ]tolerated|tolerability|toxicity|toxic)\b",
+        r"\b(?:side effects?|adverse (?:events?|effects?|reactions?|outcomes?))\b",
+        r"\b(?:approved|licensed|indicated) (?:for|by|in)\b",
+        r"\bcontraindicated\b",
+        r"\b(?:response rates?|remission|relapse|mortality|morbidity|incidence|prevalence|"
+        r"risk of|risks of)\b",
+        r"\b(?:treats?|treated|treating) (?:\w+ ){0,3}(?:dermatitis|asthma|eczema|disease|"
+        r"condition|patients|symptoms)\b",
+    ],
+}
+
+# -- not claims ------------------------------------------------------------------------
+
+_ADVICE_VERBS = (
+    "talk|consult|inform|ask|tell|maintain|consider|stop|avoid|keep|take|seek|remember|"
+    "check|contact|call|see|use|try|follow|discuss|report|monitor|note|read|let|think|"
+    "make sure|be sure|be aware|speak|visit|get|do|don't|do not|never|always|please|"
+    "continue|start|discontinue|write|share|learn|find out|look|watch|tell|keep in mind|"
+    "bear in mind|schedule|limit|drink|eat|exercise|rest|apply|wear|store|go|stay|click|"
+    "subscribe|sign up|download|refer"
+)
+_ADVICE = re.compile(
+    rf"^(?:[\W\d]*(?:\w+\s+){{0,1}}\w+:\s+)?(?:[*_\"“']*)(?:{_ADVICE_VERBS})\b(?!\s+(?:is|are|was|were|has|have)\b)",
+    re.I,
+)
+_YOU_ADVICE = re.compile(
+    r"\b(?:you should|you must|you may want to|you might want to|we recommend|"
+    r"it is (?:important|crucial|vital|essential|advisable|best|wise|recommended) (?:for you )?"
+    r"to (?:consult|talk|speak|tell|inform|ask|discuss|seek|contact|see|keep|monitor|stop|"
+    r"avoid|follow|remember|check|report)|if you (?:experience|notice|have|develop|are))",
+    re.I,
+)
+_INTENTION = re.compile(
+    r"^(?:\W*\w+\W+){0,3}?(?:we|i|you)(?:'ll| will| need to| must| should| have to| want to|"
+    r" would like to| plan to| intend to| hope to| are going to|'re going to| am going to|"
+    r"'m going to)\b",
+    re.I,
+)
+_SELF_REFERENCE = re.compile(
+    r"\b(?:this|the present|the current|our) (?:article|post|blog|page|review|paper|section|"
+    r"guide|piece|chapter|overview|document|report|manuscript)\b(?! (?:found|showed|shows|"
+    r"demonstrated|reports that))|^(?:here,? )?we (?:explore|discuss|describe|review|"
+    r"present|outline|examine|look at|summari[sz]e)\b|\bthe following\b|\bbelow,? we\b|"
+    r"\bin this (?:article|post|section|review|paper)\b|\b(?:read|continue reading|"
+    r"min read)\b",
+    re.I,
+)
+_DISCLAIMER = re.compile(
+    r"\b(?:for (?:educational|informational|information) purposes|not (?:be )?(?:considered|"
+    r"intended as|a substitute for|meant as) (?:medical |professional )?advice|not medical "
+    r"advice|consult (?:with )?your (?:doctor|physician|healthcare|health care)|"
+    r"no (?:conflicts? of interest|competing interests?)|all rights reserved|copyright)\b",
+    re.I,
+)
+_QUESTION_START = re.compile(
+    r"^(?:why|what|how|when|where|who|which|whose|is|are|can|could|does|do|did|should|"
+    r"will|would)\b", re.I
+)
+_NOTE_PLACEHOLDER = re.compile(r"^\(?\s*(?:note|todo|xxx|tbd)\b\s*:", re.I)
+
+
+@dataclass(frozen=True)
+class CueSet:
+    """Compiled cue patterns by kind, plus phrases that make a sentence not a claim."""
+
+    patterns: Mapping[str, tuple[re.Pattern[str], ...]]
+    not_claim: tuple[re.Pattern[str], ...] = ()
+    advice: tuple[re.Pattern[str], ...] = ()
+
+    @classmethod
+    def build(cls, extra: Mapping[str, Iterable[str]] | None = None) -> "CueSet":
+        """Default cues plus ``extra`` literal phrases by kind (``[check.cues]`` in config).
+
+        Kinds: the claim cue kinds of :data:`CUE_KINDS`, plus ``not_claim`` (phrases that
+        make a sentence not a claim) and ``advice`` (extra imperative openings).
+        """
+        extra = dict(extra or {})
+        unknown = set(extra) - set(CUE_KINDS) - {"not_claim", "advice"}
+        if unknown:
+            raise ValueError(
+                f"unknown cue kind {sorted(unknown)[0]!r} (use {', '.join(CUE_KINDS)}, "
+                "not_claim or advice)"
+            )
+        patterns: dict[str, tuple[re.Pattern[str], ...]] = {}
+        for kind in CUE_KINDS:
+            # One alternation per kind: one search per kind and sentence. Every kind but
+            # statistics is matched against the lower-cased sentence, without re.I, which
+            # lets the regular expression engine scan far faster.
+            parts = [f"(?:{p})" for p in _DEFAULT_CUES[kind]]
+            parts += [f"(?:{_phrase(p).pattern})" for p in _as_list(extra.get(kind))]
+            if kind == "statistic":
+                patterns[kind] = (re.compile("|".join(parts)),)
+            else:
+                patterns[kind] = (re.compile(_lower_pattern("|".join(parts))),)
+        return cls(
+            patterns,
+            tuple(_phrase(p) for p in _as_list(extra.get("not_claim"))),
+            tuple(re.compile(rf"^\W*{re.escape(p.lower())}\b")
+                  for p in _as_list(extra.get("advice"))),
+        )
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+def _lower_pattern(source: str) -> str:
+    """A pattern's literal letters in lower case (escapes such as ``\\S`` left alone)."""
+    return re.sub(r"(?<!\\)[A-Z]", lambda m: m.group().lower(), source)
+
+
+def _phrase(text: str) -> re.Pattern[str]:
+    """A literal phrase in lower case, on word boundaries, spaces flexible."""
+    words = [re.escape(w) for w in text.lower().split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.I)
+
+
+@lru_cache(maxsize=1)
+def default_cues() -> CueSet:
+    return CueSet.build()
+
+
+def not_claim_reason(text: str, cues: CueSet | None = None) -> str | None:
+    """Why ``text`` is not a claim (question, heading, advice, self-reference, disclaimer)."""
+    cues = cues or default_cues()
+    stripped = text.strip().strip("*_").strip()
+    if not stripped:
+        return "empty"
+    words = stripped.split()
+    if stripped.endswith("?"):
+        return "question"
+    if stripped[-1] not in ".!…\"”')]" and len(words) <= 14:
+        if _QUESTION_START.match(stripped):
+            return "question"
+        return "heading"
+    if stripped.endswith(":") and len(words) <= 14:
+        return "heading"
+    if _NOTE_PLACEHOLDER.match(stripped):
+        return "placeholder note"
+    low = stripped.lower()
+    if _DISCLAIMER.search(low):
+        return "disclaimer"
+    if any(p.search(low) for p in cues.not_claim):
+        return "configured not-claim phrase"
+    if _ADVICE.match(stripped) or any(p.match(low) for p in cues.advice):
+        return "advice"
+    if _YOU_ADVICE.search(low):
+        return "advice"
+    if _SELF_REFERENCE.search(low):
+        return "about the article"
+    if _INTENTION.match(low):
+        return "intention"
+    return None
+
+
+def find_cues(text: str, cues: CueSet | None = None, first: bool = False) -> list[Cue]:
+    """The cues in ``text`` (masked of citations and code), one per kind, best kind first.
+
+    With ``first`` the search stops at the first kind that matches.
+    """
+    cues = cues or default_cues()
+    low = text.lower()
+    if len(low) != len(text):  # a rare letter whose lower case is longer: keep offsets
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    found: list[Cue] = []
+    for kind in CUE_KINDS:
+        if first and found:
+            break
+        subject = text if kind == "statistic" else low
+        for pattern in cues.patterns[kind]:
+            match = pattern.search(subject)
+            if match and match.group().strip():
+                cue_text = text[match.start():match.end()].strip()
+                found.append(Cue(kind, cue_text, match.start(), match.end()))
+                break
+        else:
+            if kind == "statistic":
+                number = _bare_number(text)
+                if number:
+                    found.append(Cue(kind, number.group(), number.start(), number.end()))
+    return found
+
+
+_NUMBER = re.compile(r"(?<![\w\-./:#'‘\"“])\d+(?:\.\d+)?(?![\w\-'’\"”]|\.\d)")
+_NAMING_WORDS = frozenset(
+    "type phase grade stage class figure fig fig. figs. table tab. section chapter appendix "
+    "eq. equation version part step item row line page ref. box panel level cohort arm "
+    "group no. number visit lead".split()
+)
+
+
+def _bare_number(text: str) -> re.Match[str] | None:
+    """A number that is not part of a name (IL-4, type 2, phase 3, Figure 2, a list label)."""
+    for match in _NUMBER.finditer(text):
+        before = text[: match.start()].rstrip().rsplit(None, 1)
+        previous = before[-1].lower().lstrip("([{\"'*_!]") if before else ""
+        if previous in _NAMING_WORDS or previous.rstrip(".") in _NAMING_WORDS:
+            continue
+        if not before and text[match.end():match.end() + 1] in (".", ")"):
+            continue  # "1." or "2)" opening a line
+        return match
+    return None
+
+
+def is_claim(sentence: "Sentence | str", cues: CueSet | None = None) -> Cue | None:
+    """The cue that makes ``sentence`` a claim, or None when it is not one.
+
+    A heading block is never a claim; citations, code, link targets and placeholders are
+    masked before cues are looked for, so ``[@smith2020]`` is not a number.
+    """
+    if isinstance(sentence, Sentence):
+        if sentence.block.kind == "heading":
+            return None
+        text = masked_text(sentence)
+        if sentence.block.kind in _UNPUNCTUATED_OK and text.rstrip()[-1:].isalnum():
+            text = text.rstrip() + "."  # a list item needs no full stop to be a claim
+    else:
+        text = mask(sentence)
+    found = find_cues(text, cues, first=True)
+    if not found or not_claim_reason(text, cues):
+        return None
+    return found[0]
+
+
+# -- masking -----------------------------------------------------------------------------
+
+_MASKABLE = re.compile(
+    r"\[[^\[\]]*@[^\[\]]*\]"  # bracketed citations
+    r"|(?<![\w\\])-?@[\w{][^\s,;\]]*"  # in-text citations
+    r"|\[\^[^\]\s]+\]"  # footnote references
+    r"|\[\s*(?:doi|pmid|pmcid|arxiv|isbn)\s*:[^\]]*\]"  # identifier placeholders
+    r"|\(\s*(?:doi|pmid|pmcid)\s*:[^)]*\)"
+    r"|https?://\S+"
+    r"|\b10\.\d{4,9}/\S+"  # bare DOIs
+    r"|\\[A-Za-z]+\*?(?:\{[^{}]*\})?"  # LaTeX commands: \label{fig:x}, \autoref{...}
+    r"|\]\([^()]*\.(?:png|jpe?g|gif|svg|pdf|tiff?)\)",  # image targets with spaces
+    re.I,
+)
+
+
+def mask(text: str) -> str:
+    """``text`` with citations, identifiers, URLs, code and math replaced by spaces."""
+    spans = [(m.start(), m.end()) for m in _MASKABLE.finditer(text)]
+    if any(mark in text for mark in "`<$]"):
+        spans += protected_ranges(text)
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end in spans:
+        for i in range(start, min(end, len(chars))):
+            chars[i] = " "
+    return "".join(chars)
+
+
+@lru_cache(maxsize=4096)
+def _masked_block(content: str) -> str:
+    return mask(content)
+
+
+def masked_text(sentence: Sentence) -> str:
+    """The sentence with citations, identifiers, code and math blanked (masked per block)."""
+    content = sentence.block.content
+    if content[sentence.cstart:sentence.cend] != sentence.text:
+        return mask(sentence.text)
+    return _masked_block(content)[sentence.cstart:sentence.cend]
+
+
+# --------------------------------------------------------------------------------------
+# Claims with their support
+
+
+@dataclass
+class Claim:
+    """A claim sentence, the cue that made it one, and what supports it.
+
+    ``citations`` are the Pandoc citations inside the sentence; ``placeholders`` the
+    identifier placeholders in it (they become citations on ``citeflow resolve``).
+    """
+
+    sentence: Sentence
+    cue: Cue
+    citations: list = field(default_factory=list)
+    placeholders: list = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.sentence.text
+
+    @property
+    def start(self) -> int:
+        return self.sentence.start
+
+    @property
+    def end(self) -> int:
+        return self.sentence.end
+
+    @property
+    def keys(self) -> list[str]:
+        """Cited keys, in order, without repeats."""
+        return list(dict.fromkeys(c.key for c in self.citations))
+
+    @property
+    def supported(self) -> bool:
+        return bool(self.citations or self.placeholders)
+
+
+def find_claims(manuscript: Manuscript, cues: CueSet | None = None, *,
+                citations: list | None = None, placeholders: list | None = None) -> list[Claim]:
+    """Every claim sentence of the manuscript with the citations that support it.
+
+    ``citations`` and ``placeholders`` default to :func:`citeflow.citations.find_citations`
+    and the identifier placeholders of :func:`citeflow.placeholders.find_placeholders`.
+    """
+    if citations is None:
+        from .citations import find_citations
+
+        citations = find_citations(manuscript)
+    if placeholders is None:
+        from .placeholders import find_placeholders
+
+        placeholders = find_placeholders(manuscript)
+    cues = cues or default_cues()
+    # "[@CITATION-NEEDED]" and "[@?]" parse as citations but are holes, not support.
+    holes = sorted((p.start, p.end) for p in placeholders if p.kind != "identifier")
+    hole_starts = [h[0] for h in holes]
+
+    def in_hole(citation) -> bool:
+        index = bisect_right(hole_starts, citation.start) - 1
+        return index >= 0 and holes[index][0] <= citation.start < holes[index][1]
+
+    citations = [c for c in citations if not in_hole(c)]
+    supports = sorted(
+        [(c.bracket_start, 0, c) for c in citations]
+        + [(p.start, 1, p) for p in placeholders if p.kind == "identifier"],
+        key=lambda item: (item[0], item[1]),
+    )
+    starts = [s[0] for s in supports]
+    result: list[Claim] = []
+    for block in manuscript.prose_blocks():
+        if block.kind == "heading":
+            continue
+        for sentence in block_sentences(block):
+            cue = is_claim(sentence, cues)
+            if cue is None:
+                continue
+            lo = bisect_left(starts, sentence.start)
+            hi = bisect_left(starts, sentence.end)
+            found = [s[2] for s in supports[lo:hi]]
+            result.append(Claim(
+                sentence, cue,
+                [f for f in found if not hasattr(f, "kind")],
+                [f for f in found if hasattr(f, "kind")],
+            ))
+    return result

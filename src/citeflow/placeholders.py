@@ -1,0 +1,544 @@
+"""Citation placeholders in a manuscript: where a writer meant to put a citation.
+
+Two families are recognised, always with exact source offsets:
+
+*Identifier placeholders* name the work to cite; ``citeflow resolve`` turns them into
+Pandoc citations.
+
+======================================  ==================================================
+form                                    examples
+======================================  ==================================================
+bracket                                 ``[doi:10.1056/NEJMoa1610020]``, ``[@doi:10.1/x]``,
+                                        ``[pmid:27690741]``, ``[@pmcid:PMC6990756]``,
+                                        ``[see doi:10.1/x, p. 3; pmid:123]``
+parenthesis                             ``(doi: 10.1056/NEJMoa1610020)``, ``(PMID 27690741)``
+url                                     ``https://doi.org/10.1/x`` or ``dx.doi.org/...`` in
+                                        running text, ``<https://doi.org/10.1/x>``
+intext                                  ``@doi:10.1/x`` outside brackets
+======================================  ==================================================
+
+A bracket may mix identifiers with ordinary citations (``[@smith2020; doi:10.1/x]``); the
+ordinary ones are kept as written. Locators (``p. 3``) and prefixes (``see``) are kept.
+
+*Free-text placeholders* say that a citation is missing without naming it: "(Note: Specific
+citations would be inserted here ...)", "[citation needed]", "[citation]", "[CITE]", "[ref]",
+"[refs]", "(ref)", "TODO: cite ...", "XXX cite ...", "[@?]", "[@CITATION-NEEDED]", a sentence
+saying "citations would be added", and any regular expression listed in ``citeflow.toml`` under
+``[placeholders] extra = [...]``. They are never filled automatically.
+
+Nothing inside code spans, code blocks, HTML, math, comments or the URL of an ordinary
+Markdown link (``[text](https://doi.org/...)``) is taken for a placeholder; neither is the
+text of a link.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Pattern
+
+from .errors import CiteflowError
+from .identifiers import Identifier, InvalidIdentifier, parse_identifier
+from .manuscript import Block, Manuscript, in_ranges, protected_ranges
+
+IDENTIFIER = "identifier"
+FREETEXT = "freetext"
+
+
+@dataclass(frozen=True)
+class PlaceholderItem:
+    """One entry of an identifier placeholder.
+
+    ``raw`` is the entry as written (``doi:10.1/x``, ``@smith2020``). Exactly one of
+    ``identifier`` (a parsed identifier), ``key`` (an ordinary citation already in the
+    bracket, kept as written) or ``malformed`` (why the identifier cannot be read) is set.
+    ``prefix`` and ``locator`` are Pandoc's citation prefix (``see``) and locator (``p. 3``).
+    ``literal_key`` is the whole Pandoc key for the ``@doi:...`` forms, which a bibliography
+    may legitimately use as a key.
+    """
+
+    raw: str
+    identifier: Identifier | None = None
+    key: str | None = None
+    malformed: str | None = None
+    prefix: str = ""
+    locator: str = ""
+    suppress_author: bool = False
+    literal_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """A placeholder at ``start:end`` (source offsets into :attr:`Manuscript.text`).
+
+    ``kind`` is ``"identifier"`` or ``"freetext"``; ``form`` says how it was written
+    (``bracket``, ``parenthesis``, ``url``, ``intext``; ``freetext`` for a marker such as
+    ``[citation needed]``, ``note`` for a remark in sentences of its own such as "(Note:
+    citations would be inserted here.)", ``extra`` for a configured pattern).
+    ``content_start``/``content_end`` locate it in ``block.content`` (used to find the
+    sentence and paragraph it belongs to).
+    """
+
+    kind: str
+    start: int
+    end: int
+    text: str
+    items: tuple[PlaceholderItem, ...] = ()
+    form: str = ""
+    block: Block | None = field(default=None, compare=False, repr=False)
+    content_start: int = 0
+    content_end: int = 0
+
+    @property
+    def identifiers(self) -> list[tuple[Identifier | str, str]]:
+        """(identifier, or the raw text when it cannot be read, locator) per entry."""
+        return [
+            (item.identifier if item.identifier is not None else item.raw, item.locator)
+            for item in self.items
+            if item.key is None
+        ]
+
+    @property
+    def locator(self) -> str:
+        """The locator of the first entry that has one (``p. 3``), or ``""``."""
+        return next((item.locator for item in self.items if item.locator), "")
+
+    @property
+    def malformed(self) -> str | None:
+        """Why the first unreadable identifier is malformed, or None when all are fine."""
+        return next((f"{item.raw}: {item.malformed}" for item in self.items if item.malformed), None)
+
+    def sentence(self) -> str:
+        """The sentence this placeholder stands for, without the placeholder itself.
+
+        A marker (``[citation needed]``) stands for the sentence it is attached to, even
+        after its full stop. A note in sentences of its own ("... in trials. (Note: citations
+        would be inserted here.)") stands for everything its paragraph said before it. A
+        placeholder at the start of a block stands for the sentence that follows it.
+        """
+        if self.block is None:
+            return ""
+        return context_sentence(
+            self.block.content, self.content_start, self.content_end, standalone=self.form == "note"
+        )
+
+    def paragraph(self) -> str:
+        """The block's prose with the placeholder removed."""
+        if self.block is None:
+            return ""
+        content = self.block.content
+        return _squash(content[: self.content_start] + " " + content[self.content_end :])
+
+
+# --------------------------------------------------------------------------------------
+# Grammar
+
+_KIND = r"(?:doi\s*:\s*|pmid\s*:?\s*(?=\d)|pmcid\s*:?\s*(?=pmc\d|\d))"
+_DOI_URL = r"(?:https?://)?(?:www\.)?(?:dx\.)?doi\.org/"
+
+# Where a bracket or parenthesis placeholder may begin: the opening mark, then perhaps a
+# short prefix, then an identifier (or an ordinary citation followed later by one).
+_BRACKET_OPEN = re.compile(r"\[(?=[^\[\]]{0,80}?(?<![\w.])-?@?(?:" + _KIND + "|" + _DOI_URL + "))", re.I)
+_PAREN_OPEN = re.compile(r"\((?=\s*(?:" + _KIND + "))", re.I)
+_ITEM_SPLIT = re.compile(r";(?=\s)|;(?=-?@?(?:doi|pmid|pmcid)\b)", re.I)
+_VALUE = r"(?P<value>(?:[^\s,]|,(?!\s))+)"
+_ID_ITEM = re.compile(
+    r"^\s*(?P<prefix>(?:[^\W\d_][\w.'’-]*,?\s+){0,4}?)(?P<minus>-?)(?P<at>@?)"
+    r"(?P<head>doi\s*:\s*|pmid\s*:?\s*|pmcid\s*:?\s*|" + _DOI_URL + ")"
+    + _VALUE
+    + r"(?:\s*,\s+(?P<locator>[^\[\]]*?))?\s*$",
+    re.I | re.S,
+)
+_ID_IN_TEXT = re.compile(r"\b(?:doi|pmid|pmcid)\b\s*:?|doi\.org/|@", re.I)
+_KEY_ITEM = re.compile(
+    r"^\s*(?P<prefix>(?:[^@;]*?\s)??)-?@(?:\{[^{}]+\}|\w(?:\w|[:.#$%&\-+?<>~/](?=\w))*)"
+    r"(?:\s*,?\s+.*)?\s*$",
+    re.S,
+)
+_URL = re.compile(r"(?<![\w/@.:-])" + _DOI_URL + r"(?P<value>10\.\d{4,9}/[^\s<>\"`]+)", re.I)
+_AUTOLINK = re.compile(r"<(" + _DOI_URL + r"10\.\d{4,9}/[^>\s]+)>", re.I)
+_INTEXT = re.compile(
+    r"(?<![\w\\@\[])(?P<minus>-?)@(?P<key>(?P<kind>doi|pmid|pmcid):"
+    r"\w(?:\w|[:.#$%&\-+?~/](?=[\w(])|\([\w.;-]*\)(?=\w))*)",
+    re.I,
+)
+_LINK_TEXT = re.compile(r"!?\[(?:[^\[\]]|\[[^\[\]]*\])*\](?=\()")
+
+# Free-text placeholders, most specific first.
+_FREE_WORD = r"(?:citations?|cite|cit\.|refs?|references?|sources?)"
+_FREETEXT_PATTERNS: tuple[Pattern[str], ...] = (
+    # [citation needed], [citation], [CITE], [ref], [refs], [reference needed], [source?]
+    re.compile(
+        r"\[\s*(?:needs?\s+)?" + _FREE_WORD
+        + r"(?:\s+(?:needed|required|missing|here|to\s+come|tbd|todo|please))?\s*\??\s*\](?![(:{])",
+        re.I,
+    ),
+    # [insert citation here], [add reference]
+    re.compile(
+        r"\[\s*(?:insert|add|need|needs)\s+(?:an?\s+|the\s+)?" + _FREE_WORD
+        + r"(?:\s+here)?\s*\](?![(:{])",
+        re.I,
+    ),
+    # (ref), (refs), (citation needed), (citation)
+    re.compile(r"\(\s*" + _FREE_WORD + r"(?:\s+(?:needed|required|missing|here))?\s*\??\s*\)", re.I),
+    # [@?], [@CITATION-NEEDED], [@citation_needed], [@TODO], [@cite]
+    re.compile(
+        r"\[\s*-?@(?:\?+|(?:citations?|cite|refs?|references?|sources?)?[-_ ]?(?:needed|missing|here|tbd|todo)"
+        r"|todo|tbd|tk|xxx|fixme|placeholder|missing|cite|citation|needs?[-_ ]?cit(?:e|ation))\s*\]",
+        re.I,
+    ),
+    # [TODO: cite the CHRONOS trial], (XXX ref)
+    re.compile(r"\[\s*(?:TODO|FIXME|XXX|TK)\b[^\[\]]*?\b(?i:cite|citation|refs?|reference|source)[^\[\]]*\]"),
+    re.compile(r"\(\s*(?:TODO|FIXME|XXX|TK)\b[^()]*?\b(?i:cite|citation|refs?|reference|source)[^()]*\)"),
+    # TODO: cite ..., XXX cite ... in running text (up to the end of the clause)
+    re.compile(
+        r"\b(?:TODO|FIXME|XXX)\b:?\s*(?i:(?:add|insert|find|need)\s+)?(?i:an?\s+|the\s+)?"
+        r"(?i:cite|citations?|refs?|references?|sources?)\b[^\n.;!?\[\]()]*"
+    ),
+)
+# A sentence saying that citations will be added ("Citations would be inserted here.").
+_WILL_BE_ADDED = re.compile(
+    r"\b(?:citations?|references?|sources?)\b[^.!?]{0,40}?\b(?:would|will|should|could|can|must|"
+    r"are\s+to|is\s+to|to)\s+be\s+(?:inserted|added|provided|included|placed|supplied|given)\b",
+    re.I,
+)
+_NOTE_OPEN = re.compile(r"\(\s*(?:note|n\.\s?b\.|nb|editor'?s\s+note|ed\.\s+note)\s*:", re.I)
+_NOTE_TOPIC = re.compile(r"\b(?:citations?|references?|sources?)\b", re.I)
+
+
+# --------------------------------------------------------------------------------------
+# Public entry points
+
+
+def find_placeholders(
+    manuscript: Manuscript,
+    extra_patterns: Iterable[str | Pattern[str]] = (),
+) -> list[Placeholder]:
+    """Every placeholder in the manuscript's prose, in source order, never overlapping.
+
+    ``extra_patterns`` are regular expressions for further free-text placeholders (from
+    ``[placeholders] extra`` in the config); a string that is not a valid expression raises
+    :class:`CiteflowError`.
+    """
+    extra = compile_patterns(extra_patterns)
+    found: list[Placeholder] = []
+    for block in manuscript.prose_blocks():
+        found.extend(block_placeholders(manuscript, block, extra))
+    found.sort(key=lambda p: p.start)
+    return found
+
+
+def compile_patterns(patterns: Iterable[str | Pattern[str]], source: object = None) -> list[Pattern[str]]:
+    """Compile user-supplied regular expressions, naming the bad one in the error."""
+    compiled: list[Pattern[str]] = []
+    for pattern in patterns:
+        if isinstance(pattern, re.Pattern):
+            compiled.append(pattern)
+            continue
+        try:
+            compiled.append(re.compile(str(pattern)))
+        except re.error as exc:
+            raise CiteflowError(
+                f"[placeholders] extra: invalid regular expression {pattern!r}: {exc}", source
+            ) from exc
+    return compiled
+
+
+def extra_patterns_from_config(config) -> list[Pattern[str]]:
+    """The compiled ``[placeholders] extra`` expressions of a :class:`~citeflow.config.Config`."""
+    if config is None:
+        return []
+    extra = config.section("placeholders").get("extra", [])
+    if isinstance(extra, str):
+        extra = [extra]
+    if not isinstance(extra, list):
+        raise CiteflowError("[placeholders] extra must be a list of regular expressions", config.path)
+    return compile_patterns(extra, config.path)
+
+
+def block_placeholders(
+    manuscript: Manuscript, block: Block, extra: list[Pattern[str]] | None = None
+) -> list[Placeholder]:
+    """The placeholders of one prose block."""
+    content = block.content
+    protected = protected_ranges(content)
+    taken: list[tuple[int, int]] = []
+    result: list[Placeholder] = []
+
+    def free(start: int, end: int) -> bool:
+        if start >= end or in_ranges(start, protected) or in_ranges(end - 1, protected):
+            return False
+        return not any(s < end and start < e for s, e in taken)
+
+    def add(kind: str, start: int, end: int, form: str, items: tuple[PlaceholderItem, ...] = ()) -> None:
+        taken.append((start, end))
+        source_start = block.source_offset(start)
+        source_end = block.source_offset(end - 1) + 1
+        result.append(
+            Placeholder(
+                kind=kind,
+                start=source_start,
+                end=source_end,
+                text=manuscript.text[source_start:source_end],
+                items=items,
+                form=form,
+                block=block,
+                content_start=start,
+                content_end=end,
+            )
+        )
+
+    links = [(m.start(), m.end()) for m in _LINK_TEXT.finditer(content)]
+
+    # Bracketed identifiers: [doi:...], [@pmid:...], [see doi:..., p. 3; @key].
+    for match in _BRACKET_OPEN.finditer(content):
+        end = _matching(content, match.start(), "[", "]")
+        if end is None or content[end : end + 1] in ("(", ":", "{"):
+            continue
+        if any(s <= match.start() < e for s, e in links):
+            continue
+        items = _parse_items(content[match.start() + 1 : end - 1], bracket=True)
+        if items and free(match.start(), end):
+            add(IDENTIFIER, match.start(), end, "bracket", items)
+
+    # Parenthesised identifiers: (doi: 10.1/x), (PMID 123; doi: 10.1/y).
+    for match in _PAREN_OPEN.finditer(content):
+        end = _matching(content, match.start(), "(", ")")
+        if end is None or content[match.start() - 1 : match.start()] == "]":  # "](...)": a link target
+            continue
+        items = _parse_items(content[match.start() + 1 : end - 1], bracket=False)
+        if items and free(match.start(), end):
+            add(IDENTIFIER, match.start(), end, "parenthesis", items)
+
+    # Autolinks to doi.org are protected as links, but they are pasted DOIs all the same.
+    for match in _AUTOLINK.finditer(content):
+        if not any(s < match.end() and match.start() < e for s, e in taken):
+            add(IDENTIFIER, match.start(), match.end(), "url", (_url_item(match.group(1)),))
+
+    # doi.org links in running text (not the target or text of a Markdown link).
+    for match in _URL.finditer(content):
+        raw = _trim_url(match.group(0))
+        end = match.start() + len(raw)
+        if any(s <= match.start() < e for s, e in links):
+            continue
+        if free(match.start(), end):
+            add(IDENTIFIER, match.start(), end, "url", (_url_item(raw),))
+
+    # In-text @doi:... outside brackets.
+    for match in _INTEXT.finditer(content):
+        key = _trim_key(match.group("key"))
+        # A key running into a placeholder found before ends where that placeholder starts.
+        later = [s for s, _ in taken if match.start("key") < s < match.start("key") + len(key)]
+        if later:
+            key = re.sub(r"[^\w)]+$", "", key[: min(later) - match.start("key")])
+        end = match.start("key") + len(key)
+        if free(match.start(), end):
+            item = _identifier_item(
+                raw=content[match.start() : end],
+                kind=match.group("kind"),
+                value=key.split(":", 1)[1],
+                suppress=bool(match.group("minus")),
+                literal_key=key,
+            )
+            add(IDENTIFIER, match.start(), end, "intext", (item,))
+
+    # Free-text placeholders.
+    for match in _NOTE_OPEN.finditer(content):
+        end = _matching(content, match.start(), "(", ")")
+        if end is not None and _NOTE_TOPIC.search(content, match.end(), end) and free(match.start(), end):
+            add(FREETEXT, match.start(), end, "note")
+    for pattern in _FREETEXT_PATTERNS:
+        for match in pattern.finditer(content):
+            start, end = match.start(), _rstrip_end(content, match.start(), match.end())
+            if free(start, end):
+                add(FREETEXT, start, end, "freetext")
+    for match in _WILL_BE_ADDED.finditer(content):
+        start, end = _sentence_bounds(content, match.start(), match.end())
+        if free(start, end):
+            add(FREETEXT, start, end, "note")
+    for pattern in extra or ():
+        for match in pattern.finditer(content):
+            if free(match.start(), match.end()):
+                add(FREETEXT, match.start(), match.end(), "extra")
+
+    result.sort(key=lambda p: p.start)
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# Helpers
+
+
+def _matching(text: str, start: int, opener: str, closer: str) -> int | None:
+    """Offset just past the ``closer`` that balances the ``opener`` at ``start``."""
+    depth = 0
+    for index in range(start, len(text)):
+        char = text[index]
+        if char == opener:
+            depth += 1
+        elif char == closer:
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return None
+
+
+def _parse_items(inner: str, bracket: bool) -> tuple[PlaceholderItem, ...]:
+    """The entries of a bracket or parenthesis, or ``()`` when it is not a placeholder.
+
+    A parenthesis qualifies only when every entry is an identifier; a bracket when at least
+    one is and the others are ordinary citations (anything else is reported as malformed).
+    """
+    items: list[PlaceholderItem] = []
+    has_identifier = False
+    for part in _ITEM_SPLIT.split(inner):
+        if not part.strip():
+            return ()
+        match = _ID_ITEM.match(part)
+        if match and match.group("locator") and _ID_IN_TEXT.search(match.group("locator")):
+            match = None  # "doi:A, (doi: B)": a second identifier is no locator
+        if match and (bracket or (not match.group("at") and not match.group("prefix").strip())):
+            head = match.group("head").lower()
+            kind = "pmcid" if head.startswith("pmcid") else "pmid" if head.startswith("pmid") else "doi"
+            value = match.group("value")
+            literal = f"{match.group('head')}{value}" if match.group("at") else None
+            items.append(
+                _identifier_item(
+                    raw=part.strip(),
+                    kind=kind,
+                    value=value,
+                    prefix=match.group("prefix").strip(),
+                    locator=(match.group("locator") or "").strip(),
+                    suppress=bool(match.group("minus")),
+                    literal_key=literal,
+                )
+            )
+            has_identifier = True
+        elif bracket and _KEY_ITEM.match(part):
+            key = re.search(r"-?@(\{[^{}]+\}|[\w:.#$%&\-+?<>~/]+)", part)
+            items.append(PlaceholderItem(raw=part.strip(), key=key.group(1) if key else part.strip()))
+        elif bracket:
+            items.append(PlaceholderItem(raw=part.strip(), malformed="not a citation or an identifier"))
+        else:
+            return ()
+    return tuple(items) if has_identifier else ()
+
+
+def _identifier_item(
+    raw: str,
+    kind: str,
+    value: str,
+    prefix: str = "",
+    locator: str = "",
+    suppress: bool = False,
+    literal_key: str | None = None,
+) -> PlaceholderItem:
+    try:
+        identifier = parse_identifier(value, kind=kind)
+    except InvalidIdentifier as exc:
+        return PlaceholderItem(
+            raw=raw, malformed=exc.reason, prefix=prefix, locator=locator,
+            suppress_author=suppress, literal_key=literal_key,
+        )
+    return PlaceholderItem(
+        raw=raw, identifier=identifier, prefix=prefix, locator=locator,
+        suppress_author=suppress, literal_key=literal_key,
+    )
+
+
+def _url_item(url: str) -> PlaceholderItem:
+    value = re.sub(r"^" + _DOI_URL, "", url, flags=re.I)
+    return _identifier_item(raw=url, kind="doi", value=value)
+
+
+def _trim_url(url: str) -> str:
+    """Drop prose punctuation and unbalanced closing brackets after a pasted URL."""
+    while url:
+        last = url[-1]
+        if last in ".,;:!?'\"*_":
+            url = url[:-1]
+        elif last in ")]}" and url.count(last) > url.count({")": "(", "]": "[", "}": "{"}[last]):
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
+def _trim_key(key: str) -> str:
+    """An in-text ``@doi:...`` key without an unbalanced closing parenthesis."""
+    while key.endswith(")") and key.count(")") > key.count("("):
+        key = key[:-1]
+    return key
+
+
+def _rstrip_end(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1] in " \t":
+        end -= 1
+    return end
+
+
+_ABBREVIATIONS = frozenset(
+    "e.g i.e al fig figs vs dr mr mrs ms prof approx etc cf no nos vol ref refs eq st jr sr".split()
+)
+_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in a block's prose; spans cover the whole text.
+
+    A light rule: a sentence ends at ``.``, ``!`` or ``?`` followed by space and a capital
+    letter or digit, unless the word before the full stop is a common abbreviation
+    (``e.g.``, ``et al.``, ``Fig.``).
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        word = re.search(r"([\w.]+)$", text[start : match.start()])
+        if text[match.start()] == "." and word and word.group(1).lower().rstrip(".") in _ABBREVIATIONS:
+            continue
+        if word and len(word.group(1)) == 1 and word.group(1).isupper():  # an initial: "J. Smith"
+            continue
+        spans.append((start, match.end()))
+        start = match.end()
+    if start < len(text) or not spans:
+        spans.append((start, len(text)))
+    return spans
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence around ``start:end`` (without the space that follows it)."""
+    for s, e in sentence_spans(text):
+        if s <= start < e:
+            e = max(e, end)
+            while e > s and text[e - 1].isspace():
+                e -= 1
+            return s, e
+    return start, end
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def context_sentence(content: str, start: int, end: int, standalone: bool = False) -> str:
+    """The sentence a placeholder at ``content[start:end]`` stands for (placeholder removed).
+
+    ``standalone`` placeholders (notes that are sentences themselves) that follow a finished
+    sentence stand for all the text of the block before them.
+    """
+    before = content[:start].rstrip()
+    if standalone and re.search(r"[.!?:][\"'”’)\]]*$", before):
+        return _squash(before)
+    masked = content[:start] + " " * (end - start) + content[end:]
+    spans = sentence_spans(masked)
+    for index, (s, e) in enumerate(spans):
+        if s <= start < e or (index == len(spans) - 1):
+            sentence = _squash(masked[s:e])
+            if len(re.findall(r"\w+", sentence)) >= 2:
+                return sentence
+            if index > 0:
+                return _squash(masked[spans[index - 1][0] : spans[index - 1][1]])
+            if index + 1 < len(spans):
+                return _squash(masked[spans[index + 1][0] : spans[index + 1][1]])
+            return sentence
+    return _squash(masked)

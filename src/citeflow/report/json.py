@@ -1,0 +1,49 @@
+"""JSON: ``{"version": 1, "findings": [...], "summary": {...}}``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence, TextIO
+
+from ..checks.base import Finding
+from . import display_path
+
+VERSION = 1
+
+
+def finding_dict(finding: Finding, base: str | Path | None = None) -> dict[str, Any]:
+    data = {
+        "file": display_path(finding.file, base),
+        "line": finding.line,
+        "column": finding.column,
+        "end_line": finding.end_line,
+        "end_column": finding.end_column,
+        "code": finding.code,
+        "severity": str(finding.severity),
+        "message": finding.message,
+        "sentence": finding.sentence,
+        "cue": finding.cue,
+        "suggestions": [{"key": s.key, "score": round(float(s.score), 4)}
+                        for s in finding.suggestions],
+        "start": finding.start,
+        "end": finding.end,
+    }
+    if finding.suppressed:
+        data["suppressed"] = {"reason": finding.suppressed}
+    return data
+
+
+def write(findings: Sequence[Finding], stream: TextIO, *, summary: dict[str, Any] | None = None,
+          base: str | Path | None = None) -> None:
+    if summary is None:
+        from ..checks.engine import summarize
+
+        summary = summarize(findings)
+    document = {
+        "version": VERSION,
+        "findings": [finding_dict(f, base) for f in findings],
+        "summary": summary,
+    }
+    json.dump(document, stream, indent=2, ensure_ascii=False)
+    stream.write("\n")

@@ -1,0 +1,91 @@
+"""SARIF 2.1.0 for code-scanning tools, with the rule metadata of every rule.
+
+Findings silenced by an in-manuscript ``ignore`` comment are kept as results with an
+``inSource`` suppression carrying the comment's reason.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence, TextIO
+
+from .. import __version__
+from ..checks.base import RULES, Finding, Severity
+from . import display_path, has_span
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def rule_descriptor(code: str) -> dict[str, Any]:
+    rule = RULES[code]
+    paragraphs = [p.strip() for p in rule.doc.split("\n\n") if p.strip()]
+    short = " ".join(paragraphs[0].split()) if paragraphs else rule.name
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": short},
+        "fullDescription": {"text": " ".join(rule.doc.split()) or short},
+        "help": {"text": rule.doc or short},
+        "defaultConfiguration": {"level": _LEVEL[rule.severity]},
+        "properties": {"tags": ["citations"]},
+    }
+
+
+def result(finding: Finding, rule_index: int, base: str | Path | None) -> dict[str, Any]:
+    region: dict[str, Any] = {"startLine": finding.line, "startColumn": finding.column}
+    if has_span(finding):
+        region["endLine"] = finding.end_line
+        region["endColumn"] = finding.end_column
+    if finding.sentence:
+        region["snippet"] = {"text": finding.sentence}
+    data: dict[str, Any] = {
+        "ruleId": finding.code,
+        "ruleIndex": rule_index,
+        "level": _LEVEL[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": {"uri": display_path(finding.file, base),
+                                     "uriBaseId": "SRCROOT"},
+                "region": region,
+            }
+        }],
+    }
+    if finding.suggestions:
+        data["properties"] = {"suggestions": [{"key": s.key, "score": round(float(s.score), 4)}
+                                              for s in finding.suggestions]}
+    if finding.cue:
+        data.setdefault("properties", {})["cue"] = finding.cue
+    if finding.suppressed:
+        data["suppressions"] = [{"kind": "inSource", "justification": finding.suppressed}]
+    return data
+
+
+def document(findings: Sequence[Finding], base: str | Path | None = None) -> dict[str, Any]:
+    from ..checks.engine import load_rules
+
+    codes = sorted(load_rules())
+    index = {code: i for i, code in enumerate(codes)}
+    root = Path(base) if base is not None else Path.cwd()
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "citeflow",
+                "version": __version__,
+                "rules": [rule_descriptor(code) for code in codes],
+            }},
+            "originalUriBaseIds": {"SRCROOT": {"uri": root.resolve().as_uri() + "/"}},
+            "columnKind": "unicodeCodePoints",
+            "results": [result(f, index.get(f.code, 0), base) for f in findings],
+        }],
+    }
+
+
+def write(findings: Sequence[Finding], stream: TextIO, *, summary: dict[str, Any] | None = None,
+          base: str | Path | None = None) -> None:
+    json.dump(document(findings, base), stream, indent=2, ensure_ascii=False)
+    stream.write("\n")

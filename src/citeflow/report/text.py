@@ -1,0 +1,41 @@
+"""Plain text: ``path:line:col: CODE severity message`` and the sentence below it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence, TextIO
+
+from ..checks.base import Finding
+from . import display_path
+
+
+def format_finding(finding: Finding, base: str | Path | None = None) -> str:
+    path = display_path(finding.file, base)
+    head = (f"{path}:{finding.line}:{finding.column}: {finding.code} "
+            f"{finding.severity} {finding.message}")
+    if finding.sentence:
+        sentence = " ".join(finding.sentence.split())
+        head += f"\n    > {sentence}"
+    return head
+
+
+def write(findings: Sequence[Finding], stream: TextIO, *, summary: dict[str, Any] | None = None,
+          base: str | Path | None = None) -> None:
+    active = [f for f in findings if not f.suppressed]
+    for finding in active:
+        stream.write(format_finding(finding, base) + "\n")
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for finding in active:
+        counts[str(finding.severity)] += 1
+    total = len(active)
+    line = (f"{total} finding{'s' if total != 1 else ''} "
+            f"({counts['error']} error{'s' if counts['error'] != 1 else ''}, "
+            f"{counts['warning']} warning{'s' if counts['warning'] != 1 else ''}, "
+            f"{counts['info']} info)")
+    suppressed = len(findings) - total
+    if suppressed:
+        line += f", {suppressed} suppressed"
+    if summary and summary.get("claims"):
+        line += (f"; {summary['claims_supported']} of {summary['claims']} claim sentences "
+                 "cite something")
+    stream.write(line + "\n")
