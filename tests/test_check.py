@@ -74,6 +74,17 @@ def test_fail_on_from_config(draft):
     assert run("check", draft, "--fail-on", "error").exit_code == 0
 
 
+def test_severity_override_from_config_raises_a_placeholder_to_error(draft):
+    (draft.parent / "citeflow.toml").write_text('[check.severity]\nCF201 = "error"\n')
+    done = run("check", draft, "--format", "json")
+    assert done.exit_code == 1, done.output
+    (note,) = [f for f in json.loads(done.output)["findings"] if f["code"] == "CF201"]
+    assert note["severity"] == "error"
+    (draft.parent / "citeflow.toml").write_text('[check.severity]\nCF999 = "error"\n')
+    unknown = CliRunner().invoke(main, ["check", str(draft)])
+    assert unknown.exit_code == 2 and "unknown rule CF999" in unknown.output
+
+
 def test_suppressed_findings_do_not_count_for_the_exit_code(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "refs.bib").write_text("")

@@ -136,7 +136,7 @@ def test_without_write_the_cli_prints_a_diff_and_changes_nothing(project):
     result = run("resolve", str(path))
     assert result.exit_code == 0
     assert "-Claim [doi:10.1056/NEJMoa1610020].\n+Claim [@simpson2016two].\n" in result.stdout
-    assert result.stdout.startswith(f"--- a/{path}\n+++ b/{path}\n")
+    assert result.stdout.startswith(f"--- {path}\n+++ {path}\n")  # absolute: no a/ b/
     assert path.read_bytes() == before
     assert run("resolve", "--write", str(path)).exit_code == 0
     assert path.read_text(encoding="utf-8").endswith("Claim [@simpson2016two].\n")

@@ -14,12 +14,13 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
 
     The temporary file lives in the same folder (same file system) and is flushed and
     fsync'ed before ``os.replace``; the original file's permission bits are kept. On any
-    failure the temporary file is removed and the original is untouched.
+    failure the temporary file is removed and the original is untouched. ``durable=False``
+    skips the fsync: for caches, where a record torn by a crash is only a miss.
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -28,8 +29,9 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         else:

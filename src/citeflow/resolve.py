@@ -225,8 +225,10 @@ def unified_diff(old: str, new: str, name: str) -> str:
     """A unified diff of two texts; a last line without newline is marked as such."""
     if old == new:
         return ""
+    # git's a/ b/ prefixes for relative paths, so `git apply -p1` takes the diff as it is.
+    before, after = (name, name) if name.startswith("/") else (f"a/{name}", f"b/{name}")
     lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{name}", f"b/{name}"
+        old.splitlines(keepends=True), new.splitlines(keepends=True), before, after
     )
     out = []
     for line in lines:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Sequence
 
+import numpy as np
 from rank_bm25 import BM25Okapi
 
 try:
@@ -115,8 +116,11 @@ _STEMMER = snowballstemmer.stemmer("english") if snowballstemmer is not None els
 
 def normalise(text: str) -> str:
     """Lower-case, fold accents and typographic quotes, glue numbered mediators (IL-4)."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    if text.isascii():
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     text = text.replace("’", "'").replace("α", "a").replace("β", "b")
     return _MEDIATOR.sub(r"\1\2", text)
 
@@ -133,11 +137,17 @@ def analyse(text: str) -> list[tuple[str, str]]:
 
     Concept tokens start with ``~`` (``~joint-disorder``) so they never collide with words.
     """
+    return list(_analyse(text))
+
+
+@lru_cache(maxsize=4096)
+def _analyse(text: str) -> tuple[tuple[str, str], ...]:
+    # Cached: every sentence of a paragraph is ranked with that same paragraph.
     norm = normalise(text)
     tokens = [(_stem(w), w) for w in _WORD.findall(norm) if w not in STOP_WORDS]
     for name, pattern in _COMPILED_CONCEPTS:
         tokens.extend(("~" + name, match.group(0)) for match in pattern.finditer(norm))
-    return tokens
+    return tuple(tokens)
 
 
 def tokens(text: str) -> list[str]:
@@ -165,8 +175,30 @@ class Suggester:
     def __init__(self, bibliography: Iterable) -> None:
         self.references = list(bibliography)
         self.keys = [ref.key for ref in self.references]
+        self._by_key = {ref.key: ref for ref in self.references}
         documents = [self._document(ref) for ref in self.references]
+        self._terms = {ref.key: set(doc) for ref, doc in zip(self.references, documents)}
         self._bm25 = BM25Okapi(documents, k1=BM25_K1, b=BM25_B) if documents and any(documents) else None
+        self._postings = self._index(self._bm25) if self._bm25 is not None else {}
+
+    @staticmethod
+    def _index(bm25: BM25Okapi) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Term -> [(document, BM25 weight of the term in it)], the same numbers as
+        ``BM25Okapi.get_scores([term])`` but computed once, so ranking a sentence costs only
+        the postings of its own terms instead of a pass over every reference per term."""
+        postings: dict[str, list[tuple[int, float]]] = {}
+        k1, b, avgdl = bm25.k1, bm25.b, bm25.avgdl
+        for index, (freqs, length) in enumerate(zip(bm25.doc_freqs, bm25.doc_len)):
+            norm = k1 * (1 - b + b * length / avgdl)
+            for term, tf in freqs.items():
+                weight = bm25.idf.get(term, 0.0) * (tf * (k1 + 1) / (tf + norm))
+                if weight > 0:
+                    postings.setdefault(term, []).append((index, weight))
+        return {
+            term: (np.fromiter((i for i, _ in pairs), dtype=np.intp, count=len(pairs)),
+                   np.fromiter((w for _, w in pairs), dtype=float, count=len(pairs)))
+            for term, pairs in postings.items()
+        }
 
     @staticmethod
     def _document(ref) -> list[str]:
@@ -203,22 +235,22 @@ class Suggester:
         if self._bm25 is None or k <= 0:
             return []
         query = self._query(sentence, paragraph)
-        scores = [0.0] * len(self.references)
-        matched: list[list[str]] = [[] for _ in self.references]
+        scores = np.zeros(len(self.references))
         for token, weight in query.weights.items():
-            if token not in self._bm25.idf:
-                continue
-            for index, value in enumerate(self._bm25.get_scores([token])):
-                if value > 0:
-                    scores[index] += weight * float(value)
-                    matched[index].append(token)
-        order = sorted(range(len(scores)), key=lambda i: (-scores[i], self.keys[i]))
+            posting = self._postings.get(token)
+            if posting is not None:
+                scores[posting[0]] += weight * posting[1]
+        hits = np.flatnonzero(scores > 0)
+        if hits.size > k:  # keep ties at the k-th score so the key order can break them
+            kth = np.partition(scores[hits], hits.size - k)[hits.size - k]
+            hits = hits[scores[hits] >= kth]
+        order = sorted(hits.tolist(), key=lambda i: (-scores[i], self.keys[i]))
         result = []
         for index in order[:k]:
-            if scores[index] <= 0:
-                break
-            terms = tuple(_label(query, t) for t in _ordered(matched[index], query))
-            result.append(Suggestion(self.keys[index], round(scores[index], 2), terms))
+            terms_here = self._terms[self.keys[index]]
+            matched = [t for t in query.weights if t in terms_here]
+            terms = tuple(_label(query, t) for t in _ordered(matched, query))
+            result.append(Suggestion(self.keys[index], round(float(scores[index]), 2), terms))
         return result
 
     def is_confident(self, suggestion: Suggestion, sentence: str = "") -> bool:
@@ -230,11 +262,10 @@ class Suggester:
         if suggestion.score < self.confident_score:
             return False
         if sentence:
-            own = {token for token, _ in analyse(sentence)}
-            ref = self._reference(suggestion.key)
-            if ref is None:
+            own = {token for token, _ in _analyse(sentence)}
+            doc = self._terms.get(suggestion.key)
+            if doc is None:
                 return False
-            doc = set(self._document(ref))
             return len(own & doc) >= self.confident_terms
         return True
 
@@ -243,10 +274,7 @@ class Suggester:
         return [s for s in self.rank(sentence, paragraph, k) if self.is_confident(s, sentence)]
 
     def _reference(self, key: str):
-        for ref in self.references:
-            if ref.key == key:
-                return ref
-        return None
+        return self._by_key.get(key)
 
 
 def is_confident(suggestion: Suggestion) -> bool:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlencode
 
+from ..files import atomic_write_bytes
 from .http import Response
 
 DAY = 86400.0
@@ -84,7 +83,6 @@ class Cache:
             pass  # a read-only or full disk must not stop the lookup itself
 
 
-_MADE: set[Path] = set()
 
 
 def _replace_file(path: Path, data: bytes) -> None:
@@ -94,17 +92,4 @@ def _replace_file(path: Path, data: bytes) -> None:
     record is only a cache miss (it fails to parse and is fetched again), and skipping the
     sync keeps a cold run of hundreds of lookups from waiting on the disk.
     """
-    if path.parent not in _MADE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _MADE.add(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write_bytes(path, data, durable=False)
