@@ -296,6 +296,18 @@ def test_identifier_unknown_to_the_registries_is_not_found(project, registry):
     assert path.read_text(encoding="utf-8") == FRONT + "X [doi:10.1371/notarealdoi].\n"
 
 
+def test_unreachable_service_names_identifier_and_url_and_keeps_the_file(project):
+    # The autouse fixture points every source at a closed port on 127.0.0.1.
+    text = FRONT + "X [doi:10.1371/journal.pone.0033693] and [@simpson2016two].\n"
+    path = write(project / "p.md", text)
+    result = run("resolve", "--write", str(path))
+    assert result.exit_code == 1
+    line = next(l for l in result.stderr.splitlines() if "unresolved" in l)
+    assert line.startswith(f"{path}:5:3: unresolved doi:10.1371/journal.pone.0033693: error")
+    assert "http://127.0.0.1:9/unreachable/works/10.1371/journal.pone.0033693" in line
+    assert path.read_text(encoding="utf-8") == text
+
+
 # --------------------------------------------------------------------------------------
 # Property: replacements touch only their own spans
 

@@ -20,6 +20,19 @@ _BRACKET = re.compile(r"\[(?P<inner>[^\[\]]*?(?<![\w\\])-?@[^\[\]]*)\](?!\(|:)")
 _CROSSREF = re.compile(r"^(fig|tbl|eq|sec|lst|thm|lem|cor|prp|cnj|def|exm|exr)[:-]", re.I)
 
 
+def protected_spans(content: str) -> list[tuple[int, int]]:
+    """:func:`~citeflow.manuscript.protected_ranges` of ``content``, without a regular
+    expression scan when no protected region can be there.
+
+    Every such region needs a character that plain prose rarely has: a backtick (code), ``<``
+    (autolinks, HTML tags and comments), ``$`` (math), ``](`` (a link target) or ``]:`` (a
+    reference definition).
+    """
+    if "`" in content or "<" in content or "$" in content or "](" in content or "]:" in content:
+        return protected_ranges(content)
+    return []
+
+
 @dataclass(frozen=True)
 class Citation:
     """One cited key at one place in the manuscript.
@@ -44,7 +57,7 @@ def block_citations(block: Block, group_base: int = 0) -> list[Citation]:
     content = block.content
     if "@" not in content:
         return []
-    protected = protected_ranges(content)
+    protected = protected_spans(content)
     found: list[Citation] = []
     covered: list[tuple[int, int]] = []
     group = group_base

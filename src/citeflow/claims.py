@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Mapping
 
-from .manuscript import Block, Manuscript, protected_ranges
+from .citations import protected_spans
+from .manuscript import Block, Manuscript
 
 # --------------------------------------------------------------------------------------
 # Segmentation
@@ -95,8 +96,11 @@ def segment(text: str) -> tuple[tuple[int, int], ...]:
             prev_start, prev_end = spans[-1]
             piece = text[start:end]
             previous = text[prev_start:prev_end]
+            # The cheap tests first: an abbreviation can only end a sentence that ends in "."
             if _ONLY_CITATIONS.match(piece) or (
-                _NO_BREAK_AFTER.search(previous) and _STARTS_CONTINUATION.match(piece)
+                _STARTS_CONTINUATION.match(piece)
+                and previous.rstrip().endswith(".")
+                and _NO_BREAK_AFTER.search(previous)
             ):
                 spans[-1] = (prev_start, end)
                 continue
@@ -322,15 +326,18 @@ _INTENTION = re.compile(
     r"'m going to)\b",
     re.I,
 )
-_SELF_REFERENCE = re.compile(
+_SELF_REFERENCE_PARTS = (
     r"\b(?:this|the present|the current|our) (?:article|post|blog|page|review|paper|section|"
     r"guide|piece|chapter|overview|document|report|manuscript)\b(?! (?:found|showed|shows|"
-    r"demonstrated|reports that))|^(?:here,? )?we (?:explore|discuss|describe|review|"
-    r"present|outline|examine|look at|summari[sz]e)\b|\bthe following\b|\bbelow,? we\b|"
-    r"\bin this (?:article|post|section|review|paper)\b|\b(?:read|continue reading|"
-    r"min read)\b",
-    re.I,
+    r"demonstrated|reports that))",
+    r"^(?:here,? )?we (?:explore|discuss|describe|review|"
+    r"present|outline|examine|look at|summari[sz]e)\b",
+    r"\bthe following\b",
+    r"\bbelow,? we\b",
+    r"\bin this (?:article|post|section|review|paper)\b",
+    r"\b(?:read|continue reading|min read)\b",
 )
+_SELF_REFERENCE = re.compile("|".join(_SELF_REFERENCE_PARTS), re.I)
 _DISCLAIMER = re.compile(
     r"\b(?:for (?:educational|informational|information) purposes|not (?:be )?(?:considered|"
     r"intended as|a substitute for|meant as) (?:medical |professional )?advice|not medical "
@@ -343,6 +350,31 @@ _QUESTION_START = re.compile(
     r"will|would)\b", re.I
 )
 _NOTE_PLACEHOLDER = re.compile(r"^\(?\s*(?:note|todo|xxx|tbd)\b\s*:", re.I)
+
+
+def _ascii_lower(pattern: re.Pattern[str], source: str | None = None) -> re.Pattern[str]:
+    """``pattern`` (case-insensitive, all letters lower case) for lower-cased ASCII text.
+
+    On such text ignoring case changes nothing, so the same expression compiled without
+    ``re.I`` finds the same matches, faster. ``source`` may give an expression that finds
+    a match exactly when ``pattern`` does (for callers that only test for one).
+    """
+    source = pattern.pattern if source is None else source
+    if re.search(r"(?<!\\)[A-Z]", source):  # a capital letter to match: keep ignoring case
+        return re.compile(source, pattern.flags)
+    return re.compile(source, pattern.flags & ~re.I)
+
+
+# Used only as yes/no tests of lower-cased ASCII text (see not_claim_reason).
+_DISCLAIMER_ASCII = _ascii_lower(_DISCLAIMER)
+_YOU_ADVICE_ASCII = _ascii_lower(_YOU_ADVICE)
+_INTENTION_ASCII = _ascii_lower(_INTENTION)
+# The alternatives after a word boundary grouped first: whether any matches is unchanged.
+_SELF_REFERENCE_ASCII = _ascii_lower(_SELF_REFERENCE, "|".join(
+    [f"(?:{p})" for p in _SELF_REFERENCE_PARTS if not p.startswith(r"\b")]
+    + ["\\b(?:" + "|".join(f"(?:{p[2:]})" for p in _SELF_REFERENCE_PARTS if p.startswith(r"\b"))
+       + ")"]
+))
 
 
 @dataclass(frozen=True)
@@ -372,18 +404,38 @@ class CueSet:
             # One alternation per kind: one search per kind and sentence. Every kind but
             # statistics is matched against the lower-cased sentence, without re.I, which
             # lets the regular expression engine scan far faster.
-            parts = [f"(?:{p})" for p in _DEFAULT_CUES[kind]]
-            parts += [f"(?:{_phrase(p).pattern})" for p in _as_list(extra.get(kind))]
+            parts = list(_DEFAULT_CUES[kind])
+            parts += [_phrase(p).pattern for p in _as_list(extra.get(kind))]
             if kind == "statistic":
-                patterns[kind] = (re.compile("|".join(parts)),)
+                patterns[kind] = (re.compile(_alternation(parts)),)
             else:
-                patterns[kind] = (re.compile(_lower_pattern("|".join(parts))),)
+                patterns[kind] = (re.compile(_lower_pattern(_alternation(parts))),)
         return cls(
             patterns,
             tuple(_phrase(p) for p in _as_list(extra.get("not_claim"))),
             tuple(re.compile(rf"^\W*{re.escape(p.lower())}\b")
                   for p in _as_list(extra.get("advice"))),
         )
+
+
+def _alternation(parts: list[str]) -> str:
+    """``parts`` as one alternation, tried in order, with runs of parts that open on a
+    word boundary grouped together.
+
+    Grouping never changes what matches (alternatives are still tried in the same order),
+    but lets the regular expression compiler test the shared ``\\b`` once per position for
+    the whole run instead of once per alternative.
+    """
+    runs: list[list[str]] = []
+    for part in parts:
+        bounded = part.startswith(r"\b")
+        if runs and bounded and runs[-1][0].startswith(r"\b"):
+            runs[-1].append(part)
+        else:
+            runs.append([part])
+    return "|".join(
+        "(?:" + "|".join(f"(?:{p})" for p in run) + ")" for run in runs
+    )
 
 
 def _as_list(value) -> list[str]:
@@ -428,17 +480,18 @@ def not_claim_reason(text: str, cues: CueSet | None = None) -> str | None:
     if _NOTE_PLACEHOLDER.match(stripped):
         return "placeholder note"
     low = stripped.lower()
-    if _DISCLAIMER.search(low):
+    ascii_ = low.isascii()
+    if (_DISCLAIMER_ASCII if ascii_ else _DISCLAIMER).search(low):
         return "disclaimer"
     if any(p.search(low) for p in cues.not_claim):
         return "configured not-claim phrase"
     if _ADVICE.match(stripped) or any(p.match(low) for p in cues.advice):
         return "advice"
-    if _YOU_ADVICE.search(low):
+    if (_YOU_ADVICE_ASCII if ascii_ else _YOU_ADVICE).search(low):
         return "advice"
-    if _SELF_REFERENCE.search(low):
+    if (_SELF_REFERENCE_ASCII if ascii_ else _SELF_REFERENCE).search(low):
         return "about the article"
-    if _INTENTION.match(low):
+    if (_INTENTION_ASCII if ascii_ else _INTENTION).match(low):
         return "intention"
     return None
 
@@ -528,17 +581,25 @@ _MASKABLE = re.compile(
 )
 
 
+# The same expression for lower-cased ASCII text, where ignoring case changes nothing.
+_MASKABLE_ASCII = re.compile(_lower_pattern(_MASKABLE.pattern), _MASKABLE.flags & ~re.I)
+
+
 def mask(text: str) -> str:
     """``text`` with citations, identifiers, URLs, code and math replaced by spaces."""
-    spans = [(m.start(), m.end()) for m in _MASKABLE.finditer(text)]
+    if text.isascii():  # lower-casing ASCII keeps every offset
+        spans = [m.span() for m in _MASKABLE_ASCII.finditer(text.lower())]
+    else:
+        spans = [m.span() for m in _MASKABLE.finditer(text)]
     if any(mark in text for mark in "`<$]"):
-        spans += protected_ranges(text)
+        spans += protected_spans(text)
     if not spans:
         return text
     chars = list(text)
     for start, end in spans:
-        for i in range(start, min(end, len(chars))):
-            chars[i] = " "
+        end = min(end, len(chars))
+        if start < end:
+            chars[start:end] = " " * (end - start)
     return "".join(chars)
 
 

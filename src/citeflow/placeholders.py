@@ -37,9 +37,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Pattern
 
+from .citations import protected_spans
 from .errors import CiteflowError
 from .identifiers import Identifier, InvalidIdentifier, parse_identifier
-from .manuscript import Block, Manuscript, in_ranges, protected_ranges
+from .manuscript import Block, Manuscript, in_ranges
 
 IDENTIFIER = "identifier"
 FREETEXT = "freetext"
@@ -202,6 +203,23 @@ _WILL_BE_ADDED = re.compile(
     r"are\s+to|is\s+to|to)\s+be\s+(?:inserted|added|provided|included|placed|supplied|given)\b",
     re.I,
 )
+# Literal text without which a free-text pattern cannot match (None: no such test).
+_FREETEXT_NEEDS: tuple[tuple[Pattern[str], tuple[str, ...] | None], ...] = tuple(
+    zip(_FREETEXT_PATTERNS, (("[",), ("[",), ("(",), ("[",), ("[",), ("(",), ("TODO", "FIXME", "XXX")),
+        strict=True)
+)
+_ADDED_TOPICS = ("citation", "reference", "source")
+
+
+def _may_say_added(content: str) -> bool:
+    """False when ``content`` cannot match :data:`_WILL_BE_ADDED` (ASCII text without
+    "be" or without one of its topic words, in any case)."""
+    if not content.isascii():
+        return True
+    low = content.lower()
+    return "be" in low and any(word in low for word in _ADDED_TOPICS)
+
+
 _NOTE_OPEN = re.compile(r"\(\s*(?:note|n\.\s?b\.|nb|editor'?s\s+note|ed\.\s+note)\s*:", re.I)
 _NOTE_TOPIC = re.compile(r"\b(?:citations?|references?|sources?)\b", re.I)
 
@@ -261,7 +279,7 @@ def block_placeholders(
 ) -> list[Placeholder]:
     """The placeholders of one prose block."""
     content = block.content
-    protected = protected_ranges(content)
+    protected = protected_spans(content)
     taken: list[tuple[int, int]] = []
     result: list[Placeholder] = []
 
@@ -288,7 +306,8 @@ def block_placeholders(
             )
         )
 
-    links = [(m.start(), m.end()) for m in _LINK_TEXT.finditer(content)]
+    # Cheap tests of the literal text each expression needs skip most scans of plain prose.
+    links = [(m.start(), m.end()) for m in _LINK_TEXT.finditer(content)] if "](" in content else []
 
     # Bracketed identifiers: [doi:...], [@pmid:...], [see doi:..., p. 3; @key].
     for match in _BRACKET_OPEN.finditer(content):
@@ -316,7 +335,7 @@ def block_placeholders(
             add(IDENTIFIER, match.start(), match.end(), "url", (_url_item(match.group(1)),))
 
     # doi.org links in running text (not the target or text of a Markdown link).
-    for match in _URL.finditer(content):
+    for match in _URL.finditer(content) if "/" in content else ():
         raw = _trim_url(match.group(0))
         end = match.start() + len(raw)
         if any(s <= match.start() < e for s, e in links):
@@ -325,7 +344,7 @@ def block_placeholders(
             add(IDENTIFIER, match.start(), end, "url", (_url_item(raw),))
 
     # In-text @doi:... outside brackets.
-    for match in _INTEXT.finditer(content):
+    for match in _INTEXT.finditer(content) if "@" in content and ":" in content else ():
         key = _trim_key(match.group("key"))
         # A key running into a placeholder found before ends where that placeholder starts.
         later = [s for s, _ in taken if match.start("key") < s < match.start("key") + len(key)]
@@ -347,12 +366,14 @@ def block_placeholders(
         end = _matching(content, match.start(), "(", ")")
         if end is not None and _NOTE_TOPIC.search(content, match.end(), end) and free(match.start(), end):
             add(FREETEXT, match.start(), end, "note")
-    for pattern in _FREETEXT_PATTERNS:
+    for pattern, needs in _FREETEXT_NEEDS:
+        if needs is not None and not any(literal in content for literal in needs):
+            continue
         for match in pattern.finditer(content):
             start, end = match.start(), _rstrip_end(content, match.start(), match.end())
             if free(start, end):
                 add(FREETEXT, start, end, "freetext")
-    for match in _WILL_BE_ADDED.finditer(content):
+    for match in _WILL_BE_ADDED.finditer(content) if _may_say_added(content) else ():
         start, end = _sentence_bounds(content, match.start(), match.end())
         if free(start, end):
             add(FREETEXT, start, end, "note")

@@ -316,6 +316,9 @@ def _lookup(
             continue
         reason = _STATUS_REASON.get(status, ERROR)
         message = getattr(result, "message", "") if result is not None else "no answer from the sources"
+        url = getattr(result, "url", None) if result is not None else None
+        if url and url not in message:
+            message = f"{message or reason} at {url}"
         for placeholder, item in uses:
             leave(placeholder, item, reason, message or reason)
     unresolved.sort(key=lambda u: (u.placeholder.start, u.item.raw))

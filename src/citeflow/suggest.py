@@ -108,8 +108,49 @@ _GENERIC_CONTAINER = frozenset(
 
 _MEDIATOR = re.compile(r"\b(il|interleukin|th|tnf|ig|cd)[\s-]?(\d{1,2}[a-z]?)\b")
 _WORD = re.compile(r"[a-z][a-z0-9]+|\d+[a-z]+[a-z0-9]*")
+
+
+def _leading_literal(phrase: str) -> str:
+    """Text that every match of ``phrase`` starts with ("" when there is none to rely on).
+
+    The run of plain characters at the start of the expression (after a ``\\b``), without
+    a last character that a quantifier makes optional or repeatable.
+    """
+    depth = 0
+    index = 0
+    while index < len(phrase):  # an alternation outside any group: no single prefix
+        char = phrase[index]
+        if char == "\\":
+            index += 1
+        elif char == "[":  # a character class, up to its closing bracket
+            index += 1
+            index += phrase[index:index + 1] == "^"
+            index += phrase[index:index + 1] == "]"
+            while index < len(phrase) and phrase[index] != "]":
+                index += 2 if phrase[index] == "\\" else 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return ""
+        index += 1
+    phrase = phrase.removeprefix(r"\b")
+    literal = re.match(r"[a-z0-9 '-]*", phrase).group()
+    if phrase[len(literal):len(literal) + 1] in ("?", "*", "+", "{"):
+        literal = literal[:-1]
+    return literal
+
+
+def _concept_literals(phrases: Sequence[str]) -> frozenset[str] | None:
+    """Texts one of which starts every match of a concept; None when unknown."""
+    literals = [_leading_literal(p) for p in phrases]
+    return None if not all(literals) else frozenset(literals)
+
+
 _COMPILED_CONCEPTS = [
-    (name, re.compile(r"\b(?:" + "|".join(phrases) + r")\b")) for name, phrases in CONCEPTS.items()
+    (name, re.compile(r"\b(?:" + "|".join(phrases) + r")\b"), _concept_literals(phrases))
+    for name, phrases in CONCEPTS.items()
 ]
 _STEMMER = snowballstemmer.stemmer("english") if snowballstemmer is not None else None
 
@@ -140,14 +181,112 @@ def analyse(text: str) -> list[tuple[str, str]]:
     return list(_analyse(text))
 
 
+def _words(norm: str) -> list[tuple[str, str]]:
+    """(stem, word) of the content words of normalised text."""
+    return [(_stem(w), w) for w in _WORD.findall(norm) if w not in STOP_WORDS]
+
+
+def _concepts(norm: str) -> list[tuple[int, int, str, str, int]]:
+    """(start, end, concept token, surface form, concept index) of every concept match in
+    normalised text: by concept, then by position, as ``finditer`` of each concept finds them.
+
+    A match starts with the leading text of one of its concept's phrases, so the expression
+    is tried only where such a text starts, in order, each try at or after the end of the
+    previous match: the same matches as a scan of the whole text, at a fraction of the cost.
+    """
+    found: list[tuple[int, int, str, str, int]] = []
+    places: dict[str, list[int]] = {}
+    for index, (name, pattern, literals) in enumerate(_COMPILED_CONCEPTS):
+        token = "~" + name
+        if literals is None:
+            found.extend((m.start(), m.end(), token, m.group(0), index)
+                         for m in pattern.finditer(norm))
+            continue
+        starts: set[int] = set()
+        for literal in literals:
+            where = places.get(literal)
+            if where is None:
+                where = places[literal] = []
+                at = norm.find(literal)
+                while at >= 0:
+                    where.append(at)
+                    at = norm.find(literal, at + 1)
+            starts.update(where)
+        end = 0
+        for at in sorted(starts):
+            if at < end:
+                continue
+            match = pattern.match(norm, at)
+            if match:
+                found.append((at, match.end(), token, match.group(0), index))
+                end = match.end()
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _scanned(text: str) -> tuple[str, tuple[tuple[str, str], ...],
+                                  tuple[tuple[int, int, str, str, int], ...]]:
+    """The normalised text, its words and its concept matches with their offsets."""
+    norm = normalise(text)
+    return norm, tuple(_words(norm)), tuple(_concepts(norm))
+
+
 @lru_cache(maxsize=4096)
 def _analyse(text: str) -> tuple[tuple[str, str], ...]:
     # Cached: every sentence of a paragraph is ranked with that same paragraph.
+    _, words, concepts = _scanned(text)
+    return words + tuple((token, word) for _, _, token, word, _ in concepts)
+
+
+# Concepts whose expressions look around their match (``\bad\b(?= patients)``): their
+# matches in a part of a text may differ from those in the whole text.
+_LOOKAROUND = frozenset(
+    index for index, name in enumerate(CONCEPTS)
+    if any(mark in phrase for phrase in CONCEPTS[name] for mark in ("(?=", "(?!", "(?<"))
+)
+_PART_ANALYSES: dict[str, tuple[tuple[str, str], ...]] = {}
+
+
+def _analyse_part(text: str, whole: str) -> tuple[tuple[str, str], ...]:
+    """``_analyse(text)`` for a ``text`` that is usually a sentence of ``whole`` (its
+    paragraph), with the concepts taken from the analysis of ``whole`` when that gives the
+    same ones.
+
+    It does when the normalised text occurs in the normalised paragraph between white space
+    (or its ends) and no concept match of the paragraph runs across those ends: a concept
+    phrase looks at nothing beyond its match but the next character, so each match inside
+    is one the text alone has, and the other way round. Concepts that look further ahead
+    are matched on the text itself, and so are the words, which is cheap.
+    """
+    known = _PART_ANALYSES.get(text)
+    if known is not None:
+        return known
+    if not whole or text == whole:
+        return _analyse(text)
+    norm_whole, _, concepts_whole = _scanned(whole)
     norm = normalise(text)
-    tokens = [(_stem(w), w) for w in _WORD.findall(norm) if w not in STOP_WORDS]
-    for name, pattern in _COMPILED_CONCEPTS:
-        tokens.extend(("~" + name, match.group(0)) for match in pattern.finditer(norm))
-    return tuple(tokens)
+    start = norm_whole.find(norm) if norm else -1
+    end = start + len(norm)
+    if (start < 0 or (start > 0 and not norm_whole[start - 1].isspace())
+            or (end < len(norm_whole) and not norm_whole[end].isspace())):
+        return _analyse(text)
+    concepts: dict[int, list[tuple[str, str]]] = {}
+    for match_start, match_end, token, word, group in concepts_whole:
+        if match_end <= start or match_start >= end or group in _LOOKAROUND:
+            continue
+        if match_start < start or match_end > end:
+            return _analyse(text)  # a phrase across the sentence's ends
+        concepts.setdefault(group, []).append((token, word))
+    for group in _LOOKAROUND:
+        name, pattern, _ = _COMPILED_CONCEPTS[group]
+        concepts[group] = [("~" + name, m.group(0)) for m in pattern.finditer(norm)]
+    result = tuple(_words(norm)) + tuple(
+        pair for group in sorted(concepts) for pair in concepts[group]
+    )
+    if len(_PART_ANALYSES) >= 4096:
+        _PART_ANALYSES.clear()
+    _PART_ANALYSES[text] = result
+    return result
 
 
 def tokens(text: str) -> list[str]:
@@ -180,6 +319,16 @@ class Suggester:
         self._terms = {ref.key: set(doc) for ref, doc in zip(self.references, documents)}
         self._bm25 = BM25Okapi(documents, k1=BM25_K1, b=BM25_B) if documents and any(documents) else None
         self._postings = self._index(self._bm25) if self._bm25 is not None else {}
+        # Terms found in many references are also kept as one weight per reference (zero
+        # where absent): adding a whole row is faster than scattering into a long posting,
+        # and adding zeros leaves every other score exactly as it was.
+        size = len(self.references)
+        self._rows: dict[str, np.ndarray] = {}
+        for term, (where, weights) in self._postings.items():
+            if len(where) * 8 >= size:
+                row = np.zeros(size)
+                row[where] = weights
+                self._rows[term] = row
 
     @staticmethod
     def _index(bm25: BM25Okapi) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -216,13 +365,13 @@ class Suggester:
         weights: dict[str, float] = {}
         surface: dict[str, str] = {}
         sentence_terms = set()
-        for token, word in analyse(sentence):
+        for token, word in _analyse_part(sentence, paragraph):
             base = CONCEPT_WEIGHT if token.startswith("~") else 1.0
             # A word repeated in the sentence counts a little more each time.
             weights[token] = weights.get(token, 0.0) + (base if token not in weights else base * REPEAT_WEIGHT)
             surface.setdefault(token, word)
             sentence_terms.add(token)
-        for token, word in analyse(paragraph):
+        for token, word in _analyse(paragraph):
             if token not in weights:
                 weights[token] = PARAGRAPH_WEIGHT * (CONCEPT_WEIGHT if token.startswith("~") else 1.0)
                 surface.setdefault(token, word)
@@ -236,7 +385,13 @@ class Suggester:
             return []
         query = self._query(sentence, paragraph)
         scores = np.zeros(len(self.references))
+        product = np.empty(len(self.references))
+        rows = self._rows
         for token, weight in query.weights.items():
+            row = rows.get(token)
+            if row is not None:
+                np.add(scores, np.multiply(row, weight, out=product), out=scores)
+                continue
             posting = self._postings.get(token)
             if posting is not None:
                 scores[posting[0]] += weight * posting[1]
@@ -246,11 +401,20 @@ class Suggester:
             hits = hits[scores[hits] >= kth]
         order = sorted(hits.tolist(), key=lambda i: (-scores[i], self.keys[i]))
         result = []
+        # The query's terms in label order once: the order is a stable sort, so the terms a
+        # reference matches keep it when the others are left out.
+        ranked = _ordered(list(query.weights), query) if order else []
+        labels: dict[str, str] = {}
         for index in order[:k]:
             terms_here = self._terms[self.keys[index]]
-            matched = [t for t in query.weights if t in terms_here]
-            terms = tuple(_label(query, t) for t in _ordered(matched, query))
-            result.append(Suggestion(self.keys[index], round(float(scores[index]), 2), terms))
+            terms = []
+            for token in ranked:
+                if token in terms_here:
+                    label = labels.get(token)
+                    if label is None:
+                        label = labels[token] = _label(query, token)
+                    terms.append(label)
+            result.append(Suggestion(self.keys[index], round(float(scores[index]), 2), tuple(terms)))
         return result
 
     def is_confident(self, suggestion: Suggestion, sentence: str = "") -> bool:
@@ -262,7 +426,7 @@ class Suggester:
         if suggestion.score < self.confident_score:
             return False
         if sentence:
-            own = {token for token, _ in _analyse(sentence)}
+            own = {token for token, _ in _analyse_part(sentence, "")}
             doc = self._terms.get(suggestion.key)
             if doc is None:
                 return False
