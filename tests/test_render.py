@@ -248,6 +248,17 @@ def test_missing_bibliography_names_file_and_front_matter_line(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_malformed_bibliography_names_the_bib_file_and_line(tmp_path):
+    (tmp_path / "bad.bib").write_text("@article{a,\n  title = {X},\n  year = 2020\n\n"
+                                      "@article{b, title = {Y}}\n", encoding="utf-8")
+    manuscript = tmp_path / "m.md"
+    manuscript.write_text("---\ntitle: T\nbibliography: bad.bib\n---\n\nText [@a].\n",
+                          encoding="utf-8")
+    result = invoke(str(manuscript), "-o", str(tmp_path / "out"))
+    assert_input_error(result, "bad.bib:5:", "malformed bibliography")
+    assert not (tmp_path / "out").exists()
+
+
 def test_malformed_front_matter_names_its_line(tmp_path):
     result = invoke(str(DATA / "bad-front-matter.md"), "-o", str(tmp_path))
     assert_input_error(result, "bad-front-matter.md:4:", "front matter")

@@ -24,11 +24,15 @@ with findings highlighted) reuse the same steps::
   formatted; every DOI in the reference list is a link, citation links to entries that do
   not exist are removed, and the bibliography settings are dropped from the metadata (the
   writers must not run citeproc again). A manuscript that cites nothing has no reference
-  section.
+  section. The reference list is finished inside that Pandoc run, by the Lua filter
+  ``data/finish-references.lua``.
 * :func:`write_outputs` feeds that AST (``-f json``) to each writer: standalone HTML with an
   embedded style sheet, Typst compiled to PDF by the ``typst`` wheel, and DOCX. The writers
   run in parallel; every file is produced in memory first and then written atomically, so
   a failure leaves no half-written output and no partial set of new files.
+* :func:`citeproc_document` is :func:`citeproc_ast` for a document that goes to the writers
+  unchanged (:func:`render`): Pandoc's JSON is handed on as it is, without building the
+  AST in Python.
 
 Pandoc is the binary shipped in the ``pypandoc-binary`` wheel (located with ``pypandoc``),
 called directly so that its warnings can be read.
@@ -77,12 +81,25 @@ th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.6em; }
 """
 
 #: Typst settings for the PDF: justified text (ragged reference list), links in dark blue.
+#:
+#: The last rule changes nothing in the PDF; it saves Typst a layout of the whole document.
+#: A link to a label (a citation to its reference entry) needs the label's location, which
+#: Typst knows only after a first layout, and its alt text names the page of its target.
+#: Typst lays the document out again until these settle. As Pandoc writes the links, the
+#: first layout cannot show them as they will be, so the next one has other line and page
+#: breaks and one more is needed for the pages. With the rule, the first layout (where
+#: Typst has not seen the link yet: ``query(here())`` is empty) shows the link's text
+#: unlinked, set as a link is set (no hyphenation): it already has the final breaks, and
+#: the second layout, with the links, is the last one. From then on the link is shown as
+#: it is, so a link to a label that does not exist is still an error.
 TYPST_PREAMBLE = """#set par(justify: true)
 #show <refs>: set par(justify: false)
 #show link: set text(fill: rgb("#0b5394"))
+#show link: it => if type(it.dest) != label { it } else {
+  context if query(here()).len() > 0 { it } else { text(hyphenate: false, it.body) }
+}
 """
 
-_DOI = re.compile(r"10\.\d{4,9}/\S+")
 _MISSING = re.compile(r"Citeproc: citation (\S+) not found")
 _REFS_HEADING = re.compile(r"^(references|bibliography|works cited|literature cited)$", re.I)
 # Metadata that only matters to citeproc; writers must not see it (Typst would run its own).
@@ -141,6 +158,11 @@ def _rts_options() -> tuple[str, ...]:
     return PANDOC_RTS if probe.returncode == 0 else ()
 
 
+# Pandoc: "Error reading bibliography file X: (line 5, column 1): unexpected '@'"
+_BIB_ERROR = re.compile(
+    r"Error reading bibliography file (?P<file>.+?):\s*\(line (?P<line>\d+), column \d+\):(?P<what>.*)")
+
+
 def run_pandoc(args: list[str], data: bytes, source: Path | None, cwd: Path | None = None) -> tuple[bytes, str]:
     """Run Pandoc with ``data`` on stdin; return (stdout, stderr) or raise naming ``source``."""
     try:
@@ -154,6 +176,10 @@ def run_pandoc(args: list[str], data: bytes, source: Path | None, cwd: Path | No
     if result.returncode != 0:
         lines = [l.strip() for l in stderr.splitlines() if l.strip() and not l.startswith("[WARNING]")]
         detail = " ".join(lines)[:300] if lines else f"exit code {result.returncode}"
+        bad_bibliography = _BIB_ERROR.search(detail)
+        if bad_bibliography:  # name the .bib file and its line, not the manuscript
+            raise CiteflowError(f"malformed bibliography: {bad_bibliography.group('what').strip()}",
+                                bad_bibliography.group("file"), int(bad_bibliography.group("line")))
         raise CiteflowError(f"Pandoc failed: {detail}", source)
     return result.stdout, stderr
 
@@ -224,10 +250,16 @@ def _has_reference_heading(manuscript: Manuscript) -> bool:
 
 # -- layer 2: one parse + citeproc -------------------------------------------------------
 
+#: Pandoc Lua filter run after citeproc: DOI links and the removal of an empty reference
+#: list happen inside the Pandoc run, so that the (large) AST is not rebuilt for them.
+FINISH_FILTER = Path(__file__).with_name("data") / "finish-references.lua"
 
-def citeproc_ast(markdown_text: str, job: RenderJob) -> dict[str, Any]:
-    """Parse ``markdown_text`` once with citeproc and return Pandoc's JSON AST (see module doc)."""
-    args = ["-f", "markdown", "-t", "json", "--citeproc", "--csl", str(job.style)]
+
+def _citeproc_json(markdown_text: str, job: RenderJob) -> tuple[bytes, list[str]]:
+    """Pandoc's JSON for the manuscript after citeproc and the finishing filter, and the
+    cited keys missing from the bibliography (an error unless the job allows them)."""
+    args = ["-f", "markdown", "-t", "json", "--citeproc", "--lua-filter", str(FINISH_FILTER),
+            "--csl", str(job.style)]
     for bib in job.bibliography:
         args += ["--bibliography", str(bib.resolve())]
     for key, value in job.metadata.items():
@@ -239,20 +271,47 @@ def citeproc_ast(markdown_text: str, job: RenderJob) -> dict[str, Any]:
     except CiteflowError as exc:
         exc.message = exc.message.replace("Pandoc failed:", f"Pandoc failed (style {job.style}):", 1)
         raise
-    try:
-        ast = json.loads(out)
-    except ValueError as exc:
-        raise CiteflowError("Pandoc returned no readable document", job.source) from exc
-
     # Pandoc only warns about unknown keys (and prints "KEY?"); with or without a bibliography.
     missing = list(dict.fromkeys(_MISSING.findall(stderr)))
     if missing and not job.allow_missing:
         raise _missing_keys_error(missing, job)
+    return out, missing
 
-    _finish_references(ast, dangling_links=bool(missing))
-    for key in _CITEPROC_META:
-        ast["meta"].pop(key, None)
+
+def _finished_ast(out: bytes, missing: list[str], job: RenderJob) -> dict[str, Any]:
+    try:
+        ast = json.loads(out)
+    except ValueError as exc:
+        raise CiteflowError("Pandoc returned no readable document", job.source) from exc
+    if missing:
+        _unlink_dangling(ast["blocks"], _entry_ids(ast["blocks"]))
+    _drop_citeproc_meta(ast["meta"])
     return ast
+
+
+def _drop_citeproc_meta(meta: dict[str, Any]) -> None:
+    for key in _CITEPROC_META:
+        meta.pop(key, None)
+
+
+def citeproc_ast(markdown_text: str, job: RenderJob) -> dict[str, Any]:
+    """Parse ``markdown_text`` once with citeproc and return Pandoc's JSON AST (see module doc)."""
+    return _finished_ast(*_citeproc_json(markdown_text, job), job)
+
+
+def citeproc_document(markdown_text: str, job: RenderJob) -> "_Document":
+    """:func:`citeproc_ast` ready for :func:`write_outputs`, for a document not changed in between.
+
+    The writers get Pandoc's JSON as Pandoc wrote it (compacted, see :meth:`_Document.of_json`);
+    only when cited keys are missing is the AST built to unlink their citations.
+    """
+    out, missing = _citeproc_json(markdown_text, job)
+    if missing:
+        return _Document.of(_finished_ast(out, missing, job))
+    try:
+        return _Document.of_json(out.decode("utf-8"))
+    except ValueError as exc:
+        raise CiteflowError("Pandoc returned no readable document", job.source) from exc
 
 
 def _missing_keys_error(missing: list[str], job: RenderJob) -> CiteflowError:
@@ -284,19 +343,13 @@ def _walk(node: Any):
             stack.extend(reversed(item))
 
 
-def _finish_references(ast: dict[str, Any], dangling_links: bool) -> None:
-    """Link bare DOIs in the reference list, drop an empty list and dangling citation links."""
-    blocks = ast["blocks"]
+def _entry_ids(blocks: list) -> set[str]:
+    """The ids (``ref-KEY``) of the entries in the reference list."""
     refs = _find_refs(blocks)
-    entry_ids: set[str] = set()
-    if refs is not None:
-        entry_ids = {node["c"][0][0] for node in _walk(refs["c"][1])
-                     if node.get("t") == "Div" and node["c"][0][0].startswith("ref-")}
-        _link_dois(refs["c"][1])
-        if not entry_ids:
-            _remove_empty_refs(blocks, refs)
-    if dangling_links:
-        _unlink_dangling(blocks, entry_ids)
+    if refs is None:
+        return set()
+    return {node["c"][0][0] for node in _walk(refs["c"][1])
+            if node.get("t") == "Div" and node["c"][0][0].startswith("ref-")}
 
 
 def _find_refs(blocks: list) -> dict | None:
@@ -310,32 +363,6 @@ def _find_refs(blocks: list) -> dict | None:
     return None
 
 
-def _link_dois(node: Any) -> None:
-    """Wrap DOI text that is not yet inside a link in a https://doi.org/ link."""
-    if isinstance(node, dict):
-        if node.get("t") == "Link":
-            return
-        content = node.get("c")
-        if isinstance(content, list):
-            _link_dois(content)
-        return
-    if not isinstance(node, list):
-        return
-    for index, item in enumerate(node):
-        if isinstance(item, dict) and item.get("t") == "Str":
-            match = _DOI.search(item["c"])
-            if match:
-                doi = match.group(0).rstrip(".,;")
-                text = item["c"]
-                before, after = text[: match.start()], text[match.start() + len(doi):]
-                link = {"t": "Link", "c": [["", [], []], [{"t": "Str", "c": doi}], [f"https://doi.org/{doi}", ""]]}
-                replacement = ([{"t": "Str", "c": before}] if before else []) + [link] + (
-                    [{"t": "Str", "c": after}] if after else [])
-                node[index: index + 1] = replacement
-        else:
-            _link_dois(item)
-
-
 def _unlink_dangling(node: Any, entry_ids: set[str]) -> None:
     """Replace links to ``#ref-KEY`` with their text when no entry KEY exists."""
     if isinstance(node, list):
@@ -347,17 +374,6 @@ def _unlink_dangling(node: Any, entry_ids: set[str]) -> None:
             _unlink_dangling(node[index], entry_ids)
     elif isinstance(node, dict) and isinstance(node.get("c"), list):
         _unlink_dangling(node["c"], entry_ids)
-
-
-def _remove_empty_refs(blocks: list, refs: dict) -> None:
-    for index, block in enumerate(blocks):
-        if block is refs:
-            del blocks[index]
-            if index and blocks[index - 1].get("t") == "Header":
-                title = plain_text(blocks[index - 1]["c"][2])
-                if _REFS_HEADING.match(title.strip()):
-                    del blocks[index - 1]
-            return
 
 
 _WRAPPERS = ("Emph", "Strong", "Underline", "Strikeout", "Superscript", "Subscript", "SmallCaps")
@@ -421,6 +437,50 @@ def compact_inlines(node: Any) -> Any:
     return out
 
 
+# Compacting Pandoc's JSON text directly (see :meth:`_Document.of_json`): a run of ``Str`` and
+# ``Space`` elements, one after the other in a list, as Pandoc writes them.
+_STR_JSON = r'\{"t":"Str","c":"[^"\\]*(?:\\.[^"\\]*)*"\}'
+_RUN_ITEM = rf'(?:{_STR_JSON}|\{{"t":"Space"\}})'
+_JSON_RUN = re.compile(rf"{_RUN_ITEM}(?:,{_RUN_ITEM})*")
+_JSON_RUN_ITEM = re.compile(r'\{"t":"Str","c":"([^"\\]*(?:\\.[^"\\]*)*)"\}|\{"t":"Space"\}')
+_JSON_BREAKS = ('{"t":"SoftBreak"}', '{"t":"LineBreak"}')
+_JSON_CITATION = '{"citation'
+
+
+def _compact_run(match: re.Match) -> str:
+    """One run of Str/Space elements merged as :func:`compact_inlines` merges it."""
+    text, start = match.string, match.start()
+    items = list(_JSON_RUN_ITEM.finditer(match.group()))
+    before = text[start - 1] if start else ""
+    line_start = before == "[" or (before == "," and text.endswith(_JSON_BREAKS, 0, start - 1))
+    kept = items[0].group() if line_start else ""
+    rest = items[1:] if line_start else items
+    if not rest:
+        return kept
+    merged = "".join(" " if item.group(1) is None else item.group(1) for item in rest)
+    return f'{kept}{"," if kept else ""}{{"t":"Str","c":"{merged}"}}'
+
+
+def compact_json(blocks: str) -> str:
+    """:func:`compact_inlines` for Pandoc's own JSON text of a list of blocks.
+
+    Works on the text as Pandoc writes it (no spaces, ``"t"`` before ``"c"``), without
+    building the AST; like :func:`compact_inlines` it leaves the citations of a ``Cite``
+    (their prefix and suffix) as they are.
+    """
+    parts: list[str] = []
+    decoder = json.JSONDecoder()
+    done = 0
+    while True:
+        citation = blocks.find(_JSON_CITATION, done)
+        stop = len(blocks) if citation < 0 else citation
+        parts.append(_JSON_RUN.sub(_compact_run, blocks[done:stop]))
+        if citation < 0:
+            return "".join(parts)
+        done = decoder.raw_decode(blocks, citation)[1]
+        parts.append(blocks[citation:done])
+
+
 @dataclass
 class _Document:
     """The AST serialised once; each writer gets it with its own metadata."""
@@ -434,6 +494,34 @@ class _Document:
         blocks = json.dumps(compact_inlines(ast["blocks"]) if compact else ast["blocks"],
                             separators=(",", ":"))
         return cls(json.dumps(ast["pandoc-api-version"]), ast["meta"], blocks)
+
+    @classmethod
+    def of_json(cls, text: str) -> "_Document":
+        """The document from Pandoc's JSON text (``-t json``), compacted (:func:`compact_json`).
+
+        Only the metadata is parsed; the blocks stay text. The citeproc settings are dropped
+        from the metadata as in :func:`citeproc_ast`. Raises ``ValueError`` for text that is
+        not a JSON document.
+        """
+        decoder = json.JSONDecoder()
+        head, meta_key, blocks_key = '{"pandoc-api-version":', ',"meta":', ',"blocks":'
+        body = text.rstrip()
+        if not (body.startswith(head) and body.endswith("]}")):
+            return cls._parsed(text)
+        api, index = decoder.raw_decode(body, len(head))
+        if not body.startswith(meta_key, index):
+            return cls._parsed(text)
+        meta, index = decoder.raw_decode(body, index + len(meta_key))
+        if not (isinstance(meta, dict) and body.startswith(blocks_key + "[", index)):
+            return cls._parsed(text)
+        _drop_citeproc_meta(meta)
+        return cls(json.dumps(api), meta, compact_json(body[index + len(blocks_key):-1]))
+
+    @classmethod
+    def _parsed(cls, text: str) -> "_Document":
+        ast = json.loads(text)
+        _drop_citeproc_meta(ast["meta"])
+        return cls.of(ast)
 
     def encode(self, meta: dict[str, Any] | None = None) -> bytes:
         meta_json = json.dumps(self.meta if meta is None else meta, separators=(",", ":"))
@@ -506,7 +594,7 @@ def parse_formats(value: str | Iterable[str]) -> list[str]:
 
 
 def write_outputs(
-    ast: dict[str, Any],
+    ast: "dict[str, Any] | _Document",
     formats: Iterable[str],
     outdir: str | Path,
     stem: str,
@@ -517,7 +605,8 @@ def write_outputs(
 ) -> list[Path]:
     """Write ``outdir/stem.<format>`` for each format from one citeproc'd AST.
 
-    The AST is serialised once (see :func:`compact_inlines`) and handed to every writer.
+    The AST is serialised once (see :func:`compact_inlines`) and handed to every writer;
+    ``ast`` may also be the document :func:`citeproc_document` returns.
     All outputs are produced in memory (writers in parallel) before any file is written;
     each file is then replaced atomically. ``extra_css`` is appended to the HTML style
     sheet, ``typst_preamble`` to the Typst preamble. ``source`` names the manuscript in
@@ -525,7 +614,7 @@ def write_outputs(
     """
     formats = parse_formats(list(formats))
     outdir = Path(outdir)
-    doc = _Document.of(ast)
+    doc = ast if isinstance(ast, _Document) else _Document.of(ast)
     makers = {
         "html": lambda: _html(doc, stem, source, extra_css, resource_path),
         "pdf": lambda: _pdf(doc, source, typst_preamble, resource_path),
@@ -565,8 +654,8 @@ def render(
     """Render one manuscript to ``outdir/STEM.{html,pdf,docx}``; returns the paths written."""
     formats = parse_formats(list(formats) if not isinstance(formats, str) else formats)
     job = prepare(manuscript_path, csl=csl, config=config, allow_missing=allow_missing)
-    ast = citeproc_ast(job.manuscript.text, job)
+    document = citeproc_document(job.manuscript.text, job)
     target = Path(outdir) if outdir is not None else default_outdir(job.config)
-    return write_outputs(ast, formats, target, job.stem, source=job.source,
+    return write_outputs(document, formats, target, job.stem, source=job.source,
                          resource_path=job.folder.resolve())
 
