@@ -215,3 +215,40 @@ def test_unreadable_docx_is_one_line_naming_the_file(project, monkeypatch):
     assert result.stderr.startswith("citeflow: error: broken.docx: Pandoc failed")
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (project / "manuscripts" / "broken.md").exists()
+
+
+PLACEHOLDER_LINE = ("Joint pain was reported [citation needed] and in trials [doi:10.1000/a_b] "
+                    "[pmid:27690741], see [@simpson2016two] [CITE], but [just words] and "
+                    "[a link](http://example.org) stay as written.")
+
+
+def _placeholder_texts(path):
+    from citeflow.manuscript import read_manuscript
+    from citeflow.placeholders import find_placeholders
+
+    manuscript = read_manuscript(path)
+    return [manuscript.text[p.start:p.end] for p in find_placeholders(manuscript)]
+
+
+def test_imported_text_keeps_placeholders_for_resolve_and_reads_back_verbatim(project, monkeypatch):
+    (project / "draft.txt").write_text(f"A draft title\n\n{PLACEHOLDER_LINE}\n", encoding="utf-8")
+    result = run(["import", "draft.txt"], cwd=project, monkeypatch=monkeypatch)
+    assert result.exit_code == 0, result.output
+    written = project / "manuscripts" / "draft.md"
+    assert _placeholder_texts(written) == ["[citation needed]", "[doi:10.1000/a_b]",
+                                           "[pmid:27690741]", "[CITE]"]
+    body = written.read_text(encoding="utf-8").split("---\n", 2)[2]
+    assert "\\[just words\\]" in body and "\\[a link\\](http://example.org)" in body
+    # Pandoc reads the placeholders and all the other text back exactly as written.
+    assert pandoc_text(body) == [PLACEHOLDER_LINE]
+
+
+def test_imported_html_keeps_placeholders(project, monkeypatch):
+    (project / "draft.html").write_text(
+        "<html><body><h1>Arthralgia on dupilumab</h1>"
+        "<p>Studies show joint pain [citation needed] (see [doi:10.1056/NEJMoa1610020]).</p>"
+        "</body></html>", encoding="utf-8")
+    result = run(["import", "draft.html"], cwd=project, monkeypatch=monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert _placeholder_texts(project / "manuscripts" / "draft.md") == [
+        "[citation needed]", "[doi:10.1056/NEJMoa1610020]"]

@@ -121,6 +121,37 @@ def escape_markdown(text: str, heading: bool = False) -> str:
     return text
 
 
+# An escaped bracket pair with no bracket inside: ``\[citation needed\]``, ``\[doi:10.1/x\]``.
+_ESCAPED_BRACKETS = re.compile(r"\\\[((?:[^\[\]\\\n]|\\[^\[\]\n])*)\\\](?![(\[{:])")
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def keep_placeholders(markdown: str) -> str:
+    r"""Undo the escaping of bracketed citation placeholders.
+
+    Escaping keeps the prose verbatim, but ``\[citation needed\]`` or ``\[doi:...\]`` would
+    no longer be a placeholder that ``citeflow resolve`` and ``check`` can find. A bracket pair
+    is restored when its text, unescaped, is exactly one placeholder; it is never followed by
+    ``(``, ``[``, ``{`` or ``:``, so it cannot turn into a link, and Pandoc reads it back as the
+    same text. Other bracketed text, ``[@key]`` included, stays escaped: a draft's words are
+    imported as words.
+    """
+    from .manuscript import parse_manuscript
+    from .placeholders import find_placeholders
+
+    def restore(match: re.Match[str]) -> str:
+        candidate = "[" + _ESCAPE.sub(r"\1", match.group(1)) + "]"
+        probe = parse_manuscript(candidate + "\n")
+        found = find_placeholders(probe)
+        if len(found) == 1 and found[0].start == 0 and found[0].end == len(candidate):
+            return candidate
+        return match.group(0)
+
+    if "\\[" not in markdown:
+        return markdown
+    return _ESCAPED_BRACKETS.sub(restore, markdown)
+
+
 def yaml_quote(text: str) -> str:
     """A single-quoted YAML scalar (backslashes stay literal, quotes are doubled)."""
     return "'" + text.replace("'", "''") + "'"
@@ -197,7 +228,7 @@ def parse_text(text: str) -> Draft:
 
 def text_to_markdown(text: str) -> str:
     """The Markdown body (without front matter) of a web-scraped plain-text draft."""
-    return parse_text(text).body
+    return keep_placeholders(parse_text(text).body)
 
 
 # -- Pandoc formats --------------------------------------------------------------------
@@ -276,7 +307,8 @@ def draft_to_manuscript(path: Path, manuscript_folder: Path, config: Config) -> 
     else:
         draft = parse_with_pandoc(path)
     head = front_matter(draft.title, manuscript_folder, config)
-    return head + ("\n" + draft.body if draft.body else "")
+    body = keep_placeholders(draft.body)
+    return head + ("\n" + body if body else "")
 
 
 def import_draft(
