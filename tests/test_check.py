@@ -85,6 +85,18 @@ def test_severity_override_from_config_raises_a_placeholder_to_error(draft):
     assert unknown.exit_code == 2 and "unknown rule CF999" in unknown.output
 
 
+def test_placeholder_finding_shows_the_sentence_as_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "refs.bib").write_text("", encoding="utf-8")
+    (tmp_path / "a.md").write_text("---\nbibliography: refs.bib\n---\n\n"
+                                   "- Joint pain was reported [citation needed] in trials.\n",
+                                   encoding="utf-8")
+    done = run("check", tmp_path / "a.md", "--format", "json", "--select", "CF201")
+    (finding,) = json.loads(done.output)["findings"]
+    assert finding["sentence"] == "Joint pain was reported [citation needed] in trials."
+    assert (finding["line"], finding["column"]) == (5, 27)
+
+
 def test_suppressed_findings_do_not_count_for_the_exit_code(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "refs.bib").write_text("")

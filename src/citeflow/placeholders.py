@@ -123,6 +123,23 @@ class Placeholder:
             self.block.content, self.content_start, self.content_end, standalone=self.form == "note"
         )
 
+    def written_sentence(self) -> str:
+        """The sentence as it stands in the manuscript, placeholder included, for reports.
+
+        A note in sentences of its own ("(Note: citations would be inserted here.)") is
+        reported with the text it stands for (:meth:`sentence`), which is what an editor must
+        find a source for.
+        """
+        if self.block is None:
+            return self.text
+        if self.form == "note":
+            return self.sentence()
+        content = self.block.content
+        for start, end in sentence_spans(content):
+            if start <= self.content_start < end:
+                return _squash(content[start:max(end, self.content_end)])
+        return self.text
+
     def paragraph(self) -> str:
         """The block's prose with the placeholder removed."""
         if self.block is None:

@@ -32,7 +32,8 @@ def free_text_placeholder(ctx) -> list[Finding]:
         if suggestions:
             message += "; candidates: " + ", ".join(s.key for s in suggestions)
         result.append(ctx.finding(placeholder.start, placeholder.end, message,
-                                  sentence=sentence, suggestions=suggestions))
+                                  sentence=placeholder.written_sentence(),
+                                  suggestions=suggestions))
     return result
 
 
