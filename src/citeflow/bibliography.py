@@ -502,10 +502,6 @@ def reference_from_csl(item: dict[str, Any], key: str | None = None) -> Referenc
     bibliography, or Crossref's CSL transform). Crossref type names are mapped to CSL."""
     csl_type = str(item.get("type") or "document")
     csl_type = CROSSREF_TO_CSL.get(csl_type, csl_type)
-    isbn_value = _upper_or_lower(item, "ISBN")
-    isbn = None
-    for candidate in isbn_value if isinstance(isbn_value, list) else [isbn_value or ""]:
-        isbn = isbn or _isbn_from(str(candidate))
     keywords_value = item.get("keyword") or ""
     if isinstance(keywords_value, list):
         keywords = [str(k).strip() for k in keywords_value if str(k).strip()]
@@ -520,22 +516,34 @@ def reference_from_csl(item: dict[str, Any], key: str | None = None) -> Referenc
         authors=[_csl_name(n) for n in item.get("author") or [] if n],
         year=_date_year(item.get("issued")) or _date_year(item.get("published-print"))
         or _date_year(item.get("published-online")) or _date_year(item.get("created")),
-        container=_strip_inline_markup(_text(item.get("container-title"))),
-        volume=_text(item.get("volume")),
-        issue=_text(item.get("issue")),
-        pages=_pages(_text(item.get("page"))),
-        doi=normalize_doi(_text(_upper_or_lower(item, "DOI"))),
         pmid=normalize_pmid(_text(_upper_or_lower(item, "PMID")) or None),
         pmcid=normalize_pmcid(_text(_upper_or_lower(item, "PMCID")) or None),
-        url=_text(_upper_or_lower(item, "URL")),
-        isbn=isbn,
-        abstract=strip_markup(_text(item.get("abstract"))),
         keywords=keywords,
-        publisher=_text(item.get("publisher")),
         fields=raw,
-        updates=updates_from_metadata(item),
         editors=[_csl_name(n) for n in item.get("editor") or [] if n],
+        **work_fields(item),
     )
+
+
+def work_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """The Reference fields that CSL-JSON and Crossref's JSON spell alike: container,
+    volume, issue, pages, DOI, URL, ISBN, abstract (markup stripped), publisher, updates."""
+    isbn_value = _upper_or_lower(item, "ISBN")
+    isbn = None
+    for candidate in isbn_value if isinstance(isbn_value, list) else [isbn_value or ""]:
+        isbn = isbn or _isbn_from(str(candidate))
+    return {
+        "container": _strip_inline_markup(_text(item.get("container-title"))),
+        "volume": _text(item.get("volume")),
+        "issue": _text(item.get("issue")),
+        "pages": _pages(_text(item.get("page"))),
+        "doi": normalize_doi(_text(_upper_or_lower(item, "DOI"))),
+        "url": _text(_upper_or_lower(item, "URL")),
+        "isbn": isbn,
+        "abstract": strip_markup(_text(item.get("abstract"))),
+        "publisher": _text(item.get("publisher")),
+        "updates": updates_from_metadata(item),
+    }
 
 
 def reference_to_csl(ref: Reference) -> dict[str, Any]:

@@ -17,14 +17,10 @@ from ..bibliography import (
     Reference,
     _csl_name,
     _date_year,
-    _isbn_from,
-    _pages,
     _strip_inline_markup,
     _text,
-    strip_markup,
-    updates_from_metadata,
+    work_fields,
 )
-from ..identifiers import normalize_doi
 from .http import Response
 
 DEFAULT_URL = "https://api.crossref.org"
@@ -77,9 +73,6 @@ def reference_from_crossref(message: dict[str, Any]) -> Reference:
         year = _date_year(message.get(date_key))
         if year:
             break
-    isbn = None
-    for candidate in message.get("ISBN") or []:
-        isbn = isbn or _isbn_from(str(candidate))
     raw: dict[str, str] = {"source": "crossref", "crossref-type": crossref_type}
     for name in ("subtitle", "original-title", "short-container-title", "ISSN"):
         value = _text(message.get(name))
@@ -92,17 +85,8 @@ def reference_from_crossref(message: dict[str, Any]) -> Reference:
         title=title,
         authors=[_csl_name(a) for a in message.get("author") or [] if isinstance(a, dict)],
         year=year,
-        container=_strip_inline_markup(_text(message.get("container-title"))),
-        volume=_text(message.get("volume")),
-        issue=_text(message.get("issue")),
-        pages=_pages(_text(message.get("page"))),
-        doi=normalize_doi(_text(message.get("DOI"))),
-        url=_text(message.get("URL")),
-        isbn=isbn,
-        abstract=strip_markup(_text(message.get("abstract"))),
         keywords=subjects,
-        publisher=_text(message.get("publisher")),
         fields=raw,
-        updates=updates_from_metadata(message),
         editors=[_csl_name(a) for a in message.get("editor") or [] if isinstance(a, dict)],
+        **work_fields(message),
     )
