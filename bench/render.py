@@ -3,7 +3,7 @@
 A manuscript of 1,000 paragraphs with 5,000 citations against 500 generated BibTeX
 references is rendered to HTML and PDF
 
-* by citeflow (:func:`citeflow.render.render`): one Pandoc parse with citeproc to a JSON AST,
+* by citeflow (:func:`citeflow.output.render.render`): one Pandoc parse with citeproc to a JSON AST,
   then the HTML and Typst writers from that AST and the typst wheel for the PDF;
 * by the raw sequence a writer would type by hand: ``pandoc --citeproc -t html``,
   ``pandoc --citeproc -t typst`` and a Typst compile (the same typst wheel), one after the other.
@@ -78,7 +78,7 @@ def pandoc() -> str:
 
 
 def run_citeflow(folder: Path) -> None:
-    from citeflow.render import render
+    from citeflow.output.render import render
 
     render(folder / "bench.md", ["html", "pdf"], outdir=folder / "citeflow-out")
 
@@ -142,7 +142,7 @@ def main() -> None:
         worker(args.worker[0], Path(args.worker[1]))
         return
 
-    from citeflow.styles import resolve_style
+    from citeflow.output.styles import resolve_style
 
     rng = random.Random(20241211)
     with tempfile.TemporaryDirectory(prefix="citeflow-bench-") as tmp:

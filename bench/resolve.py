@@ -30,9 +30,9 @@ from urllib.parse import unquote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from citeflow.bibliography import load_bibliography  # noqa: E402
+from citeflow.references.bibliography import load_bibliography  # noqa: E402
 from citeflow.config import Config  # noqa: E402
-from citeflow.identifiers import Identifier  # noqa: E402
+from citeflow.references.identifiers import Identifier  # noqa: E402
 from citeflow.sources import Fetcher, SourceSettings  # noqa: E402
 
 TEMPLATE = ROOT / "tests" / "data" / "sources" / "crossref" / "10.7554_elife.01567.json"

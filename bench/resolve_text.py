@@ -6,7 +6,7 @@ in one bracket, with locators), in paragraphs, list items, block quotes and foot
 them for entries of a generated BibTeX bibliography of 1,000 references, so no network is
 involved. In the same run it is
 
-* resolved by :func:`citeflow.resolve.resolve_manuscript` (read, find placeholders, load the
+* resolved by :func:`citeflow.fixes.resolve.resolve_manuscript` (read, find placeholders, load the
   bibliography, look every identifier up, build the new text and the diff; writing the file
   included),
 * parsed by Pandoc to its JSON AST (``pandoc -f markdown -t json`` through pypandoc).
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import pypandoc  # noqa: E402
 
-from citeflow.resolve import resolve_manuscript  # noqa: E402
+from citeflow.fixes.resolve import resolve_manuscript  # noqa: E402
 
 WORDS = (
     "dupilumab reduced itch and eczema severity in adults with moderate disease while joint pain "

@@ -11,7 +11,7 @@ from pathlib import Path
 import pypandoc
 import pytest
 
-from citeflow.bibliography import (
+from citeflow.references.bibliography import (
     Reference,
     append_references,
     decode_latex,
@@ -21,7 +21,7 @@ from citeflow.bibliography import (
     to_bibtex,
 )
 from citeflow.errors import CiteflowError
-from citeflow.identifiers import Identifier, normalize_doi
+from citeflow.references.identifiers import Identifier, normalize_doi
 
 DATA = Path(__file__).parent / "data" / "bibtex"
 SOURCES = Path(__file__).parent / "data" / "sources"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from citeflow.build import STAMP_NAME
+from citeflow.output.build import STAMP_NAME
 from citeflow.cli import main
 
 DATA = Path(__file__).parent / "data" / "review"

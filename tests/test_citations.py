@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pypandoc
 
-from citeflow.citations import cited_keys, find_citations
-from citeflow.manuscript import parse_manuscript, read_manuscript
+from citeflow.document.citations import cited_keys, find_citations
+from citeflow.document.manuscript import parse_manuscript, read_manuscript
 
 DATA = Path(__file__).parent / "data" / "manuscript"
 CROSSREF_PREFIXES = ("fig:", "tbl:", "eq:", "sec:", "fig-", "tbl-")

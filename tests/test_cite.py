@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
-from citeflow.bibliography import load_bibliography
+from citeflow.references.bibliography import load_bibliography
 from citeflow.cli import main
 
 DATA = Path(__file__).parent / "data" / "sources"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from citeflow.claims import (
+from citeflow.claims.detect import (
     CueSet,
     block_sentences,
     find_claims,
@@ -16,7 +16,7 @@ from citeflow.claims import (
     segment,
     sentences,
 )
-from citeflow.manuscript import parse_manuscript, read_manuscript
+from citeflow.document.manuscript import parse_manuscript, read_manuscript
 
 DATA = Path(__file__).parent / "data" / "check"
 

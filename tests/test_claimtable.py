@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from citeflow.claimtable import UNSUPPORTED, claim_table, rows_to_markdown
+from citeflow.output.claimtable import UNSUPPORTED, claim_table, rows_to_markdown
 from citeflow.cli import main
-from citeflow.render import pandoc_path
+from citeflow.output.render import pandoc_path
 
 DATA = Path(__file__).parent / "data" / "review"
 

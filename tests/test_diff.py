@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from citeflow.cli import main
-from citeflow.gitdiff import changed_lines, parse_hunks
+from citeflow.document.gitdiff import changed_lines, parse_hunks
 
 ORIGINAL = textwrap.dedent("""\
     ---

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citeflow.identifiers import (
+from citeflow.references.identifiers import (
     DOI_PATTERN,
     Identifier,
     InvalidIdentifier,

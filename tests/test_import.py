@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from citeflow.cli import main
-from citeflow.importer import text_to_markdown
+from citeflow.document.importer import text_to_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = Path(__file__).parent / "data" / "seed" / "dupixent-joint-pain.txt"
@@ -198,7 +198,7 @@ def test_docx_draft_goes_through_pandoc(project, monkeypatch):
 
 
 def test_only_the_preamble_loses_repeated_lines_and_a_byline_is_kept():
-    from citeflow.importer import parse_text
+    from citeflow.document.importer import parse_text
 
     draft = parse_text("close\nslug line\nslug line\nMy Title\nBy Jane Doe\n\n"
                        "First paragraph of the article.\n\nShort line\n\n"
@@ -223,8 +223,8 @@ PLACEHOLDER_LINE = ("Joint pain was reported [citation needed] and in trials [do
 
 
 def _placeholder_texts(path):
-    from citeflow.manuscript import read_manuscript
-    from citeflow.placeholders import find_placeholders
+    from citeflow.document.manuscript import read_manuscript
+    from citeflow.document.placeholders import find_placeholders
 
     manuscript = read_manuscript(path)
     return [manuscript.text[p.start:p.end] for p in find_placeholders(manuscript)]

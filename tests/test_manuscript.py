@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from citeflow.errors import CiteflowError
-from citeflow.manuscript import parse_manuscript, read_manuscript
+from citeflow.document.manuscript import parse_manuscript, read_manuscript
 
 SAMPLE = """---
 title: "Joint pain"

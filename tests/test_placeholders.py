@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from citeflow.errors import CiteflowError
-from citeflow.identifiers import Identifier
-from citeflow.manuscript import parse_manuscript
-from citeflow.placeholders import find_placeholders
+from citeflow.references.identifiers import Identifier
+from citeflow.document.manuscript import parse_manuscript
+from citeflow.document.placeholders import find_placeholders
 
 
 def found(text: str, **kwargs):

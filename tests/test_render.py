@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from pybtex.database import parse_file
 from pypdf import PdfReader
 
-from citeflow import render as render_module
+from citeflow.output import render as render_module
 from citeflow.cli import main
-from citeflow.render import _Document, citeproc_ast, prepare, run_pandoc, typst_source, write_outputs
+from citeflow.output.render import _Document, citeproc_ast, prepare, run_pandoc, typst_source, write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "manuscripts" / "dupilumab-arthralgia-review.md"

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug import Response as WerkzeugResponse
 
-from citeflow.bibliography import load_bibliography
+from citeflow.references.bibliography import load_bibliography
 from citeflow.cli import main
-from citeflow.resolve import resolve_manuscript
+from citeflow.fixes.resolve import resolve_manuscript
 
 DATA = Path(__file__).parent / "data" / "resolve"
 FRONT = "---\ntitle: Dupilumab and joint pain\nbibliography: refs.bib\n---\n"

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from citeflow.checks.base import Finding, Severity
 from citeflow.checks.engine import check_manuscript
 from citeflow.errors import CiteflowError
-from citeflow.manuscript import parse_manuscript
-from citeflow.render import pandoc_path
-from citeflow.review import (
+from citeflow.document.manuscript import parse_manuscript
+from citeflow.output.render import pandoc_path
+from citeflow.output.review import (
     highlight_markdown,
     place_findings,
     render_review,

@@ -162,7 +162,7 @@ def test_cached_identifier_is_cf102_not_cf202(project, monkeypatch, httpserver):
     httpserver.expect_request(re.compile(r"^/works/10\.1038/nnano\.2014\.279$")) \
         .respond_with_data(body, content_type="application/json")
     monkeypatch.setenv("CITEFLOW_CROSSREF_URL", httpserver.url_for("/"))
-    from citeflow.identifiers import parse_identifier
+    from citeflow.references.identifiers import parse_identifier
     from citeflow.sources import Fetcher
 
     with Fetcher(load_config(project), offline=False) as fetcher:  # what resolve did earlier

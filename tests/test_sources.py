@@ -18,9 +18,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response as WResponse
 
-from citeflow.bibliography import strip_markup
+from citeflow.references.bibliography import strip_markup
 from citeflow.config import Config
-from citeflow.identifiers import Identifier, parse_identifier
+from citeflow.references.identifiers import Identifier, parse_identifier
 from citeflow.sources import Fetcher, SourceSettings
 from citeflow.sources.crossref import reference_from_crossref
 from citeflow.sources.http import RateLimiter

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from citeflow.cli import main
 from citeflow.errors import CiteflowError
-from citeflow.styles import UnknownStyle, list_styles, resolve_style, styles_dir
+from citeflow.output.styles import UnknownStyle, list_styles, resolve_style, styles_dir
 
 
 def test_listing_shows_titles_and_parents_of_dependent_styles():

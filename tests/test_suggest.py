@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from citeflow.bibliography import Reference, load_bibliography, make_key
-from citeflow.manuscript import parse_manuscript
-from citeflow.placeholders import find_placeholders
+from citeflow.references.bibliography import Reference, load_bibliography, make_key
+from citeflow.document.manuscript import parse_manuscript
+from citeflow.document.placeholders import find_placeholders
 from citeflow.sources import pubmed
 from citeflow.sources.http import Response
-from citeflow.suggest import Suggester, tokens
+from citeflow.claims.suggest import Suggester, tokens
 
 DATA = Path(__file__).parent / "data" / "resolve"
 

@@ -7,6 +7,8 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Callable
 
+from ..claims.suggestion import Suggestion
+
 
 class Severity(IntEnum):
     """Ordered so that ``severity >= fail_level`` decides the exit code."""
@@ -24,15 +26,6 @@ class Severity(IntEnum):
             return cls[value.strip().upper()]
         except KeyError:
             raise ValueError(f"unknown severity {value!r} (use error, warning or info)") from None
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """A candidate reference for a finding: bibliography key, relevance score, matched terms."""
-
-    key: str
-    score: float
-    terms: tuple[str, ...] = ()
 
 
 @dataclass

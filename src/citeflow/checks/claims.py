@@ -1,6 +1,6 @@
 """Claim rules (CF301–CF303): claims in the manuscript that no citation supports.
 
-A claim sentence (see :mod:`citeflow.claims`) is supported when it holds a Pandoc citation
+A claim sentence (see :mod:`citeflow.claims.detect`) is supported when it holds a Pandoc citation
 or an identifier placeholder. Each unsupported claim gives exactly one finding, chosen by the
 cue that made it a claim: a vague attribution gives CF302, a number or statistic CF303,
 anything else CF301. The finding names the cue and, when the bibliography has relevant
@@ -9,7 +9,7 @@ entries, lists candidate references ranked for the sentence.
 
 from __future__ import annotations
 
-from ..claims import Claim
+from ..claims.detect import Claim
 from .base import Finding, Severity, rule
 
 _CODE_FOR_KIND = {"attribution": "CF302", "statistic": "CF303"}

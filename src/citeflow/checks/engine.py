@@ -33,11 +33,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ..citations import Citation, find_citations
-from ..claims import Claim, CueSet, Sentence, find_claims, sentences
+from ..document.citations import Citation, find_citations
+from ..claims.detect import Claim, CueSet, Sentence, find_claims, sentences
 from ..config import Config, load_config
 from ..errors import CiteflowError
-from ..manuscript import Manuscript, read_manuscript
+from ..document.manuscript import Manuscript, read_manuscript
 from .base import RULES, Finding, Rule, Severity, Suggestion
 
 FAIL_ON_DEFAULT = Severity.ERROR
@@ -230,7 +230,7 @@ class CheckContext:
 
     @cached_property
     def placeholders(self) -> list:
-        from ..placeholders import compile_patterns, extra_patterns_from_config, find_placeholders
+        from ..document.placeholders import compile_patterns, extra_patterns_from_config, find_placeholders
 
         extra = extra_patterns_from_config(self.config)
         extra += compile_patterns(self.settings.extra_placeholders,
@@ -255,7 +255,7 @@ class CheckContext:
         if not self.settings.suggest or self.bibliography is None or not len(self.bibliography):
             return None
         try:
-            from ..suggest import Suggester
+            from ..claims.suggest import Suggester
         except ImportError:  # pragma: no cover - suggestions are optional
             return None
         return Suggester(self.bibliography)
@@ -406,27 +406,28 @@ def bibliography_paths(manuscript: Manuscript, config: Config | None) -> list[Pa
     return paths
 
 
-def check_manuscript(path: str | Path, config: Config | None = None,
+def check_manuscript(source: str | Path | Manuscript, config: Config | None = None,
                      select: Iterable[str] | str | None = None,
                      ignore: Iterable[str] | str | None = None,
                      *, bibliography=None, settings: CheckSettings | None = None) -> CheckResult:
-    """Check one manuscript and return its findings, claims and summary.
+    """Check one manuscript (a path or a parsed :class:`Manuscript`) and return its findings,
+    claims and summary.
 
     ``select``/``ignore`` (codes or prefixes) narrow the rules further than the config.
     Raises :class:`CiteflowError` for unreadable input (missing file, malformed BibTeX,
     YAML or config), naming file and line.
     """
-    path = Path(path)
-    manuscript = read_manuscript(path)
+    manuscript = source if isinstance(source, Manuscript) else read_manuscript(Path(source))
+    path = manuscript.path or Path("<manuscript>")
     if config is None:
-        config = load_config(path)
+        config = load_config(manuscript.path or manuscript.folder)
     settings = dataclasses.replace(settings) if settings else CheckSettings.from_config(config)
     if select:
         settings.select = _codes(select, "--select", None)
     if ignore:
         settings.ignore = settings.ignore + _codes(ignore, "--ignore", None)
     if bibliography is None:
-        from ..bibliography import load_bibliography
+        from ..references.bibliography import load_bibliography
 
         bibliography = load_bibliography(bibliography_paths(manuscript, config))
     rules = load_rules()

@@ -10,7 +10,7 @@ import bisect
 import difflib
 import re
 
-from ..identifiers import normalize_doi, normalize_pmid, parse_identifier, InvalidIdentifier
+from ..references.identifiers import normalize_doi, normalize_pmid, parse_identifier, InvalidIdentifier
 from .base import Finding, Severity, rule
 from .placeholders import unresolved_items
 

@@ -28,7 +28,7 @@ COMMAND_MODULES = {
     "resolve": "cmd_resolve",
     "rules": "cmd_check",
     "styles": "cmd_styles",
-    "suggest": "cmd_resolve",
+    "suggest": "cmd_suggest",
 }
 
 

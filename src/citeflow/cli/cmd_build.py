@@ -51,7 +51,7 @@ def build(ctx: click.Context, manuscripts: tuple[Path, ...], outdir: Path | None
     version) are unchanged since the last build are skipped and reported up to date.
     Exit code: 0, 1 when findings reach --fail-on, 2 when a manuscript cannot be built.
     """
-    from ..build import build as run_build
+    from ..output.build import build as run_build
 
     def report(outcome) -> None:
         click.echo(_describe(outcome), err=outcome.status == "failed")

@@ -8,32 +8,10 @@ from pathlib import Path
 
 import click
 
+from ..errors import CiteflowError
 from . import main
 
 _SEVERITIES = ["error", "warning", "info"]
-
-
-_SUFFIXES = (".md", ".qmd", ".markdown")
-
-
-def _in_folder(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
-
-
-def _manuscripts(paths: tuple[Path, ...], config) -> list[Path]:
-    """The named manuscripts (a folder stands for its Markdown files), else the project's."""
-    if paths:
-        result: list[Path] = []
-        for path in paths:
-            result.extend(_in_folder(path) if path.is_dir() else [path])
-        if not result:
-            raise click.UsageError("no Markdown manuscript in " + ", ".join(map(str, paths)))
-        return result
-    folder = config.manuscripts_dir
-    found = _in_folder(folder)
-    if not found:
-        raise click.UsageError(f"no manuscript given and none found in {folder}")
-    return found
 
 
 @main.command()
@@ -59,54 +37,28 @@ def check(manuscripts, fmt, output, fail_on, select, ignore, diff_base, config_p
     Exit status: 0 when nothing is at or above the fail level, 1 when something is, 2 for
     usage, configuration or input errors.
     """
-    from ..checks.base import Severity
-    from ..checks.engine import CheckSettings, check_manuscript, summarize
-    from ..config import load_config
+    from ..api import Project
     from ..files import atomic_write_text
     from ..report import write_report
 
     start = manuscripts[0] if manuscripts else None
-    config = load_config(start if start is None or start.exists() else None, path=config_path)
-    paths = _manuscripts(manuscripts, config)
-    findings = []
-    claims = []
-    seen: set[tuple] = set()
-    level = None
-    for path in paths:
-        settings = CheckSettings.from_config(config)
-        settings.suggest = settings.suggest and not no_suggest
-        result = check_manuscript(path, config, select=select, ignore=ignore, settings=settings)
-        level = settings.fail_on if level is None else level
-        batch = result.findings
-        if diff_base:
-            batch = _changed_only(batch, path, diff_base)
-        for finding in batch:
-            key = (str(finding.file), finding.line, finding.column, finding.code, finding.message)
-            if key not in seen:
-                seen.add(key)
-                findings.append(finding)
-        claims.extend(result.claims)
-    if fail_on:
-        level = Severity.parse(fail_on)
-    summary = summarize(findings, claims)
+    project = Project.find(start, config_path=config_path)
+    try:
+        report = project.check_all(manuscripts, select=select, ignore=ignore,
+                                   suggest=False if no_suggest else None, fail_on=fail_on,
+                                   diff_base=diff_base)
+    except CiteflowError as exc:
+        if exc.file is None and exc.message.startswith("no "):
+            raise click.UsageError(exc.message) from None
+        raise
     if output is not None:
         buffer = io.StringIO()
-        write_report(fmt, findings, buffer, summary=summary)
+        write_report(fmt, report.findings, buffer, summary=report.summary())
         atomic_write_text(output, buffer.getvalue())
     else:
-        write_report(fmt, findings, sys.stdout, summary=summary)
+        write_report(fmt, report.findings, sys.stdout, summary=report.summary())
         sys.stdout.flush()
-    failing = [f for f in findings if not f.suppressed and f.severity >= level]
-    click.get_current_context().exit(1 if failing else 0)
-
-
-def _changed_only(findings, manuscript: Path, base: str):
-    from ..checks.engine import filter_lines
-    from ..gitdiff import changed_lines
-
-    files = {Path(manuscript)} | {Path(f.file) for f in findings}
-    changed = {f: changed_lines(f, base) for f in files if f.exists()}
-    return filter_lines(findings, changed)
+    click.get_current_context().exit(report.exit_code())
 
 
 @main.command()

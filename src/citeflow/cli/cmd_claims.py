@@ -8,7 +8,7 @@ import click
 
 from . import main
 
-FORMATS = ("csv", "html", "md")  # as citeflow.claimtable.FORMATS, without importing it here
+FORMATS = ("csv", "html", "md")  # as citeflow.output.claimtable.FORMATS, without importing it here
 
 
 @main.command()
@@ -19,7 +19,7 @@ FORMATS = ("csv", "html", "md")  # as citeflow.claimtable.FORMATS, without impor
               help="Write the table to this file instead of standard output.")
 def claims(manuscript: Path, fmt: str | None, output: Path | None) -> None:
     """List every claim sentence with its citations and the cited titles, or "unsupported"."""
-    from ..claimtable import claim_table, format_rows
+    from ..output.claimtable import claim_table, format_rows
     from ..files import atomic_write_text
 
     if fmt is None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..importer import import_draft
+from ..document.importer import import_draft
 from . import main
 
 

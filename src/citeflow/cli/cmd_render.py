@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import CiteflowError
-from ..render import parse_formats, render as render_manuscript
+from ..output.render import parse_formats, render as render_manuscript
 from . import main
 
 
@@ -42,7 +42,7 @@ def render(manuscripts: tuple[Path, ...], formats: list[str], csl: str | None,
     """
     for manuscript in manuscripts:
         if review:
-            from ..review import render_review
+            from ..output.review import render_review
 
             for path in render_review(manuscript, outdir=outdir, csl=csl):
                 click.echo(f"wrote {path}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import CiteflowError
-from ..styles import ALIASES, closest_names, list_styles
+from ..output.styles import ALIASES, closest_names, list_styles
 from . import main
 
 

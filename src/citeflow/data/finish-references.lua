@@ -1,4 +1,4 @@
--- Pandoc Lua filter run right after --citeproc (see citeflow.render.citeproc_ast).
+-- Pandoc Lua filter run right after --citeproc (see citeflow.output.render.citeproc_ast).
 --
 -- * Every DOI in the reference list (the div #refs) that is not yet inside a link becomes
 --   a link to https://doi.org/DOI.
@@ -83,7 +83,7 @@ local WRAPPERS = {
   Superscript = true, Subscript = true, SmallCaps = true,
 }
 
--- The text of inlines, markup dropped (as citeflow.render.plain_text).
+-- The text of inlines, markup dropped (as citeflow.output.render.plain_text).
 local function plain_text(inlines)
   local parts = {}
   for _, item in ipairs(inlines) do

@@ -37,10 +37,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 from typing import Any, Callable, Iterable, Mapping
 
-from ..bibliography import Reference, make_key
+from ..references.bibliography import Reference, make_key
 from ..config import Config
 from ..errors import CiteflowError
-from ..identifiers import Identifier, InvalidIdentifier, parse_identifier
+from ..references.identifiers import Identifier, InvalidIdentifier, parse_identifier
 from . import crossref, doi, pubmed
 from .cache import DAY, Cache, request_key
 from .crossref import Malformed

@@ -12,7 +12,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from ..bibliography import (
+from ..references.bibliography import (
     CROSSREF_TO_CSL,
     Reference,
     _csl_name,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from ..bibliography import Reference, reference_from_csl
-from ..identifiers import normalize_doi
+from ..references.bibliography import Reference, reference_from_csl
+from ..references.identifiers import normalize_doi
 from .crossref import Malformed, read_json
 from .http import Response
 

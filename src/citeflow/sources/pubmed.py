@@ -16,8 +16,8 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from ..bibliography import Reference
-from ..identifiers import normalize_doi, normalize_pmcid, normalize_pmid
+from ..references.bibliography import Reference
+from ..references.identifiers import normalize_doi, normalize_pmcid, normalize_pmid
 from .crossref import Malformed, read_json
 from .http import Response
 

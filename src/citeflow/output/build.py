@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import __version__
-from .checks.base import Severity
-from .config import Config, load_config
-from .errors import CiteflowError
-from .files import atomic_write_text
+from citeflow import __version__
+from citeflow.checks.base import Severity
+from citeflow.config import Config, load_config
+from citeflow.errors import CiteflowError
+from citeflow.files import atomic_write_text
 
 STAMP_NAME = ".citeflow-build.json"
 STAMP_VERSION = 1
@@ -155,7 +155,7 @@ def inputs_hash(manuscript: Path, config: Config, csl: str | None = None) -> str
     Raises :class:`CiteflowError` for input that cannot be read (bad front matter, a
     bibliography or style that does not exist), naming file and line.
     """
-    from .render import prepare
+    from citeflow.output.render import prepare
 
     job = prepare(manuscript, csl=csl, config=config, allow_missing=True)
     parts = [f"citeflow {__version__}", f"stamp {STAMP_VERSION}",
@@ -210,9 +210,9 @@ def build_one(task: BuildTask) -> BuildOutcome:
     failed build are never half-written (each file is replaced atomically); a review left
     from an earlier build is removed once the manuscript has no findings.
     """
-    from .checks.engine import check_manuscript
-    from .render import citeproc_ast, prepare, write_outputs
-    from .review import render_review
+    from citeflow.checks.engine import check_manuscript
+    from citeflow.output.render import citeproc_ast, prepare, write_outputs
+    from citeflow.output.review import render_review
 
     started = time.perf_counter()
     _apply_environment(task.env)
@@ -259,7 +259,7 @@ def plan(names: Sequence[str | Path], outdir: Path | None, config: Config,
          csl: str | None = None) -> tuple[list[BuildTask], list[BuildOutcome], Path]:
     """Tasks for the manuscripts, or failed outcomes for those whose inputs cannot be read."""
     if outdir is None:
-        from .render import default_outdir
+        from citeflow.output.render import default_outdir
 
         outdir = default_outdir(config)
     outdir = Path(outdir)
@@ -332,8 +332,8 @@ def build(
 
 
 #: What a build worker imports; the fork server loads it once for all workers.
-_WORKER_MODULES = ["citeflow.build", "citeflow.checks.engine", "citeflow.render",
-                   "citeflow.review"]
+_WORKER_MODULES = ["citeflow.output.build", "citeflow.checks.engine", "citeflow.output.render",
+                   "citeflow.output.review"]
 
 
 def _run(tasks: list[BuildTask], workers: int,

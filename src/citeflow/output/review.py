@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .bibliography import load_bibliography
-from .checks.base import RULES, Finding, Severity
-from .checks.engine import check_manuscript, summarize
-from .citations import block_citations
-from .claims import block_sentences
-from .claimtable import (
+from citeflow.references.bibliography import load_bibliography
+from citeflow.checks.base import RULES, Finding, Severity
+from citeflow.checks.engine import check_manuscript, summarize
+from citeflow.document.citations import block_citations
+from citeflow.claims.detect import block_sentences
+from citeflow.output.claimtable import (
     ClaimRow,
     ClaimStats,
     claim_rows,
@@ -39,7 +39,7 @@ from .claimtable import (
     plain_sentence,
     rows_to_markdown,
 )
-from .manuscript import Block, Manuscript, protected_ranges
+from citeflow.document.manuscript import Block, Manuscript, protected_ranges
 
 # --------------------------------------------------------------------------------------
 # Colours
@@ -594,7 +594,7 @@ def render_review(
     has just checked it); otherwise the checks run here. Citation keys missing from the
     bibliography do not stop the review: they are findings like any other.
     """
-    from . import render as rendering
+    from citeflow.output import render as rendering
 
     source = Path(manuscript_path)
     job = rendering.prepare(source, csl=csl, config=config, allow_missing=True)

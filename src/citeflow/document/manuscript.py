@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from .errors import CiteflowError
-from .files import read_text_exact
+from citeflow.errors import CiteflowError
+from citeflow.files import read_text_exact
 
 BOM = "\ufeff"
 
@@ -66,10 +66,14 @@ class Manuscript:
     body_start: int
     blocks: list[Block]
     _line_starts: list[int] = field(default_factory=list, repr=False)
+    #: Where relative paths of a manuscript given as text (no ``path``) are read from.
+    base: Path | None = None
 
     @property
     def folder(self) -> Path:
-        return self.path.parent if self.path else Path.cwd()
+        if self.path is not None:
+            return self.path.parent
+        return self.base if self.base is not None else Path.cwd()
 
     @property
     def title(self) -> str | None:

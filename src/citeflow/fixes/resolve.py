@@ -1,7 +1,7 @@
 """Turn citation placeholders into Pandoc citations.
 
 :func:`resolve_manuscript` finds the identifier placeholders of a manuscript
-(:mod:`citeflow.placeholders`), looks each identifier up in the manuscript's bibliography
+(:mod:`citeflow.document.placeholders`), looks each identifier up in the manuscript's bibliography
 (by normalised DOI, PMID or PMCID, whatever form the bibliography writes them in), fetches
 the ones it does not know from the metadata sources (:mod:`citeflow.sources`), and replaces
 each placeholder by a citation: ``[doi:10.1056/NEJMoa1610020]`` becomes
@@ -15,7 +15,7 @@ the bibliography is written before the manuscript, so the manuscript never cites
 bibliography lacks.
 
 Free-text placeholders ("[citation needed]") are never filled on their own: each is reported
-with up to three candidate references ranked by :class:`citeflow.suggest.Suggester`. A caller
+with up to three candidate references ranked by :class:`citeflow.claims.suggest.Suggester`. A caller
 that has asked the writer may pass ``picks`` to fill some of them.
 """
 
@@ -27,15 +27,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from .bibliography import Bibliography, Reference, append_references, load_bibliography, make_key, to_bibtex
-from .checks.base import Suggestion
-from .config import Config, load_config
-from .errors import CiteflowError
-from .files import atomic_write_text, read_text_exact
-from .identifiers import Identifier
-from .manuscript import Manuscript, read_manuscript
-from .placeholders import FREETEXT, IDENTIFIER, Placeholder, PlaceholderItem, extra_patterns_from_config, find_placeholders
-from .suggest import Suggester
+from citeflow.references.bibliography import Bibliography, Reference, append_references, load_bibliography, make_key, to_bibtex
+from citeflow.claims.suggestion import Suggestion
+from citeflow.config import Config, load_config
+from citeflow.errors import CiteflowError
+from citeflow.files import atomic_write_text, read_text_exact
+from citeflow.references.identifiers import Identifier
+from citeflow.document.manuscript import Manuscript, read_manuscript
+from citeflow.document.placeholders import FREETEXT, IDENTIFIER, Placeholder, PlaceholderItem, extra_patterns_from_config, find_placeholders
+from citeflow.claims.suggest import Suggester
 
 #: Reasons an identifier placeholder can be left in place.
 NOT_FOUND = "not found"
@@ -141,7 +141,7 @@ class ResolveResult:
 
 
 def resolve_manuscript(
-    path: str | Path,
+    source: str | Path | Manuscript,
     config: Config | None = None,
     offline: bool = False,
     write: bool = False,
@@ -150,7 +150,7 @@ def resolve_manuscript(
     picks: Mapping[int, str] | None = None,
     suggest: bool = True,
 ) -> ResolveResult:
-    """Resolve the placeholders of the manuscript at ``path``.
+    """Resolve the placeholders of a manuscript (a path or a parsed :class:`Manuscript`).
 
     ``config`` defaults to the project config found from the manuscript's folder.
     ``fetcher`` is an object with ``fetch_many(identifiers)`` (default: a
@@ -161,10 +161,12 @@ def resolve_manuscript(
     bibliography and then the manuscript are rewritten atomically; otherwise nothing is
     written. Raises :class:`CiteflowError` for unreadable input.
     """
-    path = Path(path)
-    manuscript = read_manuscript(path)
+    manuscript = source if isinstance(source, Manuscript) else read_manuscript(Path(source))
+    path = manuscript.path or Path("<manuscript>")
+    if write and manuscript.path is None:
+        raise CiteflowError("cannot write a manuscript given as text")
     if config is None:
-        config = load_config(path.parent)
+        config = load_config(manuscript.folder)
     bib_paths = _bibliography_paths(manuscript, config, bibliography)
     bib = load_bibliography(bib_paths, missing_ok=True) if bib_paths else Bibliography()
     target = next((p for p in bib_paths if p.suffix.lower() in (".bib", ".bibtex")), None)
@@ -328,7 +330,7 @@ def _lookup(
 def _fetch(identifiers: list[Identifier], config: Config, offline: bool, fetcher: Any) -> dict:
     if fetcher is None:
         try:
-            from .sources import Fetcher
+            from citeflow.sources import Fetcher
         except ImportError:
             return {}
         # offline=None lets CITEFLOW_OFFLINE decide when --offline was not given.

@@ -3,7 +3,7 @@
 A :class:`Reference` is one work as citeflow sees it, whatever file or service it came from:
 text fields are decoded from LaTeX (``Bostr\\"{o}m`` -> ``Boström``, braces dropped) so that
 matching and checks compare like with like, identifiers are normalised
-(:mod:`citeflow.identifiers`), and the raw fields are kept in ``fields``.
+(:mod:`citeflow.references.identifiers`), and the raw fields are kept in ``fields``.
 
 A :class:`Bibliography` indexes references by key, DOI, PMID and PMCID. New entries are added
 to a ``.bib`` file with :func:`append_references`, which writes atomically and leaves every
@@ -29,9 +29,9 @@ from pybtex.backends.plaintext import Backend as PlainTextBackend
 from pybtex.richtext import Text
 from pybtex.scanner import PybtexError, PybtexSyntaxError
 
-from .errors import CiteflowError
-from .files import atomic_write_bytes
-from .identifiers import (
+from citeflow.errors import CiteflowError
+from citeflow.files import atomic_write_bytes
+from citeflow.references.identifiers import (
     Identifier,
     normalize_doi,
     normalize_isbn,

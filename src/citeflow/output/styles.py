@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import CiteflowError
+from citeflow.errors import CiteflowError
 
 #: Short names a medical writer uses that have no style file of that exact name.
 ALIASES: dict[str, str] = {

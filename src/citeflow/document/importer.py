@@ -45,10 +45,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import DEFAULT_STYLE, Config, load_config
-from .errors import CiteflowError
-from .files import atomic_write_text
-from .render import plain_text, run_pandoc
+from citeflow.config import DEFAULT_STYLE, Config, load_config
+from citeflow.errors import CiteflowError
+from citeflow.files import atomic_write_text
+from citeflow.output.render import plain_text, run_pandoc
 
 SUPPORTED = (".txt", ".docx", ".html", ".htm")
 
@@ -136,8 +136,8 @@ def keep_placeholders(markdown: str) -> str:
     same text. Other bracketed text, ``[@key]`` included, stays escaped: a draft's words are
     imported as words.
     """
-    from .manuscript import parse_manuscript
-    from .placeholders import find_placeholders
+    from citeflow.document.manuscript import parse_manuscript
+    from citeflow.document.placeholders import find_placeholders
 
     def restore(match: re.Match[str]) -> str:
         candidate = "[" + _ESCAPE.sub(r"\1", match.group(1)) + "]"

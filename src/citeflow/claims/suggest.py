@@ -35,7 +35,7 @@ try:
 except ImportError:  # pragma: no cover - only where the dependency is missing
     snowballstemmer = None
 
-from .checks.base import Suggestion
+from citeflow.claims.suggestion import Suggestion
 
 #: Minimum BM25 score of a confident candidate (tuned on the sample claims, see tests).
 CONFIDENT_SCORE = 4.0
@@ -304,7 +304,7 @@ class _Query:
 class Suggester:
     """Ranks the references of a bibliography for a sentence.
 
-    ``bibliography`` is a :class:`~citeflow.bibliography.Bibliography` or any iterable of
+    ``bibliography`` is a :class:`~citeflow.references.bibliography.Bibliography` or any iterable of
     references with ``key``, ``title``, ``abstract``, ``keywords`` and ``container``.
     """
 

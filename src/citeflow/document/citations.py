@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .manuscript import Block, Manuscript, in_ranges, protected_ranges
+from citeflow.document.manuscript import Block, Manuscript, in_ranges, protected_ranges
 
 _KEY = r"(?:\{(?P<bkey>[^{}]+)\}|(?P<key>[\w](?:[\w]|[:.#$%&\-+?<>~/]+(?=[\w]))*))"
 _AT_KEY = re.compile(r"(?<![\w\\@])(?P<minus>-?)@" + _KEY)
@@ -21,7 +21,7 @@ _CROSSREF = re.compile(r"^(fig|tbl|eq|sec|lst|thm|lem|cor|prp|cnj|def|exm|exr)[:
 
 
 def protected_spans(content: str) -> list[tuple[int, int]]:
-    """:func:`~citeflow.manuscript.protected_ranges` of ``content``, without a regular
+    """:func:`~citeflow.document.manuscript.protected_ranges` of ``content``, without a regular
     expression scan when no protected region can be there.
 
     Every such region needs a character that plain prose rarely has: a backtick (code), ``<``

@@ -1,7 +1,7 @@
 """The claims table: every claim sentence, what it cites, and the titles of those works.
 
 This is the table a medical-legal reviewer signs off: one row per sentence that asserts
-something checkable (see :mod:`citeflow.claims`), with the citation keys found in that
+something checkable (see :mod:`citeflow.claims.detect`), with the citation keys found in that
 sentence and the title of each cited reference, or ``unsupported`` when the sentence cites
 nothing. A key that is not in the bibliography shows as such instead of a title.
 
@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .bibliography import Bibliography, load_bibliography
-from .checks.engine import CheckSettings, bibliography_paths, load_rules
-from .claims import Claim, CueSet, find_claims
-from .config import Config, load_config
-from .manuscript import Manuscript, read_manuscript
+from citeflow.references.bibliography import Bibliography, load_bibliography
+from citeflow.checks.engine import CheckSettings, bibliography_paths, load_rules
+from citeflow.claims.detect import Claim, CueSet, find_claims
+from citeflow.config import Config, load_config
+from citeflow.document.manuscript import Manuscript, read_manuscript
 
 UNSUPPORTED = "unsupported"
 NOT_IN_BIBLIOGRAPHY = "(not in the bibliography)"
@@ -137,7 +137,7 @@ def claim_rows(manuscript: Manuscript, bibliography: Bibliography | None,
     """The claims table of a manuscript.
 
     ``claims`` are the check engine's claims when a check has already run (they are the
-    same :func:`citeflow.claims.find_claims` records); otherwise they are found here.
+    same :func:`citeflow.claims.detect.find_claims` records); otherwise they are found here.
     """
     if claims is None:
         claims = find_claims(manuscript, cues)

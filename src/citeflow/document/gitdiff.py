@@ -13,7 +13,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from .errors import CiteflowError
+from citeflow.errors import CiteflowError
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(?P<start>\d+)(?:,(?P<count>\d+))? @@", re.M)
 

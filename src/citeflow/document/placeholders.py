@@ -37,10 +37,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Pattern
 
-from .citations import protected_spans
-from .errors import CiteflowError
-from .identifiers import Identifier, InvalidIdentifier, parse_identifier
-from .manuscript import Block, Manuscript, in_ranges
+from citeflow.document.citations import protected_spans
+from citeflow.errors import CiteflowError
+from citeflow.references.identifiers import Identifier, InvalidIdentifier, parse_identifier
+from citeflow.document.manuscript import Block, Manuscript, in_ranges
 
 IDENTIFIER = "identifier"
 FREETEXT = "freetext"

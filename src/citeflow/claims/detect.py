@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Mapping
 
-from .citations import protected_spans
-from .manuscript import Block, Manuscript
+from citeflow.document.citations import protected_spans
+from citeflow.document.manuscript import Block, Manuscript
 
 # --------------------------------------------------------------------------------------
 # Segmentation
@@ -659,15 +659,15 @@ def find_claims(manuscript: Manuscript, cues: CueSet | None = None, *,
                 citations: list | None = None, placeholders: list | None = None) -> list[Claim]:
     """Every claim sentence of the manuscript with the citations that support it.
 
-    ``citations`` and ``placeholders`` default to :func:`citeflow.citations.find_citations`
-    and the identifier placeholders of :func:`citeflow.placeholders.find_placeholders`.
+    ``citations`` and ``placeholders`` default to :func:`citeflow.document.citations.find_citations`
+    and the identifier placeholders of :func:`citeflow.document.placeholders.find_placeholders`.
     """
     if citations is None:
-        from .citations import find_citations
+        from citeflow.document.citations import find_citations
 
         citations = find_citations(manuscript)
     if placeholders is None:
-        from .placeholders import find_placeholders
+        from citeflow.document.placeholders import find_placeholders
 
         placeholders = find_placeholders(manuscript)
     cues = cues or default_cues()

@@ -17,7 +17,7 @@ with findings highlighted) reuse the same steps::
   where the bibliography and the CSL style come from: the ``--csl`` option when given, else
   the front matter (paths relative to the manuscript's own folder, whatever the working
   directory), else ``citeflow.toml``, else the AMA style. A dependent style is replaced by its
-  independent parent offline (:mod:`citeflow.styles`).
+  independent parent offline (:mod:`citeflow.output.styles`).
 * :func:`citeproc_ast` runs Pandoc once (``--citeproc -t json``) and checks that every cited
   key was found in the bibliography; a missing key stops the render with the key and its
   line unless the job allows it. The returned AST has its citations and reference list
@@ -49,12 +49,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from .citations import find_citations
-from .config import DEFAULT_STYLE, Config, load_config
-from .errors import CiteflowError
-from .files import atomic_write_bytes
-from .manuscript import Manuscript, read_manuscript
-from .styles import resolve_style
+from citeflow.document.citations import find_citations
+from citeflow.config import DEFAULT_STYLE, Config, load_config
+from citeflow.errors import CiteflowError
+from citeflow.files import atomic_write_bytes
+from citeflow.document.manuscript import Manuscript, read_manuscript
+from citeflow.output.styles import resolve_style
 
 FORMATS = ("html", "pdf", "docx")
 REFERENCE_SECTION_TITLE = "References"
@@ -252,7 +252,7 @@ def _has_reference_heading(manuscript: Manuscript) -> bool:
 
 #: Pandoc Lua filter run after citeproc: DOI links and the removal of an empty reference
 #: list happen inside the Pandoc run, so that the (large) AST is not rebuilt for them.
-FINISH_FILTER = Path(__file__).with_name("data") / "finish-references.lua"
+FINISH_FILTER = Path(__file__).parents[1] / "data" / "finish-references.lua"
 
 
 def _citeproc_json(markdown_text: str, job: RenderJob) -> tuple[bytes, list[str]]:

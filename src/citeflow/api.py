@@ -1,0 +1,555 @@
+"""The Python front door: one :class:`Project`, and a function per stage.
+
+Every command of the ``citeflow`` CLI is a thin layer over this module, so a Python user
+gets exactly what the command line does::
+
+    import citeflow
+
+    result = citeflow.check("manuscripts/draft.md")
+    for finding in result.findings:
+        print(finding.line, finding.code, finding.message)
+
+    print(citeflow.resolve("manuscripts/draft.md", offline=True).diff)
+    citeflow.render("manuscripts/draft.md", formats=["html"], output_dir="out")
+
+A *source* is a path to a Markdown manuscript, Markdown text, or a
+:class:`~citeflow.document.manuscript.Manuscript`. A ``str`` is read as a path when it has no line
+break and names an existing file or folder, or ends in ``.md``, ``.qmd``, ``.markdown`` or
+``.txt``;
+any other ``str`` is the manuscript's text. Text has no folder of its own: its
+bibliography paths are taken relative to the project root.
+
+Options are keyword-only. Every function raises :class:`~citeflow.errors.CiteflowError`
+(message, file, line) for bad input, never a bare traceback for something the user can fix.
+A :class:`Project` keeps configuration and parsed bibliographies between calls, which is
+what a long-running caller (an editor plug-in, a notebook, a server) wants::
+
+    project = citeflow.Project.find("manuscripts/")
+    for path in project.manuscripts():
+        print(path, project.check(path).summary()["total"])
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Union
+
+from .config import Config, load_config
+from .errors import CiteflowError
+from .document.manuscript import Manuscript, parse_manuscript, read_manuscript
+
+if TYPE_CHECKING:  # imported lazily at run time: `import citeflow` stays cheap
+    from .references.bibliography import Bibliography, Reference
+    from .output.build import BuildOutcome, BuildReport
+    from .checks.base import Finding, Severity, Suggestion
+    from .checks.engine import CheckResult
+    from .claims.detect import Claim
+    from .references.identifiers import Identifier
+    from .fixes.resolve import ResolveResult
+    from .sources import FetchResult
+
+#: What the API accepts as a manuscript.
+Source = Union[str, "os.PathLike[str]", Manuscript]
+
+MARKDOWN_SUFFIXES = (".md", ".qmd", ".markdown")
+_PATH_SUFFIXES = MARKDOWN_SUFFIXES + (".txt",)
+
+
+# --------------------------------------------------------------------------------------
+# Sources
+
+
+def is_path_like(source: Source) -> bool:
+    """True when ``source`` names a file rather than holding manuscript text."""
+    if isinstance(source, Manuscript):
+        return False
+    if isinstance(source, os.PathLike):
+        return True
+    text = str(source)
+    if "\n" in text or "\r" in text or not text.strip():
+        return False
+    return text.lower().endswith(_PATH_SUFFIXES) or Path(text).exists()
+
+
+def load_manuscript(source: Source, *, root: Path | None = None) -> Manuscript:
+    """A :class:`Manuscript` for a path, Markdown text or a manuscript.
+
+    Text gets no path; relative bibliography paths in its front matter are read from
+    ``root`` (the project root) by the functions that need them.
+    """
+    if isinstance(source, Manuscript):
+        return source
+    if is_path_like(source):
+        return read_manuscript(Path(os.fspath(source)))
+    manuscript = parse_manuscript(str(source), None)
+    manuscript.base = root
+    return manuscript
+
+
+def markdown_files(folder: Path) -> list[Path]:
+    """The Markdown manuscripts directly inside ``folder``, sorted."""
+    return sorted(p for p in folder.glob("*")
+                  if p.is_file() and p.suffix.lower() in MARKDOWN_SUFFIXES)
+
+
+# --------------------------------------------------------------------------------------
+# Results that span several manuscripts
+
+
+@dataclass
+class CheckReport:
+    """The findings of several manuscripts, as ``citeflow check`` reports them.
+
+    A bibliography shared by several manuscripts is reported once: findings are
+    de-duplicated by file, position, code and message. ``fail_on`` is the level that makes
+    :meth:`exit_code` 1 (from ``[check] fail_on`` unless given).
+    """
+
+    results: list["CheckResult"]
+    findings: list["Finding"]
+    claims: list["Claim"]
+    fail_on: "Severity"
+
+    def failing(self) -> list["Finding"]:
+        """Unsuppressed findings at or above :attr:`fail_on`."""
+        return [f for f in self.findings if not f.suppressed and f.severity >= self.fail_on]
+
+    def exit_code(self) -> int:
+        """0 when nothing reaches the fail level, else 1."""
+        return 1 if self.failing() else 0
+
+    def summary(self) -> dict[str, Any]:
+        """Counts by severity and rule, suppressions and claim support (as in JSON reports)."""
+        from .checks.engine import summarize
+
+        return summarize(self.findings, self.claims)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Ranked candidate references for one sentence that needs a source.
+
+    ``kind`` is ``"placeholder"`` (a free-text placeholder such as ``[citation needed]``)
+    or ``"claim"`` (a claim sentence that cites nothing). ``confident`` says, per candidate,
+    whether it is strong enough to show as likely support.
+    """
+
+    kind: str
+    line: int
+    column: int
+    text: str
+    sentence: str
+    suggestions: tuple["Suggestion", ...]
+    confident: tuple[bool, ...]
+
+    @property
+    def any_confident(self) -> bool:
+        return any(self.confident)
+
+
+@dataclass
+class CiteResult:
+    """What :meth:`Project.cite` found: new references (keyed), skipped and failed lookups."""
+
+    references: list["Reference"] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list["FetchResult"] = field(default_factory=list)
+    written: list["Reference"] = field(default_factory=list)
+    bibliography: Path | None = None
+
+    def exit_code(self) -> int:
+        """1 when an identifier could not be resolved, else 0."""
+        return 1 if self.failed else 0
+
+
+# --------------------------------------------------------------------------------------
+# The project
+
+
+@dataclass
+class Project:
+    """A citeflow project: its configuration, and bibliographies parsed once per content.
+
+    ``Project.find(start)`` looks for ``citeflow.toml`` (or ``[tool.citeflow]`` in
+    ``pyproject.toml``) at or above ``start``; without one the project is the folder of
+    ``start`` with default settings.
+    """
+
+    config: Config
+    _bibliographies: dict[tuple, "Bibliography"] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def find(cls, start: str | os.PathLike[str] | None = None, *,
+             config_path: str | os.PathLike[str] | None = None) -> "Project":
+        """The project that ``start`` (a manuscript or folder; default: the working folder)
+        belongs to, or the one configured by ``config_path``."""
+        if start is not None and not Path(start).exists():
+            start = Path(start).parent if Path(start).parent.exists() else None
+        return cls(load_config(start, path=config_path))
+
+    @property
+    def root(self) -> Path:
+        """The project root: the folder of the configuration file (else the start folder)."""
+        return self.config.root
+
+    def manuscripts(self, names: Iterable[str | os.PathLike[str]] = ()) -> list[Path]:
+        """The named manuscripts (a folder stands for its Markdown files), else every
+        Markdown file in the configured ``manuscripts`` folder."""
+        names = [Path(n) for n in names]
+        if names:
+            found: list[Path] = []
+            for name in names:
+                found.extend(markdown_files(name) if name.is_dir() else [name])
+            if not found:
+                raise CiteflowError("no Markdown manuscript in " + ", ".join(map(str, names)))
+            return found
+        folder = self.config.manuscripts_dir
+        found = markdown_files(folder)
+        if not found:
+            raise CiteflowError("no manuscript given and none found", folder)
+        return found
+
+    # -- bibliographies -----------------------------------------------------------------
+    def bibliography_paths(self, manuscript: Manuscript) -> list[Path]:
+        """The manuscript's own bibliographies (front matter), else the project's."""
+        return manuscript.bibliography_paths() or list(self.config.bibliography)
+
+    def bibliography(self, paths: Sequence[Path], *, missing_ok: bool = False) -> "Bibliography":
+        """The bibliography of ``paths``, parsed once for as long as the files are unchanged."""
+        from .references.bibliography import load_bibliography
+
+        key = (tuple(_file_state(p) for p in paths), missing_ok)
+        cached = self._bibliographies.get(key)
+        if cached is None:
+            cached = load_bibliography(list(paths), missing_ok=missing_ok)
+            self._bibliographies[key] = cached
+        return cached
+
+    # -- stages -------------------------------------------------------------------------
+    def check(self, source: Source, *, select: Iterable[str] | str | None = None,
+              ignore: Iterable[str] | str | None = None, suggest: bool | None = None
+              ) -> "CheckResult":
+        """Check one manuscript: findings (sorted, suppressions applied), claims, summary."""
+        from .checks.engine import CheckSettings, check_manuscript
+
+        manuscript = load_manuscript(source, root=self.root)
+        settings = CheckSettings.from_config(self.config)
+        if suggest is not None:
+            settings.suggest = settings.suggest and suggest
+        bibliography = self.bibliography(self.bibliography_paths(manuscript))
+        return check_manuscript(manuscript, self.config, select=select, ignore=ignore,
+                                settings=settings, bibliography=bibliography)
+
+    def check_all(self, sources: Iterable[Source] = (), *,
+                  select: Iterable[str] | str | None = None,
+                  ignore: Iterable[str] | str | None = None, suggest: bool | None = None,
+                  fail_on: "Severity | str | None" = None, diff_base: str | None = None
+                  ) -> CheckReport:
+        """Check several manuscripts (default: the project's) into one report.
+
+        ``diff_base`` (a git revision) keeps only findings on lines changed since it.
+        """
+        from .checks.base import Severity
+        from .checks.engine import CheckSettings
+
+        sources = list(sources)
+        if all(is_path_like(s) for s in sources):  # files and folders (none: the project's)
+            sources = list(self.manuscripts(Path(os.fspath(s)) for s in sources))  # type: ignore[arg-type]
+        results: list[CheckResult] = []
+        findings: list[Finding] = []
+        claims: list[Claim] = []
+        seen: set[tuple] = set()
+        for source in sources:
+            result = self.check(source, select=select, ignore=ignore, suggest=suggest)
+            results.append(result)
+            batch = result.findings
+            if diff_base:
+                batch = _changed_only(batch, result.path, diff_base)
+            for finding in batch:
+                key = (str(finding.file), finding.line, finding.column, finding.code,
+                       finding.message)
+                if key not in seen:
+                    seen.add(key)
+                    findings.append(finding)
+            claims.extend(result.claims)
+        if fail_on is None:
+            level = CheckSettings.from_config(self.config).fail_on
+        elif isinstance(fail_on, str):
+            level = Severity.parse(fail_on)
+        else:
+            level = fail_on
+        return CheckReport(results, findings, claims, level)
+
+    def resolve(self, source: Source, *, write: bool = False, offline: bool = False,
+                bibliography: str | os.PathLike[str] | None = None,
+                picks: dict[int, str] | None = None, fetcher: Any = None) -> "ResolveResult":
+        """Resolve identifier placeholders to ``[@key]``; fetch what the bibliography lacks.
+
+        Without ``write`` nothing is written and :attr:`ResolveResult.diff` shows what would
+        change. ``write`` needs a manuscript file. ``picks`` maps the start offset of a
+        free-text placeholder to the key chosen for it.
+        """
+        from .fixes.resolve import resolve_manuscript
+
+        if write and not is_path_like(source):
+            raise CiteflowError("resolve(write=True) needs a manuscript file, not text")
+        return resolve_manuscript(load_manuscript(source, root=self.root), self.config, offline=offline,
+                                  write=write, fetcher=fetcher, bibliography=bibliography,
+                                  picks=picks)
+
+    def suggest(self, source: Source, *, k: int = 3, include_weak: bool = False,
+                bibliography: str | os.PathLike[str] | None = None) -> list[Candidates]:
+        """Candidates for every free-text placeholder and for uncited claims.
+
+        Claims are listed when a candidate is confident, or always with ``include_weak``.
+        """
+        from .claims.suggest import Suggester
+
+        manuscript = load_manuscript(source, root=self.root)
+        paths = ([Path(bibliography)] if bibliography else []) + self.bibliography_paths(manuscript)
+        suggester = Suggester(self.bibliography(paths, missing_ok=True))
+        return candidate_report(manuscript, suggester, self.config, k=k,
+                                include_weak=include_weak)
+
+    def render(self, source: str | os.PathLike[str], *, formats: Iterable[str] | str = ("html", "pdf"),
+               output_dir: str | os.PathLike[str] | None = None, csl: str | None = None,
+               allow_missing: bool = False, review: bool = False) -> list[Path]:
+        """Render a manuscript file to ``output_dir/STEM.{html,pdf,docx}``; with ``review``
+        the editorial review (``STEM.review.pdf`` and ``.review.html``) is written too.
+        Returns the paths written."""
+        from .output.render import render as render_manuscript
+
+        if not is_path_like(source):
+            raise CiteflowError("render needs a manuscript file, not text")
+        written = render_manuscript(Path(os.fspath(source)), formats, csl=csl, outdir=output_dir,
+                                    allow_missing=allow_missing, config=self.config)
+        if review:
+            from .output.review import render_review
+
+            written += render_review(Path(os.fspath(source)), outdir=output_dir, csl=csl,
+                                     config=self.config)
+        return written
+
+    def build(self, sources: Iterable[str | os.PathLike[str]] = (), *,
+              output_dir: str | os.PathLike[str] | None = None, jobs: int | None = None,
+              fail_on: "Severity | str | None" = None, force: bool = False,
+              csl: str | None = None,
+              on_done: Callable[["BuildOutcome"], None] | None = None) -> "BuildReport":
+        """Check and render every manuscript that changed (default: the project's), in
+        parallel processes; unchanged ones are reported up to date."""
+        from .output.build import build as run_build
+        from .checks.base import Severity
+
+        level = Severity.parse(fail_on) if isinstance(fail_on, str) else fail_on
+        return run_build([Path(os.fspath(s)) for s in sources], outdir=output_dir, jobs=jobs,
+                         fail_on=level, force=force, csl=csl, config=self.config,
+                         on_done=on_done)
+
+    def cite(self, identifiers: Iterable["str | Identifier"], *,
+             bibliography: str | os.PathLike[str] | None = None, offline: bool | None = None,
+             on_result: Callable[["FetchResult"], None] | None = None) -> CiteResult:
+        """References for DOIs, PMIDs and PMCIDs, keyed for the bibliography.
+
+        Identifiers whose work the bibliography (``bibliography``, else the project's)
+        already holds are skipped, as are two identifiers of the same work. With
+        ``bibliography`` given, the new references are appended to that file.
+        """
+        from .references.bibliography import Bibliography, append_references, make_key
+        from .sources import Fetcher
+
+        wanted = parse_identifiers(identifiers)
+        target = Path(bibliography) if bibliography is not None else None
+        paths = [target] if target is not None else list(self.config.bibliography)
+        existing = (self.bibliography(paths, missing_ok=True) if paths else Bibliography())
+        where = target or (paths[0] if paths else None)
+        result = CiteResult(bibliography=target)
+        to_fetch = []
+        for ident in wanted:
+            present = existing.find(ident)
+            if present is not None:
+                result.skipped.append(f"{ident}: already in {where} as @{present.key}")
+            else:
+                to_fetch.append(ident)
+        with Fetcher(self.config, offline=True if offline else None) as fetcher:
+            fetched = fetcher.fetch_many(to_fetch, on_result=on_result)
+        taken = set(existing.keys())
+        seen_dois: set[str] = set()
+        for ident in to_fetch:
+            answer = fetched[ident]
+            if not answer.ok or answer.reference is None:
+                result.failed.append(answer)
+                continue
+            ref = answer.reference
+            same = existing.by_doi(ref.doi) if ref.doi else None
+            if same is not None:
+                result.skipped.append(f"{ident}: already in {where} as @{same.key} (same DOI)")
+                continue
+            if ref.doi and ref.doi in seen_dois:
+                result.skipped.append(f"{ident}: same work as an identifier given before")
+                continue
+            if ref.doi:
+                seen_dois.add(ref.doi)
+            ref.key = make_key(ref, taken)
+            taken.add(ref.key)
+            result.references.append(ref)
+        if target is not None and result.references:
+            result.written = append_references(target, result.references)
+        return result
+
+
+# --------------------------------------------------------------------------------------
+# Module-level shortcuts: the same as Project.find(source).method(source, ...)
+
+
+def _project_for(source: Any, project: Project | None,
+                 config_path: str | os.PathLike[str] | None = None) -> Project:
+    if project is not None:
+        return project
+    start = Path(os.fspath(source)) if source is not None and is_path_like(source) else None
+    return Project.find(start, config_path=config_path)
+
+
+def check(source: Source, *, project: Project | None = None,
+          select: Iterable[str] | str | None = None, ignore: Iterable[str] | str | None = None,
+          suggest: bool | None = None) -> "CheckResult":
+    """Check one manuscript (path or text). See :meth:`Project.check`.
+
+    >>> result = check("Studies show that dupilumab causes arthralgia.\\n")
+    >>> [f.code for f in result.findings]
+    ['CF302']
+    """
+    return _project_for(source, project).check(source, select=select, ignore=ignore,
+                                               suggest=suggest)
+
+
+def resolve(source: Source, *, project: Project | None = None, write: bool = False,
+            offline: bool = False, bibliography: str | os.PathLike[str] | None = None,
+            picks: dict[int, str] | None = None) -> "ResolveResult":
+    """Resolve identifier placeholders of one manuscript. See :meth:`Project.resolve`."""
+    return _project_for(source, project).resolve(source, write=write, offline=offline,
+                                                 bibliography=bibliography, picks=picks)
+
+
+def suggest(source: Source, *, project: Project | None = None, k: int = 3,
+            include_weak: bool = False) -> list[Candidates]:
+    """Candidate references for placeholders and uncited claims. See :meth:`Project.suggest`."""
+    return _project_for(source, project).suggest(source, k=k, include_weak=include_weak)
+
+
+def render(source: str | os.PathLike[str], *, project: Project | None = None,
+           formats: Iterable[str] | str = ("html", "pdf"),
+           output_dir: str | os.PathLike[str] | None = None, csl: str | None = None,
+           allow_missing: bool = False, review: bool = False) -> list[Path]:
+    """Render a manuscript file. See :meth:`Project.render`."""
+    return _project_for(source, project).render(source, formats=formats, output_dir=output_dir,
+                                                csl=csl, allow_missing=allow_missing,
+                                                review=review)
+
+
+def build(sources: Iterable[str | os.PathLike[str]] = (), *, project: Project | None = None,
+          output_dir: str | os.PathLike[str] | None = None, jobs: int | None = None,
+          fail_on: "Severity | str | None" = None, force: bool = False,
+          csl: str | None = None) -> "BuildReport":
+    """Check and render manuscripts that changed. See :meth:`Project.build`."""
+    project = project or Project.find()
+    return project.build(sources, output_dir=output_dir, jobs=jobs, fail_on=fail_on,
+                         force=force, csl=csl)
+
+
+def cite(identifiers: Iterable[str], *, project: Project | None = None,
+         bibliography: str | os.PathLike[str] | None = None,
+         offline: bool | None = None) -> CiteResult:
+    """References for identifiers. See :meth:`Project.cite`."""
+    project = project or Project.find(Path(bibliography).parent if bibliography else None)
+    return project.cite(identifiers, bibliography=bibliography, offline=offline)
+
+
+# --------------------------------------------------------------------------------------
+# Helpers
+
+
+def parse_identifiers(texts: Iterable["str | Identifier"]) -> list["Identifier"]:
+    """Identifiers from text (``doi:…``, ``pmid:…``, bare forms), de-duplicated in order.
+
+    Every malformed one is named in one :class:`CiteflowError`.
+    """
+    from .references.identifiers import Identifier, InvalidIdentifier, parse_identifier
+
+    parsed: list[Identifier] = []
+    problems: list[str] = []
+    for text in texts:
+        if isinstance(text, Identifier):
+            ident = text
+        else:
+            try:
+                ident = parse_identifier(text)
+            except InvalidIdentifier as exc:
+                problems.append(f"{text!r}: {exc.reason}")
+                continue
+        if ident not in parsed:
+            parsed.append(ident)
+    if problems:
+        raise CiteflowError("malformed identifier " + "; ".join(problems))
+    return parsed
+
+
+def candidate_report(manuscript: Manuscript, suggester: Any, config: Config | None, *,
+                     k: int = 3, include_weak: bool = False) -> list[Candidates]:
+    """Candidates for each free-text placeholder, then for each uncited claim sentence."""
+    from .document.citations import find_citations
+    from .claims.detect import find_claims
+    from .document.placeholders import FREETEXT, extra_patterns_from_config, find_placeholders
+
+    placeholders = find_placeholders(manuscript, extra_patterns_from_config(config))
+    report: list[Candidates] = []
+    for placeholder in placeholders:
+        if placeholder.kind != FREETEXT:
+            continue
+        sentence = placeholder.sentence()
+        ranked = tuple(suggester.rank(sentence, placeholder.paragraph(), k=k))
+        line, column = manuscript.line_col(placeholder.start)
+        report.append(Candidates("placeholder", line, column, placeholder.text, sentence, ranked,
+                                 tuple(suggester.is_confident(s, sentence) for s in ranked)))
+    holes = [(p.start, p.end) for p in placeholders if p.kind == FREETEXT]
+    claims = find_claims(manuscript, citations=find_citations(manuscript),
+                         placeholders=placeholders)
+    for claim in claims:
+        sentence = claim.sentence
+        if claim.citations or claim.placeholders:
+            continue
+        if any(a < sentence.end and sentence.start < b for a, b in holes):
+            continue  # listed with its placeholder
+        ranked = tuple(suggester.rank(sentence.text, sentence.block.content, k=k))
+        confident = tuple(suggester.is_confident(s, sentence.text) for s in ranked)
+        if not (include_weak or any(confident)):
+            continue
+        line, column = manuscript.line_col(sentence.start)
+        report.append(Candidates("claim", line, column, sentence.text, sentence.text, ranked,
+                                 confident))
+    return report
+
+
+def _file_state(path: Path) -> tuple:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (str(path), None)
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def _changed_only(findings: list["Finding"], manuscript: Path, base: str) -> list["Finding"]:
+    from .checks.engine import filter_lines
+    from .document.gitdiff import changed_lines
+
+    files = {Path(manuscript)} | {Path(f.file) for f in findings}
+    changed = {f: changed_lines(f, base) for f in files if f.exists()}
+    return filter_lines(findings, changed)
+
+
+__all__ = [
+    "Candidates", "CheckReport", "CiteResult", "MARKDOWN_SUFFIXES", "Project", "Source",
+    "build", "candidate_report", "check", "cite", "is_path_like", "load_manuscript",
+    "markdown_files", "parse_identifiers", "render", "resolve", "suggest",
+]
