@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `import citeflow` stays cheap
     from .output.build import BuildOutcome, BuildReport
     from .checks.base import Finding, Severity, Suggestion
     from .checks.engine import CheckResult
+    from .checks.fixes import Fix
     from .claims.detect import Claim
     from .references.identifiers import Identifier
     from .fixes.resolve import ResolveResult
@@ -125,6 +126,29 @@ class CheckReport:
         from .checks.engine import summarize
 
         return summarize(self.findings, self.claims)
+
+
+@dataclass
+class FixResult:
+    """What :meth:`Project.fix` did to one manuscript: the fixes applied, the new text, and
+    the findings left (the manuscript checked again after fixing)."""
+
+    path: Path | None
+    original: str
+    text: str
+    applied: list["Fix"]
+    remaining: "CheckResult"
+    written: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original
+
+    @property
+    def diff(self) -> str:
+        from .fixes.resolve import unified_diff
+
+        return unified_diff(self.original, self.text, str(self.path or "<manuscript>"))
 
 
 @dataclass(frozen=True)
@@ -241,6 +265,38 @@ class Project:
         bibliography = self.bibliography(self.bibliography_paths(manuscript))
         return check_manuscript(manuscript, self.config, select=select, ignore=ignore,
                                 settings=settings, bibliography=bibliography)
+
+    def fix(self, source: Source, *, unsafe: bool = False, write: bool = True,
+            select: Iterable[str] | str | None = None,
+            ignore: Iterable[str] | str | None = None) -> FixResult:
+        """Apply the fixes that findings carry: the safe ones, and with ``unsafe`` the unsafe
+        ones too. A manuscript file is rewritten atomically (unless ``write`` is false);
+        text is returned changed in :attr:`FixResult.text`. Suppressed findings are not
+        fixed. The result holds the findings left after fixing."""
+        from .checks.fixes import apply_edits
+        from .files import atomic_write_text
+
+        manuscript = load_manuscript(source, root=self.root)
+        result = self.check(manuscript, select=select, ignore=ignore, suggest=False)
+        wanted = [f.fix for f in result.active()
+                  if f.fix is not None and (f.fix.safe or unsafe)
+                  and (manuscript.path is None or Path(f.file) == manuscript.path)]
+        edits = [edit for fix in wanted for edit in fix.edits]
+        text, applied_edits = apply_edits(manuscript.text, edits)
+        applied_set = set(applied_edits)
+        applied = [fix for fix in wanted if fix is not None and set(fix.edits) <= applied_set]
+        written = False
+        if text != manuscript.text and write and manuscript.path is not None:
+            try:
+                atomic_write_text(manuscript.path, text)
+            except OSError as exc:
+                raise CiteflowError(f"cannot write the manuscript: {exc.strerror or exc}",
+                                    manuscript.path) from exc
+            written = True
+        again = parse_manuscript(text, manuscript.path)
+        again.base = manuscript.base
+        remaining = self.check(again, select=select, ignore=ignore)
+        return FixResult(manuscript.path, manuscript.text, text, applied, remaining, written)
 
     def check_all(self, sources: Iterable[Source] = (), *,
                   select: Iterable[str] | str | None = None,
@@ -438,6 +494,12 @@ def suggest(source: Source, *, project: Project | None = None, k: int = 3,
     return _project_for(source, project).suggest(source, k=k, include_weak=include_weak)
 
 
+def fix(source: Source, *, project: Project | None = None, unsafe: bool = False,
+        write: bool = True) -> FixResult:
+    """Apply the fixes findings carry. See :meth:`Project.fix`."""
+    return _project_for(source, project).fix(source, unsafe=unsafe, write=write)
+
+
 def render(source: str | os.PathLike[str], *, project: Project | None = None,
            formats: Iterable[str] | str = ("html", "pdf"),
            output_dir: str | os.PathLike[str] | None = None, csl: str | None = None,
@@ -549,7 +611,7 @@ def _changed_only(findings: list["Finding"], manuscript: Path, base: str) -> lis
 
 
 __all__ = [
-    "Candidates", "CheckReport", "CiteResult", "MARKDOWN_SUFFIXES", "Project", "Source",
+    "Candidates", "CheckReport", "CiteResult", "FixResult", "fix", "MARKDOWN_SUFFIXES", "Project", "Source",
     "build", "candidate_report", "check", "cite", "is_path_like", "load_manuscript",
     "markdown_files", "parse_identifiers", "render", "resolve", "suggest",
 ]

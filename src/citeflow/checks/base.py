@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..claims.suggestion import Suggestion
+from .fixes import Fix
 
 
 class Severity(IntEnum):
@@ -35,6 +36,7 @@ class Finding:
     ``line``/``column`` are 1-based and point at the original file text; ``end_line`` and
     ``end_column`` point one past the last character. ``suppressed`` carries the reason of an
     in-manuscript ``<!-- citeflow: ignore CODE reason="..." -->`` comment when one applies.
+    ``fix``, when set, repairs the finding (``citeflow check --fix`` applies safe ones).
     """
 
     file: Path
@@ -51,6 +53,7 @@ class Finding:
     suppressed: str | None = None
     start: int = 0  # source offsets in the file, for in-place highlighting
     end: int = 0
+    fix: Fix | None = None
 
 
 @dataclass(frozen=True)

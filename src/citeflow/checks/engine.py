@@ -39,6 +39,7 @@ from ..config import Config, load_config
 from ..errors import CiteflowError
 from ..document.manuscript import Manuscript, read_manuscript
 from .base import RULES, Finding, Rule, Severity, Suggestion
+from .fixes import Applicability, Edit, Fix
 
 FAIL_ON_DEFAULT = Severity.ERROR
 
@@ -302,7 +303,7 @@ class CheckContext:
     # -- building findings -----------------------------------------------------------------
     def finding(self, start: int, end: int, message: str, *, sentence: str = "",
                 cue: str = "", suggestions: Iterable[Suggestion] = (),
-                code: str | None = None) -> Finding:
+                code: str | None = None, fix: Fix | None = None) -> Finding:
         """A finding at source offsets ``start:end`` of the manuscript."""
         rule = RULES[code] if code else self.rule
         assert rule is not None
@@ -310,7 +311,19 @@ class CheckContext:
         end_line, end_column = self.manuscript.line_col(max(end, start))
         return Finding(self.path, line, column, end_line, end_column, rule.code,
                        self.settings.severity_of(rule), message, sentence, cue,
-                       list(suggestions), None, start, end)
+                       list(suggestions), None, start, end, fix)
+
+    def fix(self, message: str, edits: Iterable[tuple[int, int, str]],
+            applicability: Applicability = Applicability.SAFE) -> Fix:
+        """A fix replacing each ``(start, end)`` span of the manuscript by its new text."""
+        text = self.manuscript.text
+        placed = []
+        for start, end, new in edits:
+            line, column = self.manuscript.line_col(start)
+            end_line, end_column = self.manuscript.line_col(end)
+            placed.append(Edit(start, end, text[start:end], new, line, column, end_line,
+                               end_column))
+        return Fix(message, tuple(placed), applicability)
 
     def bib_finding(self, reference, message: str, code: str | None = None) -> Finding:
         """A finding on a bibliography entry: its file and the line the entry starts on."""
@@ -393,7 +406,7 @@ def load_rules() -> dict[str, Rule]:
 
     package = __name__.rsplit(".", 1)[0]
     for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
-        if info.name not in ("base", "engine"):
+        if info.name not in ("base", "engine", "fixes"):
             importlib.import_module(f"{package}.{info.name}")
     return RULES
 

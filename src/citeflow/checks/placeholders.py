@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Finding, Severity, rule
+from .fixes import citation_edits
 
 
 @rule("CF201", "free-text-placeholder", Severity.WARNING)
@@ -71,3 +72,51 @@ def unresolved_identifier_placeholder(ctx) -> list[Finding]:
                     sentence=p.sentence())
         for p, ident, cached in unresolved_items(ctx) if not cached
     ]
+
+
+@rule("CF203", "identifier-placeholder-in-bibliography", Severity.WARNING)
+def identifier_placeholder_in_bibliography(ctx) -> list[Finding]:
+    """An identifier placeholder names a work that the bibliography already holds.
+
+    Pandoc prints ``[doi:...]`` exactly as written: it is not a citation until it reads
+    ``[@key]``. The finding carries a safe fix that writes it so, with prefixes and
+    locators kept and neighbouring placeholders joined into one bracket;
+    ``citeflow check --fix`` applies it (as ``citeflow resolve --write`` does).
+
+    Example:
+        Dupilumab improved eczema [doi:10.1056/NEJMoa1610020].
+        -> CF203 doi:10.1056/nejmoa1610020 is @simpson2016two in the bibliography
+        Fixed: Dupilumab improved eczema [@simpson2016two].
+    """
+    bib = ctx.bibliography
+    if bib is None or not len(bib):
+        return []
+    keys = {}
+    for placeholder in ctx.placeholders:
+        if placeholder.kind != "identifier":
+            continue
+        for item in placeholder.items:
+            if item.identifier is None or item.key is not None:
+                continue
+            if item.literal_key and item.literal_key in bib:
+                continue
+            ref = bib.find(item.identifier)
+            if ref is not None:
+                keys[item.identifier] = ref.key
+    if not keys:
+        return []
+    planned = citation_edits(ctx.manuscript.text, ctx.placeholders, keys, bib)
+    edit_of = {id(p): planned_edit.edit for planned_edit in planned
+               for p in planned_edit.placeholders}
+    result = []
+    for placeholder in ctx.placeholders:
+        edit = edit_of.get(id(placeholder))
+        if edit is None:
+            continue
+        found = [f"{item.identifier} is @{keys[item.identifier]}" for item in placeholder.items
+                 if item.identifier in keys]
+        fix = ctx.fix(f"write {edit.new}", [(edit.start, edit.end, edit.new)])
+        result.append(ctx.finding(placeholder.start, placeholder.end,
+                                  "; ".join(found) + " in the bibliography",
+                                  sentence=placeholder.sentence(), fix=fix))
+    return result

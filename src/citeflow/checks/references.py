@@ -12,6 +12,7 @@ import re
 
 from ..references.identifiers import normalize_doi, normalize_pmid, parse_identifier, InvalidIdentifier
 from .base import Finding, Severity, rule
+from .fixes import Applicability
 from .placeholders import unresolved_items
 
 # Keys that name an identifier or a Manubot source rather than a bibliography entry.
@@ -52,7 +53,8 @@ def unknown_citation_key(ctx) -> list[Finding]:
     """A citation uses a key that no bibliography entry has.
 
     Pandoc would print the key in bold with a "?" instead of a reference. The message
-    suggests the closest existing keys. Identifier keys (``@doi:...``, ``@pmid:...``) are
+    suggests the closest existing keys; the closest becomes an unsafe fix (a typo is likely,
+    but only the writer knows), applied by ``citeflow check --fix --unsafe-fixes``. Identifier keys (``@doi:...``, ``@pmid:...``) are
     placeholders, handled by CF102/CF202.
 
     Example:
@@ -70,11 +72,18 @@ def unknown_citation_key(ctx) -> list[Finding]:
             continue
         message = f'unknown citation key "{citation.key}"'
         close = difflib.get_close_matches(citation.key, keys, n=2, cutoff=0.75)
+        fix = None
         if close:
             message += f" (did you mean {' or '.join(close)}?)"
+            written = ctx.manuscript.text[citation.start:citation.end]
+            if written.count(citation.key) == 1:
+                fix = ctx.fix(f"cite @{close[0]} instead",
+                              [(citation.start, citation.end,
+                                written.replace(citation.key, close[0]))],
+                              Applicability.UNSAFE)
         elif bib is None or not len(bib):
             message += " (no bibliography is configured)"
-        result.append(ctx.finding(citation.start, citation.end, message))
+        result.append(ctx.finding(citation.start, citation.end, message, fix=fix))
     return result
 
 

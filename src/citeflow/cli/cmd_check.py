@@ -30,9 +30,19 @@ _SEVERITIES = ["error", "warning", "info"]
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Use this citeflow.toml instead of searching for one.")
 @click.option("--no-suggest", is_flag=True, help="Do not rank candidate references.")
+@click.option("--fix", "apply_fixes", is_flag=True,
+              help="Apply the safe fixes findings carry (rewrites the manuscripts), then report "
+                   "what is left.")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="With --fix, also apply unsafe fixes (such as a likely key for a mistyped "
+                   "one): read the diff afterwards.")
 def check(manuscripts, fmt, output, fail_on, select, ignore, diff_base, config_path,
-          no_suggest) -> None:
+          no_suggest, apply_fixes, unsafe_fixes) -> None:
     """Check manuscripts for unsupported claims, placeholders and broken references.
+
+    With --fix, the safe fixes that findings carry are applied first (for example an
+    identifier placeholder whose work is in the bibliography becomes [@key]); the report
+    lists what is left.
 
     Exit status: 0 when nothing is at or above the fail level, 1 when something is, 2 for
     usage, configuration or input errors.
@@ -43,6 +53,14 @@ def check(manuscripts, fmt, output, fail_on, select, ignore, diff_base, config_p
 
     start = manuscripts[0] if manuscripts else None
     project = Project.find(start, config_path=config_path)
+    if unsafe_fixes and not apply_fixes:
+        raise click.UsageError("--unsafe-fixes goes with --fix")
+    if apply_fixes:
+        for path in project.manuscripts(manuscripts):
+            fixed = project.fix(path, unsafe=unsafe_fixes, select=select, ignore=ignore)
+            if fixed.applied:
+                count = len(fixed.applied)
+                click.echo(f"{path}: fixed {count} finding{'s' if count != 1 else ''}", err=True)
     try:
         report = project.check_all(manuscripts, select=select, ignore=ignore,
                                    suggest=False if no_suggest else None, fail_on=fail_on,

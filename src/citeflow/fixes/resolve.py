@@ -22,12 +22,12 @@ that has asked the writer may pass ``picks`` to fill some of them.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from citeflow.references.bibliography import Bibliography, Reference, append_references, load_bibliography, make_key, to_bibtex
+from citeflow.checks.fixes import Edit, apply_edits, citation_edits
 from citeflow.claims.suggestion import Suggestion
 from citeflow.config import Config, load_config
 from citeflow.errors import CiteflowError
@@ -44,17 +44,10 @@ MALFORMED = "malformed"
 ERROR = "error"
 
 _STATUS_REASON = {"not_found": NOT_FOUND, "offline": OFFLINE, "malformed": MALFORMED, "error": ERROR}
-_PLAIN_KEY = re.compile(r"\w(?:\w|[:.#$%&\-+?<>~/](?=\w))*")
 
 
-@dataclass(frozen=True)
-class Replacement:
-    """``original[start:end]`` (``old``) was replaced by ``new``."""
-
-    start: int
-    end: int
-    old: str
-    new: str
+#: A replaced span: ``original[start:end]`` (``old``) became ``new``.
+Replacement = Edit
 
 
 @dataclass(frozen=True)
@@ -213,14 +206,7 @@ def resolve_manuscript(
 
 def apply_replacements(text: str, replacements: list[Replacement]) -> str:
     """``text`` with each replacement's span swapped for its new text (spans sorted, disjoint)."""
-    pieces: list[str] = []
-    position = 0
-    for rep in replacements:
-        pieces.append(text[position : rep.start])
-        pieces.append(rep.new)
-        position = rep.end
-    pieces.append(text[position:])
-    return "".join(pieces)
+    return apply_edits(text, replacements)[0]
 
 
 def unified_diff(old: str, new: str, name: str) -> str:
@@ -239,11 +225,6 @@ def unified_diff(old: str, new: str, name: str) -> str:
         else:
             out.append(line + "\n\\ No newline at end of file\n")
     return "".join(out)
-
-
-def citation_key_text(key: str) -> str:
-    """``@key``, or ``@{key}`` when the key has characters Pandoc would not read as part of it."""
-    return f"@{key}" if _PLAIN_KEY.fullmatch(key) else "@{" + key + "}"
 
 
 # --------------------------------------------------------------------------------------
@@ -363,37 +344,6 @@ def _known_key(reference: Reference, bib: Bibliography, new_refs: list[Reference
     return None
 
 
-def _item_text(item: PlaceholderItem, key: str) -> str:
-    prefix = f"{item.prefix} " if item.prefix else ""
-    minus = "-" if item.suppress_author else ""
-    locator = f", {item.locator}" if item.locator else ""
-    return f"{prefix}{minus}{citation_key_text(key)}{locator}"
-
-
-def _parts(placeholder: Placeholder, keys: Mapping[Identifier, str], bib: Bibliography) -> tuple[list[str], bool, bool]:
-    """The bracket entries replacing a placeholder, whether any entry was resolved, and
-    whether all were."""
-    parts: list[str] = []
-    any_done = False
-    all_done = True
-    for item in placeholder.items:
-        if item.key is not None or (item.literal_key and item.literal_key in bib):
-            parts.append(item.raw)
-            continue
-        key = keys.get(item.identifier) if item.identifier is not None else None
-        if key is None:
-            parts.append(item.raw)
-            all_done = False
-            continue
-        parts.append(_item_text(item, key))
-        any_done = True
-    unique: list[str] = []
-    for part in parts:
-        if part not in unique:
-            unique.append(part)
-    return unique, any_done, all_done
-
-
 def _replacements(
     manuscript: Manuscript,
     placeholders: list[Placeholder],
@@ -401,49 +351,8 @@ def _replacements(
     bib: Bibliography,
     picks: Mapping[int, str],
 ) -> list[Replacement]:
-    text = manuscript.text
-    planned: list[tuple[Placeholder, list[str], bool, str | None]] = []  # (placeholder, parts, mergeable, intext)
-    for placeholder in placeholders:
-        if placeholder.kind == FREETEXT:
-            key = picks.get(placeholder.start)
-            if key:
-                planned.append((placeholder, [citation_key_text(key)], False, None))
-            continue
-        parts, any_done, all_done = _parts(placeholder, keys, bib)
-        if not any_done:
-            continue
-        if placeholder.form == "intext":
-            item = placeholder.items[0]
-            intext = ("-" if item.suppress_author else "") + citation_key_text(keys[item.identifier])
-            planned.append((placeholder, parts, False, intext))
-        else:
-            planned.append((placeholder, parts, all_done, None))
-
-    replacements: list[Replacement] = []
-    index = 0
-    while index < len(planned):
-        placeholder, parts, mergeable, intext = planned[index]
-        start, end = placeholder.start, placeholder.end
-        if intext is not None:
-            replacements.append(Replacement(start, end, text[start:end], intext))
-            index += 1
-            continue
-        merged = list(parts)
-        # Placeholders separated only by spaces on one line become one bracket.
-        while (
-            mergeable
-            and index + 1 < len(planned)
-            and planned[index + 1][2]
-            and re.fullmatch(r"[ \t]*", text[end : planned[index + 1][0].start])
-        ):
-            index += 1
-            nxt = planned[index][0]
-            merged.extend(p for p in planned[index][1] if p not in merged)
-            end = nxt.end
-        new = "[" + "; ".join(merged) + "]"
-        replacements.append(Replacement(start, end, text[start:end], new))
-        index += 1
-    return replacements
+    planned = citation_edits(manuscript.text, placeholders, keys, bib, picks)
+    return [item.edit for item in planned]
 
 
 def _freetext_reports(

@@ -31,6 +31,14 @@ def finding_dict(finding: Finding, base: str | Path | None = None) -> dict[str, 
     }
     if finding.suppressed:
         data["suppressed"] = {"reason": finding.suppressed}
+    if finding.fix is not None:
+        data["fix"] = {
+            "message": finding.fix.message,
+            "applicability": str(finding.fix.applicability),
+            "edits": [{"start": e.start, "end": e.end, "line": e.line, "column": e.column,
+                       "end_line": e.end_line, "end_column": e.end_column, "new": e.new}
+                      for e in finding.fix.edits],
+        }
     return data
 
 

@@ -60,6 +60,19 @@ def result(finding: Finding, rule_index: int, base: str | Path | None) -> dict[s
         data.setdefault("properties", {})["cue"] = finding.cue
     if finding.suppressed:
         data["suppressions"] = [{"kind": "inSource", "justification": finding.suppressed}]
+    if finding.fix is not None:
+        data["fixes"] = [{
+            "description": {"text": f"{finding.fix.message} ({finding.fix.applicability})"},
+            "artifactChanges": [{
+                "artifactLocation": {"uri": display_path(finding.file, base),
+                                     "uriBaseId": "SRCROOT"},
+                "replacements": [{
+                    "deletedRegion": {"startLine": e.line, "startColumn": e.column,
+                                      "endLine": e.end_line, "endColumn": e.end_column},
+                    "insertedContent": {"text": e.new},
+                } for e in finding.fix.edits],
+            }],
+        }]
     return data
 
 

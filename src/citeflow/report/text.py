@@ -39,3 +39,9 @@ def write(findings: Sequence[Finding], stream: TextIO, *, summary: dict[str, Any
         line += (f"; {summary['claims_supported']} of {summary['claims']} claim sentences "
                  "cite something")
     stream.write(line + "\n")
+    safe = sum(1 for f in active if f.fix is not None and f.fix.safe)
+    unsafe = sum(1 for f in active if f.fix is not None and not f.fix.safe)
+    if safe:
+        stream.write(f"{safe} fixable with `citeflow check --fix`\n")
+    if unsafe:
+        stream.write(f"{unsafe} more with `citeflow check --fix --unsafe-fixes` (read them first)\n")
