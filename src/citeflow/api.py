@@ -209,9 +209,11 @@ class Project:
              config_path: str | os.PathLike[str] | None = None) -> "Project":
         """The project that ``start`` (a manuscript or folder; default: the working folder)
         belongs to, or the one configured by ``config_path``."""
-        if start is not None and not Path(start).exists():
-            start = Path(start).parent if Path(start).parent.exists() else None
-        return cls(load_config(start, path=config_path))
+        where = Path(os.fspath(start)) if start is not None else None
+        if where is not None and not where.exists():
+            where = where.parent if where.parent.exists() else None
+        config_file = Path(os.fspath(config_path)) if config_path is not None else None
+        return cls(load_config(where, path=config_file))
 
     @property
     def root(self) -> Path:
@@ -221,13 +223,13 @@ class Project:
     def manuscripts(self, names: Iterable[str | os.PathLike[str]] = ()) -> list[Path]:
         """The named manuscripts (a folder stands for its Markdown files), else every
         Markdown file in the configured ``manuscripts`` folder."""
-        names = [Path(n) for n in names]
-        if names:
+        paths = [Path(os.fspath(n)) for n in names]
+        if paths:
             found: list[Path] = []
-            for name in names:
-                found.extend(markdown_files(name) if name.is_dir() else [name])
+            for path in paths:
+                found.extend(markdown_files(path) if path.is_dir() else [path])
             if not found:
-                raise CiteflowError("no Markdown manuscript in " + ", ".join(map(str, names)))
+                raise CiteflowError("no Markdown manuscript in " + ", ".join(map(str, paths)))
             return found
         folder = self.config.manuscripts_dir
         found = markdown_files(folder)
@@ -351,9 +353,9 @@ class Project:
 
         if write and not is_path_like(source):
             raise CiteflowError("resolve(write=True) needs a manuscript file, not text")
-        return resolve_manuscript(load_manuscript(source, root=self.root), self.config, offline=offline,
-                                  write=write, fetcher=fetcher, bibliography=bibliography,
-                                  picks=picks)
+        return resolve_manuscript(load_manuscript(source, root=self.root), self.config,
+                                  offline=offline, write=write, fetcher=fetcher,
+                                  bibliography=_path(bibliography), picks=picks)
 
     def suggest(self, source: Source, *, k: int = 3, include_weak: bool = False,
                 bibliography: str | os.PathLike[str] | None = None) -> list[Candidates]:
@@ -379,12 +381,13 @@ class Project:
 
         if not is_path_like(source):
             raise CiteflowError("render needs a manuscript file, not text")
-        written = render_manuscript(Path(os.fspath(source)), formats, csl=csl, outdir=output_dir,
-                                    allow_missing=allow_missing, config=self.config)
+        written = render_manuscript(Path(os.fspath(source)), formats, csl=csl,
+                                    outdir=_path(output_dir), allow_missing=allow_missing,
+                                    config=self.config)
         if review:
             from .output.review import render_review
 
-            written += render_review(Path(os.fspath(source)), outdir=output_dir, csl=csl,
+            written += render_review(Path(os.fspath(source)), outdir=_path(output_dir), csl=csl,
                                      config=self.config)
         return written
 
@@ -399,7 +402,7 @@ class Project:
         from .checks.base import Severity
 
         level = Severity.parse(fail_on) if isinstance(fail_on, str) else fail_on
-        return run_build([Path(os.fspath(s)) for s in sources], outdir=output_dir, jobs=jobs,
+        return run_build([Path(os.fspath(s)) for s in sources], outdir=_path(output_dir), jobs=jobs,
                          fail_on=level, force=force, csl=csl, config=self.config,
                          on_done=on_done)
 
@@ -472,7 +475,7 @@ def check(source: Source, *, project: Project | None = None,
           suggest: bool | None = None) -> "CheckResult":
     """Check one manuscript (path or text). See :meth:`Project.check`.
 
-    >>> result = check("Studies show that dupilumab causes arthralgia.\\n")
+    >>> result = check("Studies show that dupilumab causes arthralgia.\\n", select="CF3")
     >>> [f.code for f in result.findings]
     ['CF302']
     """
@@ -578,19 +581,22 @@ def candidate_report(manuscript: Manuscript, suggester: Any, config: Config | No
     claims = find_claims(manuscript, citations=find_citations(manuscript),
                          placeholders=placeholders)
     for claim in claims:
-        sentence = claim.sentence
+        said = claim.sentence
         if claim.citations or claim.placeholders:
             continue
-        if any(a < sentence.end and sentence.start < b for a, b in holes):
+        if any(a < said.end and said.start < b for a, b in holes):
             continue  # listed with its placeholder
-        ranked = tuple(suggester.rank(sentence.text, sentence.block.content, k=k))
-        confident = tuple(suggester.is_confident(s, sentence.text) for s in ranked)
+        ranked = tuple(suggester.rank(said.text, said.block.content, k=k))
+        confident = tuple(suggester.is_confident(s, said.text) for s in ranked)
         if not (include_weak or any(confident)):
             continue
-        line, column = manuscript.line_col(sentence.start)
-        report.append(Candidates("claim", line, column, sentence.text, sentence.text, ranked,
-                                 confident))
+        line, column = manuscript.line_col(said.start)
+        report.append(Candidates("claim", line, column, said.text, said.text, ranked, confident))
     return report
+
+
+def _path(value: str | os.PathLike[str] | None) -> Path | None:
+    return Path(os.fspath(value)) if value is not None else None
 
 
 def _file_state(path: Path) -> tuple:

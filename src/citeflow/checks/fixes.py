@@ -166,8 +166,8 @@ def citation_edits(text: str, placeholders: Sequence[Placeholder],
         if placeholder.form == "intext":
             item = placeholder.items[0]
             assert item.identifier is not None
-            intext = ("-" if item.suppress_author else "") + citation_key_text(keys[item.identifier])
-            planned.append((placeholder, parts, False, intext))
+            written = ("-" if item.suppress_author else "") + citation_key_text(keys[item.identifier])
+            planned.append((placeholder, parts, False, written))
         else:
             planned.append((placeholder, parts, all_done, None))
 

@@ -93,12 +93,12 @@ def rules(code: str | None) -> None:
             summary = " ".join(first.split())
             click.echo(f"{rule.code}  {str(rule.severity):<7}  {rule.name:<34} {summary}")
         return
-    rule = registry.get(code.upper())
-    if rule is None:
+    chosen = registry.get(code.upper())
+    if chosen is None:
         known = ", ".join(sorted(registry))
         raise click.BadParameter(f"unknown rule {code!r} (known: {known})", param_hint="CODE")
-    click.echo(f"{rule.code} {rule.name} (default severity: {rule.severity})\n")
-    click.echo(_dedent(rule.doc))
+    click.echo(f"{chosen.code} {chosen.name} (default severity: {chosen.severity})\n")
+    click.echo(_dedent(chosen.doc))
 
 
 def _dedent(doc: str) -> str:
