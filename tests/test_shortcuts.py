@@ -1,0 +1,134 @@
+"""Every speed shortcut gives exactly what its plain twin gives (property tests).
+
+The scanners skip work in several places: literal pre-scans before a regular expression,
+case-sensitive copies of case-insensitive expressions for lower-cased ASCII text, BM25
+weights precomputed into postings, concept matches of a sentence taken from its paragraph.
+Each test below runs the shortcut and the plain computation on generated text (built from
+words of real medical prose and the phrases the expressions look for) and wants the same
+answer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from citeflow.claims import detect
+from citeflow.claims import suggest as sg
+from citeflow.document import placeholders as ph
+from citeflow.references.bibliography import Reference
+
+# Words and phrases from the seed draft and the sample review, and pieces the expressions
+# look for (concept phrases, placeholder markers, disclaimers, self-references).
+PIECES = [
+    "dupilumab", "joint pain", "arthralgia", "atopic dermatitis", "eczema", "asthma", "il-4",
+    "IL-13", "interleukin 4", "interleukin-13", "th17", "enthesitis", "arthritis", "psoriasis",
+    "nasal polyps", "adverse event", "side effect", "placebo", "trial", "patients", "ad",
+    "ad patients", "conjunctivitis", "type 2 inflammation", "rheumatoid", "the", "of", "and",
+    "studies", "often", "mention", "citations would be inserted here", "references will be added",
+    "sources to be provided", "be", "[citation needed]", "(ref)", "[@?]", "TODO: cite this",
+    "XXX ref", "(todo ref here)", "[TODO: cite the trial]", "this article", "in this review",
+    "we", "you should", "consult your doctor", "not medical advice", "to reduce", "aims to",
+    "é", "ü", "’", "α", "β", "İ", ".", ",", ";", "(", ")", "[", "]", "-", " ", "  ", "\n", "3", "50%",
+]
+TEXT = st.lists(st.sampled_from(PIECES), max_size=30).map(" ".join)
+ASCII_LOWER = TEXT.map(lambda t: t.lower()).filter(str.isascii)
+FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _plain_normalise(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(c for c in folded if not unicodedata.combining(c)).lower()
+    folded = folded.replace("’", "'").replace("α", "a").replace("β", "b")
+    return sg._MEDIATOR.sub(r"\1\2", folded)
+
+
+@FAST
+@given(TEXT)
+def test_ascii_normalisation_equals_the_unicode_path(text):
+    assert sg.normalise(text) == _plain_normalise(text)
+
+
+@FAST
+@given(TEXT.map(sg.normalise))
+def test_concepts_from_literal_starts_equal_a_full_scan(norm):
+    plain = [(m.start(), m.end(), "~" + name, m.group(0), index)
+             for index, (name, pattern, _) in enumerate(sg._COMPILED_CONCEPTS)
+             for m in pattern.finditer(norm)]
+    assert sg._concepts(norm) == plain
+
+
+@FAST
+@given(st.lists(TEXT, min_size=1, max_size=4), st.data())
+def test_a_sentence_analysed_from_its_paragraph_equals_the_sentence_alone(sentences, data):
+    paragraph = ". ".join(sentences)
+    sentence = data.draw(st.sampled_from(sentences))
+    sg._PART_ANALYSES.clear()
+    assert sg._analyse_part(sentence, paragraph) == sg._analyse(sentence)
+
+
+REFERENCES = [
+    Reference(key="jay2022review", title="Dupilumab-associated arthritis and enthesitis: a review",
+              keywords=["arthralgia", "IL-4"]),
+    Reference(key="simpson2016two", title="Two phase 3 trials of dupilumab versus placebo in atopic dermatitis"),
+    Reference(key="castro2018dupilumab", title="Dupilumab efficacy and safety in moderate-to-severe uncontrolled asthma"),
+    Reference(key="woodbury2023dupilumab", title="Dupilumab-associated arthritis, enthesitis and IL-17",
+              abstract="Joint pain and enthesitis in patients treated for atopic dermatitis."),
+    Reference(key="bachert2019efficacy", title="Efficacy and safety of dupilumab in chronic rhinosinusitis with nasal polyps"),
+    Reference(key="olbrich2023dupilumab", title="Dupilumab in inflammatory skin diseases: a systematic review"),
+] + [Reference(key=f"filler{i:02d}", title=f"Trial {i} of placebo in asthma patients") for i in range(20)]
+
+
+@pytest.fixture(scope="module")
+def suggester():
+    return sg.Suggester(REFERENCES)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sentence=TEXT, paragraph=TEXT)
+def test_ranking_from_postings_equals_plain_bm25(suggester, sentence, paragraph):
+    query = suggester._query(sentence, paragraph)
+    plain = np.zeros(len(REFERENCES))
+    for token, weight in query.weights.items():
+        plain += weight * suggester._bm25.get_scores([token])
+    ranked = suggester.rank(sentence, paragraph, k=3)
+    hits = [i for i in range(len(REFERENCES)) if plain[i] > 1e-12]
+    expected = sorted(hits, key=lambda i: (-round(plain[i], 9), suggester.keys[i]))[:3]
+    assert [s.key for s in ranked] == [suggester.keys[i] for i in expected]
+    assert [s.score for s in ranked] == [round(float(plain[i]), 2) for i in expected]
+
+
+@FAST
+@given(TEXT)
+def test_literal_prescans_never_hide_a_placeholder(text):
+    for pattern, needs in ph._FREETEXT_NEEDS:
+        if needs is not None and pattern.search(text):
+            assert any(literal in text for literal in needs), pattern.pattern
+    if ph._WILL_BE_ADDED.search(text):
+        assert ph._may_say_added(text)
+
+
+@FAST
+@given(ASCII_LOWER)
+def test_case_sensitive_copies_agree_on_lower_case_ascii(low):
+    for fast, plain in [(detect._DISCLAIMER_ASCII, detect._DISCLAIMER),
+                        (detect._YOU_ADVICE_ASCII, detect._YOU_ADVICE),
+                        (detect._SELF_REFERENCE_ASCII, detect._SELF_REFERENCE)]:
+        assert bool(fast.search(low)) == bool(plain.search(low)), plain.pattern
+    assert bool(detect._INTENTION_ASCII.match(low)) == bool(detect._INTENTION.match(low))
+
+
+def test_the_generated_text_reaches_the_expressions():
+    """The pieces above do exercise every shortcut (otherwise the properties prove little)."""
+    joined = " ".join(PIECES)
+    assert any(p.search(joined) for p, _ in ph._FREETEXT_NEEDS)
+    assert ph._WILL_BE_ADDED.search(joined)
+    low = joined.lower()
+    assert detect._SELF_REFERENCE.search(low) and detect._DISCLAIMER.search(low)
+    assert sg._concepts(sg.normalise(joined))
+    assert re.search(r"[^\x00-\x7f]", joined)
