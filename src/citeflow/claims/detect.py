@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Mapping
 
+from citeflow.claims.data import load_data
 from citeflow.document.citations import protected_spans
 from citeflow.document.manuscript import Block, Manuscript
 
@@ -172,131 +173,9 @@ class Cue:
         return f'{self.kind} "{self.text}"'
 
 
-def _words(*phrases: str) -> str:
-    return "|".join(phrases)
-
-
-_UNNAMED = r"(?:many|some|several|various|numerous|multiple|other|recent|new|emerging|growing|" \
-    r"increasing|previous|existing|current|published|scientific|clinical|medical|online)"
-
+#: The built-in cue phrases by kind, from ``claims/data/cues.toml``.
 _DEFAULT_CUES: dict[str, list[str]] = {
-    "attribution": [
-        rf"\b(?:{_UNNAMED}\s+)*(?:studies|research|evidence|data|literature|reports|trials|"
-        r"research papers|papers|sources|investigations|analyses|surveys)\s+(?:\w+\s+)?"
-        r"(?:show|shows|showed|shown|suggest|suggests|suggested|indicate|indicates|indicated|"
-        r"demonstrate|demonstrates|demonstrated|find|finds|found|confirm|confirms|confirmed|"
-        r"reveal|reveals|revealed|prove|proves|proved|point|points|mention|mentions|report|"
-        r"reports|reported|link|links|linked|support|supports|supported)\b",
-        r"\b(?:experts?|scientists|researchers|doctors|physicians|clinicians|dermatologists|"
-        r"specialists|authorities|health authorities|professionals)\s+(?:\w+\s+)?"
-        r"(?:say|says|said|agree|agreed|believe|believed|recommend|recommended|warn|warned|"
-        r"suggest|suggested|note|noted|claim|claimed|think|consider|report|reported)\b",
-        rf"\baccording to (?:{_UNNAMED}\s+)*(?:online\s+)?(?:sources|experts|studies|research|"
-        r"reports|data|doctors|scientists|researchers|the literature|literature)\b",
-        r"\bstud(?:y|ies) (?:on|in|from) (?:ScienceDirect|PubMed|Google Scholar|the internet|"
-        r"the web|Medline|Embase|Web of Science|Scopus)\b",
-        r"\b(?:sources|databases|journals) (?:like|such as) (?:ScienceDirect|PubMed|Google "
-        r"Scholar|Medline)\b",
-        r"\b(?:as )?(?:highlighted|reported|described|shown|noted|documented|discussed|"
-        r"suggested|demonstrated) (?:in|by) (?:many |several |some |various |recent |"
-        r"numerous )?(?:research|studies|the literature|literature|research papers|papers|"
-        r"reports|experts|trials)\b",
-        r"\bit is (?:well[- ]|widely |generally |commonly )?(?:known|established|accepted|"
-        r"believed|recognized|recognised|documented|reported)\b",
-        r"\b(?:it has been|has been|have been) (?:widely |well |extensively )?(?:shown|"
-        r"reported|demonstrated|suggested|documented)\b",
-        r"\b(?:research|evidence|science) (?:is|remains) (?:clear|conclusive)\b",
-    ],
-    "statistic": [
-        r"\d+(?:[.,]\d+)?\s*(?:%|per ?cent\b|percent\b|percentage points?\b)",
-        r"\b[pP]\s*[<=>≤≥]\s*0?\.\d+",
-        r"\b[nN]\s*=\s*\d",
-        r"\b(?:95|99|90)\s*%\s*(?:CI|confidence)",
-        r"\b(?:HR|OR|RR|aOR|aHR|IRR|NNT|NNH|AUC|SD|SEM|IQR|CI)\s*[=:,]?\s*\d",
-        r"\b\d{1,3}(?:,\d{3})+\b",
-        r"\b\d+(?:\.\d+)?\s*(?:-| to |–)?\s*(?:fold|times)\b",
-        r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten) (?:in|out of) "
-        r"(?:\w+ )?(?:two|three|four|five|six|seven|eight|nine|ten|\d+)\b",
-        r"\b(?<!-)(?<!first )(?<!second )(?<!other )(?<!latter )(?<!former )(?<!the )"
-        r"(?:half|a third|a quarter|two-thirds|three-quarters|the majority|a minority) of\b",
-        r"\b(?:hundreds|thousands|tens of thousands|hundreds of thousands|millions|billions|"
-        r"dozens)\b",
-        r"\b\d+(?:\.\d+)?\s*(?:million|billion|trillion|thousand|hundred)\b",
-        r"\b(?:million|billion|trillion)\b",
-        r"\b(?:twice|double|doubled|triple|tripled|halved)\b",
-        r"\b(?:eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|"
-        r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)\b",
-        r"\b(?:two|three|four|five|six|seven|eight|nine|ten) (?:percent|per cent|times|years|"
-        r"months|weeks|days|patients|people|studies|trials|cases|votes|bills|points)\b",
-    ],
-    "causal": [
-        r"\b(?:cause|causes|caused|causing|causal|causality)\b",
-        r"\b(?:leads?|led|leading) to\b",
-        r"\b(?:results?|resulted|resulting) in\b",
-        r"\b(?:reduces?|reduced|reducing|reduction|lowers?|lowered|lowering)\b",
-        r"\b(?:improves?|improved|improving|improvement|improvements)\b",
-        r"\b(?:increases?|increased|increasing|decreases?|decreased|decreasing)\b",
-        r"\b(?:prevents?|prevented|preventing|protects?|protected) (?:against|from)?",
-        r"\b(?:triggers?|triggered|induces?|induced|inhibits?|inhibited|blocks?|blocked|"
-        r"blocking|suppress|suppresses|suppressed|worsens?|worsened|exacerbates?|"
-        r"exacerbated|alleviates?|relieves?|relieved|cures?|cured)\b",
-        r"\bcontribut(?:e|es|ed|ing) to\b",
-        r"\b(?:associated|linked|correlated|implicated) (?:with|to|in)\b",
-        r"\b(?:due to|because of|owing to|responsible for|attributable to)\b",
-        r"\b(?:drives?|driver|drivers|driven by)\b",
-        r"\bplays? an? (?:central|key|major|important|crucial|critical|pivotal) role\b",
-        r"\b(?:targets?|targeted|binds?|bound to|mediates?|mediated|regulates?|regulated|"
-        r"regulation of)\b",
-        r"\b(?:impact|impacts|affects?|affected) (?:on )?(?:your|the|their|its|joint|"
-        r"patients|symptoms|health|quality)\b",
-    ],
-    "comparative": [
-        r"\b(?:rose|risen|fell|fallen|grew|grown|declined|dropped|soared|plummeted|"
-        r"went up|went down|gone up|gone down|is up|are up|is down|are down)\b",
-        r"\b(?:more|less|fewer|greater|higher|lower|better|worse|larger|smaller|faster|"
-        r"slower|longer|shorter|safer|stronger|weaker) than\b",
-        r"\b(?:more|less) (?:\w+ ){1,2}than\b",
-        r"\bcompared (?:with|to)\b|\bin comparison (?:with|to)\b|\brelative to\b",
-        r"\b(?:versus|vs\.?)(?=\s)",
-        r"\b(?:superior|inferior|non-inferior|noninferior|equivalent|comparable) to\b",
-        r"\boutperform(?:s|ed)?\b",
-        r"\bas (?:effective|safe|common|likely) as\b",
-    ],
-    "superlative": [
-        r"\bmost (?:widely|commonly|frequently|often|common|effective|important|prescribed|"
-        r"used|popular|successful|significant|promising|advanced|serious|severe)\b",
-        r"\b(?:the )?(?:best|worst|largest|highest|lowest|greatest|biggest|smallest|safest|"
-        r"fastest|leading|first|only) (?:\w+ ){0,2}(?:treatment|therapy|drug|medication|"
-        r"option|cause|approach|agent|biologic|choice|way|study|trial)\b",
-        r"\b(?:revolutioni[sz]ed?|revolutioni[sz]ing|revolutionary|breakthrough|"
-        r"groundbreaking|game[- ]changer|game[- ]changing|transformed|transformative|"
-        r"miracle|gold standard|unprecedented|dramatically|remarkabl[ey])\b",
-        r"\b(?:widely|commonly|frequently|routinely) (?:used|prescribed|reported|observed|"
-        r"recommended|accepted|seen)\b",
-        r"\b(?:often|frequently|commonly|usually|typically|rarely|always|never) "
-        r"(?:\w+ )?(?:mention|mentions|report|reports|reported|occurs?|cause|causes|"
-        r"experience|experiences|develop|develops|seen|observed|associated|leads?|"
-        r"results?|involves?)\b",
-        r"\b(?:common|rare|uncommon|frequent|infrequent|well-known|notable|noticeable) "
-        r"(?:\w+ )?(?:side effects?|adverse (?:events?|effects?|reactions?)|complications?|"
-        r"cause|condition|finding|symptom)\b",
-        r"\b(?:varies|vary|varied) (?:significantly|widely|considerably|greatly)\b",
-        r"\bfor the first time\b|\bthe first (?:\w+ ){0,2}(?:in|to|since|ever)\b",
-        r"\bthe (?!(?:interest|request|contest|forest|protest|test|rest|west|chest|nest|"
-        r"quest|guest|harvest|manifest|suggest|digest|earnest|honest|modest|latest)\b)"
-        r"[a-z]{3,}est\b",
-    ],
-    "efficacy": [
-        r"\b(?:effective|effectiveness|efficacy|efficacious|ineffective)\b",
-        r"\b(?:safe|safety|unsafe|well[- ]tolerated|tolerability|toxicity|toxic)\b",
-        r"\b(?:side effects?|adverse (?:events?|effects?|reactions?|outcomes?))\b",
-        r"\b(?:approved|licensed|indicated) (?:for|by|in)\b",
-        r"\bcontraindicated\b",
-        r"\b(?:response rates?|remission|relapse|mortality|morbidity|incidence|prevalence|"
-        r"risk of|risks of)\b",
-        r"\b(?:treats?|treated|treating) (?:\w+ ){0,3}(?:dermatitis|asthma|eczema|disease|"
-        r"condition|patients|symptoms)\b",
-    ],
+    kind: list(entry["patterns"]) for kind, entry in load_data("cues.toml").items()
 }
 
 # -- not claims ------------------------------------------------------------------------

@@ -35,6 +35,7 @@ try:
 except ImportError:  # pragma: no cover - only where the dependency is missing
     snowballstemmer = None
 
+from citeflow.claims.data import load_data
 from citeflow.claims.suggestion import Suggestion
 
 #: Minimum BM25 score of a confident candidate (tuned on the sample claims, see tests).
@@ -55,37 +56,7 @@ CONCEPT_WEIGHT = 1.0
 #: after mediator gluing) that express it. Kept small and general on purpose; every phrase
 #: is a standard clinical synonym or a broader/narrower term of the concept.
 CONCEPTS: dict[str, tuple[str, ...]] = {
-    "joint-disorder": (
-        r"joint pain", r"joints?", r"arthralgias?", r"arthritis", r"arthritic", r"arthropath\w*",
-        r"polyarthr\w*", r"enthes\w+", r"synovitis", r"tenosynovitis", r"musculoskeletal",
-        r"rheumat\w+",
-    ),
-    "atopic-dermatitis": (r"atopic dermatitis", r"atopic eczema", r"eczema", r"\bad\b(?= patients)"),
-    "skin-disease": (r"skin", r"dermatolog\w*", r"dermatitis", r"eczema", r"cutaneous", r"dermatos[ie]s"),
-    "allergy": (r"allerg\w*", r"atopic", r"atopy", r"hypersensitivity"),
-    "type2-inflammation": (
-        r"type 2 inflammation", r"type 2 immun\w*", r"type ii inflammation", r"th2", r"t helper 2",
-        r"allergic inflammation",
-    ),
-    "inflammation": (r"inflam\w*",),
-    "il4": (r"il4", r"interleukin4"),
-    "il13": (r"il13", r"interleukin13"),
-    "il17": (r"il17", r"interleukin17", r"th17", r"t helper 17"),
-    "cytokine": (r"cytokines?", r"interleukins?", r"il\d+", r"interleukin\d+"),
-    "crswnp": (r"chronic rhinosinusitis", r"nasal polyp\w*", r"crswnp", r"rhinosinusitis"),
-    "asthma": (r"asthma\w*",),
-    "adverse-event": (
-        r"side[- ]effects?", r"adverse (?:drug )?(?:events?|reactions?|effects?)", r"safety",
-        r"tolerability", r"toxicit\w+",
-    ),
-    "clinical-trial": (
-        r"clinical trials?", r"randomi[sz]ed", r"placebo[- ]controlled", r"phase (?:3|iii)",
-        r"double[- ]blind\w*",
-    ),
-    "antibody": (r"monoclonal antibod\w+", r"biologics?", r"antibod\w+"),
-    "mechanism": (r"mechanisms? of action", r"mechanisms?", r"pathways?", r"signal+ing"),
-    "efficacy": (r"efficacy", r"effectiveness", r"efficacious"),
-    "discontinuation": (r"stop(?:ping|ped|s)?\b", r"discontinu\w+", r"withdraw\w*", r"cessation"),
+    name: tuple(entry["phrases"]) for name, entry in load_data("concepts.toml").items()
 }
 
 STOP_WORDS = frozenset(
