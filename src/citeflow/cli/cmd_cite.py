@@ -75,8 +75,13 @@ def cite(identifiers: tuple[str, ...], bib: Path | None, fmt: str, offline: bool
         found.append(ref)
 
     if bib is not None:
-        for ref in append_references(bib, found):
-            click.echo(f"added @{ref.key} to {bib}:{ref.line}")
+        appended = append_references(bib, found, known=existing)
+        for placement in appended.placements:
+            ref = placement.reference
+            if placement.added:
+                click.echo(f"added @{ref.key} to {bib}:{ref.line}")
+            else:
+                click.echo(f"skipped {ref.identifiers()[0]}: added to {bib} meanwhile as @{ref.key}", err=True)
     elif fmt == "csljson":
         click.echo(json.dumps([reference_to_csl(r) for r in found], ensure_ascii=False, indent=2))
     else:

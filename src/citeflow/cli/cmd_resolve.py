@@ -56,7 +56,8 @@ def resolve(manuscripts: tuple[Path, ...], write: bool, offline: bool, bib: Path
         if interactive:
             picks = _ask(result)
             result = resolve_manuscript(
-                path, config=config, offline=offline, write=write, bibliography=bib, picks=picks
+                path, config=config, offline=offline, write=write, bibliography=bib, picks=picks,
+                original=result.original,
             )
         _report(result, write)
         status = max(status, result.exit_code)
