@@ -188,8 +188,9 @@ def exclusive_lock(path: str | Path, timeout: float | None = None) -> Iterator[P
 
     Other citeflow processes taking the same lock wait for it (up to ``timeout`` seconds,
     default :func:`lock_timeout`); giving up raises :class:`CiteflowError` naming ``path``.
-    The lock is an operating-system lock on the lock file, released when the process ends
-    however it ends, so a leftover lock file never blocks anyone.
+    The lock is an operating-system lock on the lock file (where the file system has
+    none, filelock's soft lock, which expires with its holder), released when the process
+    ends however it ends: the empty lock file left behind never blocks anyone.
     """
     from filelock import FileLock, Timeout
 
@@ -197,6 +198,7 @@ def exclusive_lock(path: str | Path, timeout: float | None = None) -> Iterator[P
     wait = lock_timeout() if timeout is None else timeout
     lock = FileLock(str(lock_path(path)), timeout=wait)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except Timeout:
         raise CiteflowError(f"another process has held the lock {lock_path(path).name} for more than "
