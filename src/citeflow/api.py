@@ -342,12 +342,14 @@ class Project:
 
     def resolve(self, source: Source, *, write: bool = False, offline: bool = False,
                 bibliography: str | os.PathLike[str] | None = None,
-                picks: dict[int, str] | None = None, fetcher: Any = None) -> "ResolveResult":
+                picks: dict[int, str] | None = None, fetcher: Any = None,
+                original: str | None = None) -> "ResolveResult":
         """Resolve identifier placeholders to ``[@key]``; fetch what the bibliography lacks.
 
         Without ``write`` nothing is written and :attr:`ResolveResult.diff` shows what would
         change. ``write`` needs a manuscript file. ``picks`` maps the start offset of a
-        free-text placeholder to the key chosen for it.
+        free-text placeholder to the key chosen for it; ``original`` is the text the picks
+        were made on (the rewrite is refused when the file no longer holds it).
         """
         from .fixes.resolve import resolve_manuscript
 
@@ -355,7 +357,8 @@ class Project:
             raise CiteflowError("resolve(write=True) needs a manuscript file, not text")
         return resolve_manuscript(load_manuscript(source, root=self.root), self.config,
                                   offline=offline, write=write, fetcher=fetcher,
-                                  bibliography=_path(bibliography), picks=picks)
+                                  bibliography=_path(bibliography), picks=picks,
+                                  original=original)
 
     def suggest(self, source: Source, *, k: int = 3, include_weak: bool = False,
                 bibliography: str | os.PathLike[str] | None = None) -> list[Candidates]:
@@ -454,7 +457,10 @@ class Project:
             taken.add(ref.key)
             result.references.append(ref)
         if target is not None and result.references:
-            result.written = append_references(target, result.references)
+            appended = append_references(target, result.references, known=existing)
+            result.written = appended.added
+            result.skipped += [f"{ref.identifiers()[0]}: added to {target} meanwhile as @{ref.key}"
+                               for ref in appended.reused]
         return result
 
 

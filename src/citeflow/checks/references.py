@@ -1,4 +1,4 @@
-"""Reference rules (CF101–CF106): citations and the bibliography agree with each other.
+"""Reference rules (CF101–CF106, CF113): citations and the bibliography agree with each other.
 
 CF107–CF109 (retractions, corrections, registry disagreements) belong to this family too and
 are added by a later module using the same registry.
@@ -10,6 +10,9 @@ import bisect
 import difflib
 import re
 
+from pathlib import Path
+
+from ..references.bibliography import WarningKind
 from ..references.identifiers import normalize_doi, normalize_pmid, parse_identifier, InvalidIdentifier
 from .base import Finding, Severity, rule
 from .fixes import Applicability
@@ -221,3 +224,33 @@ def unused_reference(ctx) -> list[Finding]:
                 used.add(id(ref))
     return [ctx.bib_finding(ref, f"{ref.key} is not cited")
             for ref in bib if id(ref) not in used]
+
+
+@rule("CF113", "duplicate-key", Severity.ERROR)
+def duplicate_key(ctx) -> list[Finding]:
+    """Two bibliography entries have the same key (compared without case, as BibTeX does).
+
+    citeflow checks the first entry while Pandoc renders the last one spelled exactly like
+    the citation, so a citation of the key may show a different work from the one checked. The finding is on the repeated
+    entry and names the line of the other; rename one key, or delete the copy.
+
+    Example:
+        @article{simpson2016two, ...}    (refs.bib line 1)
+        @article{Simpson2016two, ...}    (refs.bib line 40)
+        -> CF113 duplicate key "Simpson2016two" (also at line 1): citeflow checks that
+           entry, Pandoc may render another
+    """
+    bib = ctx.bibliography
+    result = []
+    for warning in (bib.warnings if bib is not None else []):
+        if warning.kind != WarningKind.DUPLICATE_KEY:
+            continue
+        first_file = Path(warning.first_file or warning.file)
+        place = f"line {warning.first_line}" if warning.first_line else "an earlier line"
+        if first_file != Path(warning.file):
+            place = f"{first_file.name}:{warning.first_line}" if warning.first_line else first_file.name
+        # the warning has the file and line of the repeated entry, all a bib finding needs
+        result.append(ctx.bib_finding(
+            warning, f'duplicate key "{warning.key}" (also at {place}): citeflow checks that '
+                     "entry, Pandoc may render another"))
+    return result

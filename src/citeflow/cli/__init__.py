@@ -1,8 +1,9 @@
 """The ``citeflow`` command line: parses options and calls the library, nothing more.
 
 Each command lives in its own module below; this one holds the group and the error policy:
-a :class:`~citeflow.errors.CiteflowError` becomes one line on stderr and exit code 2;
-``--debug`` shows the traceback instead.
+a :class:`~citeflow.errors.CiteflowError`, or an operating-system error reading or writing a
+file (permission denied, disk full, a read-only folder), becomes one line on stderr naming
+the file, and exit code 2; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import click
 
 from .. import __version__
 from ..errors import CiteflowError
+from ..files import WriteError as FileWriteError
 
 
 #: Which module defines each command. Modules are imported only when their command runs
@@ -46,14 +48,21 @@ class CiteflowGroup(click.Group):
     def invoke(self, ctx: click.Context):  # noqa: D401
         try:
             return super().invoke(ctx)
-        except CiteflowError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
+        except (CiteflowError, OSError) as exc:
+            if ctx.obj and ctx.obj.get("debug") or isinstance(exc, BrokenPipeError):
                 raise
-            click.echo(f"citeflow: error: {exc}", err=True)
+            click.echo(f"citeflow: error: {_one_line(exc)}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("citeflow: interrupted", err=True)
             ctx.exit(130)
+
+
+def _one_line(exc: Exception) -> str:
+    """``FILE[:LINE]: MESSAGE`` for a CiteflowError, ``FILE: REASON`` for an OSError."""
+    if isinstance(exc, OSError) and not isinstance(exc, FileWriteError) and exc.filename and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
 
 
 @click.group(cls=CiteflowGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -52,7 +52,7 @@ def resolve(manuscripts: tuple[Path, ...], write: bool, offline: bool, bib: Path
         if interactive:
             picks = _ask(result)
             result = project.resolve(path, offline=offline, write=write, bibliography=bib,
-                                     picks=picks)
+                                     picks=picks, original=result.original)
         _report(result, write)
         status = max(status, result.exit_code)
     click.get_current_context().exit(status)

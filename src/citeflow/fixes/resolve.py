@@ -10,9 +10,13 @@ each placeholder by a citation: ``[doi:10.1056/NEJMoa1610020]`` becomes
 
 Only the bytes of the replaced spans change: line endings, a byte-order mark and every other
 character stay as they were, so running it again changes nothing. Fetched entries are
-appended to the manuscript's first BibTeX bibliography (created if it does not exist yet);
-the bibliography is written before the manuscript, so the manuscript never cites a key the
-bibliography lacks.
+appended to the manuscript's first BibTeX bibliography (created if it does not exist yet)
+under the file's lock, against what the file holds at that moment: runs resolving other
+manuscripts that share the bibliography lose nothing, and a work one of them added meanwhile
+is cited under its key rather than added twice. The bibliography is written before the
+manuscript, so the manuscript never cites a key the bibliography lacks; the manuscript is
+rewritten only if it still holds what was read (an edit saved meanwhile makes the rewrite
+stop with an error, and nothing of it is lost).
 
 Free-text placeholders ("[citation needed]") are never filled on their own: each is reported
 with up to three candidate references ranked by :class:`citeflow.claims.suggest.Suggester`. A caller
@@ -31,7 +35,7 @@ from citeflow.checks.fixes import Edit, apply_edits, citation_edits
 from citeflow.claims.suggestion import Suggestion
 from citeflow.config import Config, load_config
 from citeflow.errors import CiteflowError
-from citeflow.files import atomic_write_text, read_text_exact
+from citeflow.files import FileChanged, Snapshot, atomic_write_text, read_text_exact
 from citeflow.references.identifiers import Identifier
 from citeflow.document.manuscript import Manuscript, read_manuscript
 from citeflow.document.placeholders import FREETEXT, IDENTIFIER, Placeholder, PlaceholderItem, extra_patterns_from_config, find_placeholders
@@ -142,6 +146,7 @@ def resolve_manuscript(
     bibliography: str | Path | None = None,
     picks: Mapping[int, str] | None = None,
     suggest: bool = True,
+    original: str | None = None,
 ) -> ResolveResult:
     """Resolve the placeholders of a manuscript (a path or a parsed :class:`Manuscript`).
 
@@ -152,12 +157,17 @@ def resolve_manuscript(
     entries to, instead of the first one named in the front matter. ``picks`` maps the start
     offset of a free-text placeholder to the key chosen for it. With ``write`` the
     bibliography and then the manuscript are rewritten atomically; otherwise nothing is
-    written. Raises :class:`CiteflowError` for unreadable input.
+    written. ``original`` is the text the caller based ``picks`` on (default: the text read
+    here): when the file no longer holds it, :class:`~citeflow.files.FileChanged` is raised
+    and nothing is written. Raises :class:`CiteflowError` for unreadable input.
     """
     manuscript = source if isinstance(source, Manuscript) else read_manuscript(Path(source))
     path = manuscript.path or Path("<manuscript>")
     if write and manuscript.path is None:
         raise CiteflowError("cannot write a manuscript given as text")
+    as_read = Snapshot.of_bytes((manuscript.text if original is None else original).encode("utf-8"))
+    if write and original is not None and original != manuscript.text:
+        raise _changed(path)
     if config is None:
         config = load_config(manuscript.folder)
     bib_paths = _bibliography_paths(manuscript, config, bibliography)
@@ -168,14 +178,19 @@ def resolve_manuscript(
     keys, unresolved, new_refs = _lookup(manuscript, placeholders, bib, config, offline, fetcher, target)
 
     # Fetched entries get their final keys from the file they go into.
+    reused: list[Reference] = []
     if new_refs and write and target is not None:
+        if not as_read.matches(path):
+            raise _changed(path)
+        others = [r.key for r in bib if r.file is None or Path(r.file).resolve() != target.resolve()]
         try:
-            written = append_references(target, new_refs)
+            appended = append_references(target, new_refs, known=bib, taken=others)
         except OSError as exc:
             raise CiteflowError(f"cannot add entries to the bibliography: {exc.strerror or exc}", target) from exc
-        renamed = {old.key: new.key for old, new in zip(new_refs, written)}
+        renamed = {old.key: new.key for old, new in zip(new_refs, appended.references)}
         keys = {ident: renamed.get(key, key) for ident, key in keys.items()}
-        new_refs = written
+        new_refs = appended.added
+        reused = appended.reused
 
     picks = dict(picks or {})
     replacements = _replacements(manuscript, placeholders, keys, bib, picks)
@@ -189,7 +204,7 @@ def resolve_manuscript(
         unresolved=unresolved,
         appended=list(new_refs),
         bibliography_path=target if new_refs else None,
-        keys=bib.keys() + [ref.key for ref in new_refs],
+        keys=bib.keys() + [ref.key for ref in new_refs + reused],
     )
     if new_refs and not write and target is not None:
         result.bibliography_diff = _bibliography_preview(target, new_refs)
@@ -197,11 +212,18 @@ def resolve_manuscript(
         result.freetext = _freetext_reports(manuscript, placeholders, bib, picks)
     if write and result.changed:
         try:
-            atomic_write_text(path, text)
+            atomic_write_text(path, text, unchanged=as_read)
+        except FileChanged:
+            raise _changed(path) from None
         except OSError as exc:
             raise CiteflowError(f"cannot write the manuscript: {exc.strerror or exc}", path) from exc
         result.written = True
     return result
+
+
+def _changed(path: Path) -> FileChanged:
+    return FileChanged("the manuscript changed on disk since it was read; nothing was rewritten "
+                       "(run resolve again)", path)
 
 
 def apply_replacements(text: str, replacements: list[Replacement]) -> str:

@@ -52,7 +52,7 @@ from typing import Any, Iterable
 from citeflow.document.citations import find_citations
 from citeflow.config import DEFAULT_STYLE, Config, load_config
 from citeflow.errors import CiteflowError
-from citeflow.files import atomic_write_bytes
+from citeflow.files import atomic_write_bytes, read_utf8
 from citeflow.document.manuscript import Manuscript, read_manuscript
 from citeflow.output.styles import resolve_style
 
@@ -213,6 +213,7 @@ def prepare(
     for bib in bibliography:
         if not bib.is_file():
             raise CiteflowError(f"bibliography file not found: {bib}", *where)
+        read_utf8(bib)  # Pandoc reads only UTF-8: other bytes named by file and line, as in `check`
 
     if csl is not None:
         style_name, base, style_where = str(csl), Path.cwd(), (source, None)

@@ -7,7 +7,11 @@ matching and checks compare like with like, identifiers are normalised
 
 A :class:`Bibliography` indexes references by key, DOI, PMID and PMCID. New entries are added
 to a ``.bib`` file with :func:`append_references`, which writes atomically and leaves every
-existing byte of the file as it was.
+existing byte of the file as it was, under an exclusive lock so that runs appending to the
+same file at the same time lose nothing.
+
+Bibliography files must be UTF-8 (as Pandoc requires): any other bytes are an error naming
+the file and line, for every command alike.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -30,7 +35,7 @@ from pybtex.richtext import Text
 from pybtex.scanner import PybtexError, PybtexSyntaxError
 
 from citeflow.errors import CiteflowError
-from citeflow.files import atomic_write_bytes
+from citeflow.files import Snapshot, atomic_write_bytes, decode_utf8, exclusive_lock
 from citeflow.references.identifiers import (
     Identifier,
     normalize_doi,
@@ -199,19 +204,31 @@ def entry_lines(text: str) -> dict[str, list[int]]:
     return lines
 
 
+class WarningKind(str, Enum):
+    """What a :class:`BibliographyWarning` is about."""
+
+    DUPLICATE_KEY = "duplicate_key"
+    UNDEFINED_MACRO = "undefined_macro"
+    DANGLING_CROSSREF = "dangling_crossref"
+    OTHER = "other"
+
+
 @dataclass
 class BibliographyWarning:
     """Something odd but not fatal in a bibliography file.
 
-    ``kind`` is ``duplicate_key``, ``undefined_macro``, ``dangling_crossref`` or ``other``;
-    ``key`` is the entry concerned, when there is one.
+    ``key`` is the entry concerned, when there is one. For a duplicate key, ``file``/``line``
+    is the repeated entry (ignored by citeflow) and ``first_file``/``first_line`` the entry
+    that citeflow uses.
     """
 
     file: Path
     line: int | None
     message: str
-    kind: str = "other"
+    kind: WarningKind = WarningKind.OTHER
     key: str | None = None
+    first_file: Path | None = None
+    first_line: int | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else str(self.file)
@@ -296,13 +313,29 @@ def reference_from_bibtex(key: str, entry: Any, file: Path | None = None,
     )
 
 
+def _line_at(text: str, offset: int) -> int:
+    """The 1-based line of ``offset`` in ``text`` (CRLF, CR and LF all end a line)."""
+    return len(re.findall(r"\r\n|\r|\n", text[:offset])) + 1
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise CiteflowError("bibliography file not found", path)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CiteflowError(f"cannot read bibliography: {exc.strerror}", path) from exc
+
+
 def _syntax_error(exc: PybtexSyntaxError, path: Path) -> CiteflowError:
     message = exc.args[0] if exc.args else str(exc)
     return CiteflowError(f"BibTeX syntax error: {message}", path, getattr(exc, "lineno", None))
 
 
-def _parse_bibtex(parser: Parser, path: Path, text: str, warnings: list[BibliographyWarning]) -> list[str]:
-    """Parse one file into ``parser.data``; return the keys it added. Syntax errors raise."""
+def _parse_bibtex(parser: Parser, path: Path, text: str, warnings: list[BibliographyWarning],
+                  origin: dict[str, tuple[Path, int | None]]) -> list[str]:
+    """Parse one file into ``parser.data``; return the keys it added (and record in ``origin``
+    where each is written). Syntax errors raise."""
     before = set(parser.data.entries.keys())
     with _PYBTEX_LOCK, pybtex.errors.capture() as captured:
         try:
@@ -312,22 +345,42 @@ def _parse_bibtex(parser: Parser, path: Path, text: str, warnings: list[Bibliogr
         except PybtexError as exc:
             raise CiteflowError(f"cannot read BibTeX: {exc}", path) from exc
     lines = entry_lines(text)
+    added = [k for k in parser.data.entries.keys() if k not in before]
+    for key in added:
+        found = lines.get(key.lower())
+        origin[key] = (path, found[0] if found else None)
+    repeats: dict[str, int] = {}  # entry heads of each key in this file seen so far
     for exc in captured:
         if isinstance(exc, UndefinedMacro):
             name = exc.args[0] if exc.args else str(exc)
             warnings.append(BibliographyWarning(path, getattr(exc, "lineno", None),
-                                                f"undefined @string macro {name!r}", "undefined_macro"))
+                                                f"undefined @string macro {name!r}",
+                                                WarningKind.UNDEFINED_MACRO))
         elif isinstance(exc, PybtexSyntaxError):
             raise _syntax_error(exc, path)
         elif isinstance(exc, BibliographyDataError) and "repeated bibliography entry" in str(exc):
-            key = str(exc).rsplit(":", 1)[-1].strip()
-            where = lines.get(key.lower(), [])
-            line = where[1] if len(where) > 1 else (where[0] if where else None)
-            warnings.append(BibliographyWarning(path, line, f"duplicate key {key!r} (the first entry is used)",
-                                                "duplicate_key", key))
+            warnings.append(_duplicate_warning(str(exc).rsplit(":", 1)[-1].strip(), path, lines,
+                                               repeats, parser.data.entries, origin))
         else:
             warnings.append(BibliographyWarning(path, None, str(exc)))
-    return [k for k in parser.data.entries.keys() if k not in before]
+    return added
+
+
+def _duplicate_warning(key: str, path: Path, lines: dict[str, list[int]], repeats: dict[str, int],
+                       entries: Any, origin: dict[str, tuple[Path, int | None]]) -> BibliographyWarning:
+    """The warning for one repeated entry head of ``key`` in ``path``, naming the entry used.
+
+    Keys are compared without case, as BibTeX does; the entry used is the first one.
+    """
+    folded = key.lower()
+    used_key = key if key in origin else next((k for k in entries.keys() if k.lower() == folded), key)
+    first_file, first_line = origin.get(used_key, (path, None))
+    heads = lines.get(folded, [])
+    index = repeats.get(folded, 1 if first_file == path else 0)
+    repeats[folded] = index + 1
+    line = heads[index] if index < len(heads) else None
+    return BibliographyWarning(path, line, f"duplicate key {key!r} (the first entry is used)",
+                               WarningKind.DUPLICATE_KEY, key, first_file, first_line)
 
 
 def _merge_crossrefs(entries: dict[str, Any], warnings: list[BibliographyWarning],
@@ -342,7 +395,7 @@ def _merge_crossrefs(entries: dict[str, Any], warnings: list[BibliographyWarning
         if target is None:
             path, line = origin.get(key, (Path("?"), None))
             warnings.append(BibliographyWarning(path, line, f"{key}: crossref {target_key!r} is not in the "
-                                                "bibliography", "dangling_crossref", key))
+                                                "bibliography", WarningKind.DANGLING_CROSSREF, key))
             continue
         for name, value in target.fields.items():
             if name.lower() == "title" and "booktitle" not in entry.fields:
@@ -646,12 +699,14 @@ class Bibliography:
     """References from one or more files, indexed by key, DOI, PMID and PMCID.
 
     Lookups by identifier accept any spelling (``by_doi("https://doi.org/10.1/ABC")``). When
-    two entries share a key the first one is used and ``warnings`` says so.
+    two entries share a key the first one is used and ``warnings`` says so. ``snapshots``
+    records what each file held when it was read (see :func:`append_references`).
     """
 
     references: list[Reference] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     warnings: list[BibliographyWarning] = field(default_factory=list)
+    snapshots: dict[Path, Snapshot] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._reindex()
@@ -729,8 +784,8 @@ def load_bibliography(paths: Iterable[str | Path] | str | Path, missing_ok: bool
     BibTeX files share one macro table, in the order given, so an ``@string`` file listed
     first serves the files after it; ``crossref`` fields are merged across all files.
     Undefined macros, dangling crossrefs and duplicate keys become ``warnings``; a syntax
-    error raises :class:`CiteflowError` naming the file and line, as does a missing file
-    (unless ``missing_ok``).
+    error or bytes that are not UTF-8 raise :class:`CiteflowError` naming the file and line,
+    as does a missing file (unless ``missing_ok``).
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -741,42 +796,32 @@ def load_bibliography(paths: Iterable[str | Path] | str | Path, missing_ok: bool
     csl_refs: list[Reference] = []
     for raw_path in paths:
         path = Path(raw_path)
-        if not path.is_file():
-            if missing_ok:
-                continue
-            raise CiteflowError("bibliography file not found", path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise CiteflowError(f"cannot read bibliography: {exc.strerror}", path) from exc
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
+        if missing_ok and not path.is_file():
+            continue
+        data = _read_bytes(path)
+        text = decode_utf8(data, path)
         bib.files.append(path)
+        bib.snapshots[path] = Snapshot.of_bytes(data)
         if path.suffix.lower() == ".json":
             csl_refs.extend(_load_csl_json(path, text))
             continue
         if path.suffix.lower() in (".yaml", ".yml"):
             csl_refs.extend(_load_csl_yaml(path, text))
             continue
-        added = _parse_bibtex(parser, path, text, bib.warnings)
-        lines = entry_lines(text)
-        for key in added:
-            found = lines.get(key.lower())
-            origin[key] = (path, found[0] if found else None)
-            bib_order.append(key)
+        bib_order.extend(_parse_bibtex(parser, path, text, bib.warnings, origin))
     entries = parser.data.entries
     _merge_crossrefs(entries, bib.warnings, origin)
     for key in bib_order:
         path, line = origin[key]
         bib.references.append(reference_from_bibtex(key, entries[key], path, line))
-    seen = {r.key for r in bib.references}
+    seen = {r.key: r for r in bib.references}
     for ref in csl_refs:
-        if ref.key in seen:
+        first = seen.get(ref.key)
+        if first is not None:
             bib.warnings.append(BibliographyWarning(ref.file, ref.line, f"duplicate key {ref.key!r} (the first "
-                                                    "entry is used)", "duplicate_key", ref.key))
-        seen.add(ref.key)
+                                                    "entry is used)", WarningKind.DUPLICATE_KEY, ref.key,
+                                                    first.file, first.line))
+        seen.setdefault(ref.key, ref)
         bib.references.append(ref)
     bib._reindex()
     return bib
@@ -883,36 +928,138 @@ def to_bibtex(ref: Reference) -> str:
     return f"@{bib_type}{{{ref.key},\n{body}\n}}\n"
 
 
-def append_references(path: str | Path, refs: Iterable[Reference]) -> list[Reference]:
-    """Append BibTeX entries for ``refs`` to the file at ``path``, atomically.
+@dataclass(frozen=True)
+class Placement:
+    """Where one reference given to :func:`append_references` is in the file now:
+    ``reference`` carries its final key, file and line; ``added`` is False when the file held
+    the work already (same DOI, PMID or PMCID) and nothing was written for it."""
 
-    Every byte already in the file stays as it was; the new entries follow, separated by a
-    blank line and written with the file's own newline convention. A reference without a
-    key, or whose key the file already uses, gets one from :func:`make_key`. The file is
-    created if missing. Returns the references as written (final key, file and line).
+    reference: Reference
+    added: bool
+
+
+@dataclass
+class AppendResult:
+    """What :func:`append_references` did: one :class:`Placement` per reference given, in order."""
+
+    placements: list[Placement] = field(default_factory=list)
+
+    @property
+    def references(self) -> list[Reference]:
+        """Every reference given, as the file now has it."""
+        return [p.reference for p in self.placements]
+
+    @property
+    def added(self) -> list[Reference]:
+        """The references this call wrote."""
+        return [p.reference for p in self.placements if p.added]
+
+    @property
+    def reused(self) -> list[Reference]:
+        """The references the file held already."""
+        return [p.reference for p in self.placements if not p.added]
+
+
+#: Identifiers that name one work (an ISBN is shared by a book's chapters), normalised.
+_WORK_IDENTIFIERS = {"doi": normalize_doi, "pmid": normalize_pmid, "pmcid": normalize_pmcid}
+
+
+def work_identifiers(ref: Reference) -> list[Identifier]:
+    """The DOI, PMID and PMCID of ``ref``, normalised, for telling whether two entries are
+    the same work."""
+    found = []
+    for kind, normalize in _WORK_IDENTIFIERS.items():
+        value = normalize(getattr(ref, kind))
+        if value:
+            found.append(Identifier(kind, value))
+    return found
+
+
+def _identifier_keys(refs: Iterable[Reference]) -> dict[Identifier, str]:
+    """Each work identifier of ``refs`` with the key of the first reference carrying it."""
+    found: dict[Identifier, str] = {}
+    for ref in refs:
+        for identifier in work_identifiers(ref):
+            found.setdefault(identifier, ref.key)
+    return found
+
+
+def _parse_entries(path: Path, text: str) -> list[Reference]:
+    """The BibTeX entries of ``text`` as references (fields as written, no crossref merge)."""
+    parser = Parser()
+    _parse_bibtex(parser, path, text, [], {})
+    return [reference_from_bibtex(key, entry, path) for key, entry in parser.data.entries.items()]
+
+
+def _present_identifiers(path: Path, data: bytes, text: str, known: Bibliography | None) -> dict[Identifier, str]:
+    """Identifiers of the entries the file ``path`` holds now (``data``/``text``), with their keys.
+
+    When ``known`` read this file before and the file only grew since (other runs appended),
+    only the new part is parsed; otherwise the whole file is.
+    """
+    snapshot = known.snapshots.get(path) if known is not None else None
+    if snapshot is not None and len(data) >= snapshot.size and Snapshot.of_bytes(data[: snapshot.size]) == snapshot:
+        present = _identifier_keys(r for r in known.references if r.file == path)
+        if len(data) > snapshot.size:
+            tail = decode_utf8(data[snapshot.size:], path)
+            for identifier, key in _identifier_keys(_parse_entries(path, tail)).items():
+                present.setdefault(identifier, key)
+        return present
+    return _identifier_keys(_parse_entries(path, text))
+
+
+_VALID_KEY = re.compile(r"[^,\s{}()=\"#%'~]+")
+
+
+def append_references(path: str | Path, refs: Iterable[Reference], known: Bibliography | None = None,
+                      taken: Iterable[str] = (), timeout: float | None = None) -> AppendResult:
+    """Append BibTeX entries for ``refs`` to the file at ``path``, atomically and under the
+    file's exclusive lock (:func:`citeflow.files.exclusive_lock`).
+
+    The file is read again under the lock, so that what other processes appended meanwhile
+    counts: a reference whose DOI, PMID or PMCID the file holds already is not added again
+    (its existing key is returned), and a reference without a key, or whose key the file (or
+    ``taken``, keys of other bibliographies) already uses, gets one from :func:`make_key`.
+    ``known`` is the bibliography the caller loaded, including this file: when the file has
+    only grown since, only the new part is parsed again. Every byte already in the file stays
+    as it was; the new entries follow, separated by a blank line and written with the file's
+    own newline convention. The file is created if missing.
     """
     path = Path(path)
-    old = path.read_bytes() if path.exists() else b""
-    old_text = old.decode("utf-8", errors="replace")
-    newline = "\r\n" if "\r\n" in old_text else "\n"
-    taken = set(entry_lines(old_text))
-    written: list[Reference] = []
-    chunks: list[str] = []
-    line = old_text.count("\n") + 1 if old else 1
-    if old and not old_text.endswith(("\n", "\r")):
-        chunks.append(newline)
-        line += 1
-    for ref in refs:
-        key = ref.key if ref.key and ref.key.casefold() not in taken and re.fullmatch(r"[^,\s{}()=\"#%'~]+", ref.key) else make_key(ref, taken)
-        taken.add(key.casefold())
-        entry = to_bibtex(replace(ref, key=key))
-        if old or chunks:
+    refs = list(refs)
+    with exclusive_lock(path, timeout):
+        old = path.read_bytes() if path.exists() else b""
+        old_text = decode_utf8(old, path)
+        present = _present_identifiers(path, old, old_text, known) if old else {}
+        heads = entry_lines(old_text)
+        taken_keys = set(heads) | {k.casefold() for k in taken}
+        newline = "\r\n" if "\r\n" in old_text else "\n"
+        result = AppendResult()
+        chunks: list[str] = []
+        line = _line_at(old_text, len(old_text)) if old else 1
+        if old and not old_text.endswith(("\n", "\r")):
             chunks.append(newline)
             line += 1
-        written.append(replace(ref, key=key, file=path, line=line))
-        chunks.append(entry.replace("\n", newline))
-        line += entry.count("\n")
-    if not written:
-        return []
-    atomic_write_bytes(path, old + "".join(chunks).encode("utf-8"))
-    return written
+        for ref in refs:
+            existing = next((present[i] for i in work_identifiers(ref) if i in present), None)
+            if existing is not None:
+                first_line = heads.get(existing.lower(), [None])[0]
+                result.placements.append(Placement(replace(ref, key=existing, file=path, line=first_line), False))
+                continue
+            usable = ref.key and ref.key.casefold() not in taken_keys and _VALID_KEY.fullmatch(ref.key)
+            key = ref.key if usable else make_key(ref, taken_keys)
+            taken_keys.add(key.casefold())
+            if old or chunks:
+                chunks.append(newline)
+                line += 1
+            heads[key.lower()] = [line]
+            placed = replace(ref, key=key, file=path, line=line)
+            result.placements.append(Placement(placed, True))
+            for identifier in work_identifiers(ref):
+                present.setdefault(identifier, key)
+            entry = to_bibtex(placed)
+            chunks.append(entry.replace("\n", newline))
+            line += entry.count("\n")
+        if result.added:
+            atomic_write_bytes(path, old + "".join(chunks).encode("utf-8"))
+    return result
