@@ -315,6 +315,20 @@ def test_doi_org_hands_over_only_to_the_registration_agencies_allowed(project, h
     assert "Tennant" in followed.stdout and len(elsewhere.log) == 1
 
 
+@pytest.mark.parametrize("old, new, message", [
+    ("workers = 2", 'workers = 2\nredirect_hosts = "doi.org"', "[sources] redirect_hosts must be a list of host names"),
+    ("timeout = 1", "timeout = 0", "[sources] timeout must be more than 0"),
+    ("max_response_mb = 0.1", 'max_response_mb = "lots"', "[sources] max_response_mb must be a number, not 'lots'"),
+])
+def test_bad_limits_in_the_config_are_named(project, httpserver, old, new, message):
+    config = project / "citeflow.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    result = run("cite", f"doi:{ELIFE}")
+    assert result.exit_code == 2
+    assert result.stderr == f"citeflow: error: {project / 'citeflow.toml'}: {message}\n"
+    assert httpserver.log == []
+
+
 def test_redirect_policy():
     allowed = frozenset({"api.datacite.org"})
     assert redirect_refusal("https://doi.org/10.1/x", "https://doi.org/10.1/y", allowed) is None

@@ -181,8 +181,10 @@ class SourceSettings:
             limits[str(host)] = number(rate, f"rate_limits.{host}")
         workers = number(pick("CITEFLOW_WORKERS", "workers", 8), "workers", int)
         timeout = number(pick("CITEFLOW_TIMEOUT", "timeout", 20.0), "timeout")
-        if timeout <= 0:
-            raise CiteflowError("[sources] timeout must be more than 0 seconds", config.path)
+        max_response_mb = number(pick("CITEFLOW_MAX_RESPONSE_MB", "max_response_mb", 10.0), "max_response_mb")
+        for name, value in (("timeout", timeout), ("max_response_mb", max_response_mb)):
+            if value <= 0:
+                raise CiteflowError(f"[sources] {name} must be more than 0", config.path)
         redirect_hosts = pick(None, "redirect_hosts", list(doi.REDIRECT_HOSTS))
         if not isinstance(redirect_hosts, list) or not all(isinstance(h, str) for h in redirect_hosts):
             raise CiteflowError("[sources] redirect_hosts must be a list of host names", config.path)
@@ -193,7 +195,7 @@ class SourceSettings:
             idconv_url=str(pick("CITEFLOW_IDCONV_URL", "idconv_url", pubmed.DEFAULT_IDCONV_URL)),
             workers=max(workers, 1),
             timeout=timeout,
-            max_response_mb=number(pick("CITEFLOW_MAX_RESPONSE_MB", "max_response_mb", 10.0), "max_response_mb"),
+            max_response_mb=max_response_mb,
             retries=number(pick("CITEFLOW_RETRIES", "retries", 3), "retries", int),
             backoff=number(pick("CITEFLOW_BACKOFF", "backoff", 0.5), "backoff"),
             max_retry_after=number(pick("CITEFLOW_MAX_RETRY_AFTER", "max_retry_after", 30.0), "max_retry_after"),

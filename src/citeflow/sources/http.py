@@ -356,20 +356,23 @@ class CircuitBreaker:
         self._states: dict[str, _ServiceState] = {}
         self._lock = threading.Lock()
 
-    def is_open(self, service: str) -> bool:
+    def _tripped(self, service: str) -> _ServiceState | None:
+        """The service's state (a copy) if its breaker is open, else None."""
         with self._lock:
             state = self._states.get(service)
-            return bool(self.threshold and state and state.failures >= self.threshold)
+            if self.threshold and state and state.failures >= self.threshold:
+                return _ServiceState(state.failures, state.last)
+        return None
+
+    def is_open(self, service: str) -> bool:
+        return self._tripped(service) is not None
 
     def check(self, service: str, url: str) -> None:
         """Raise :class:`HttpProblem` (``unavailable``) if the service's breaker is open."""
-        with self._lock:
-            state = self._states.get(service)
-            if not (self.threshold and state and state.failures >= self.threshold):
-                return
-            failures, last = state.failures, state.last
-        raise HttpProblem(f"service unavailable ({failures} failed attempts in a row, the last: "
-                          f"{last}); not asked", url, ProblemKind.UNAVAILABLE)
+        state = self._tripped(service)
+        if state is not None:
+            raise HttpProblem(f"service unavailable ({state.failures} failed attempts in a row, the "
+                              f"last: {state.last}); not asked", url, ProblemKind.UNAVAILABLE)
 
     def failure(self, service: str, message: str) -> None:
         with self._lock:
@@ -469,6 +472,7 @@ class HttpClient:
                  redirect_hosts: frozenset[str], attempt: int) -> _Attempt:
         s = self.settings
         backoff = s.backoff * (2 ** attempt)
+        self.limiter.wait(urlsplit(url).netloc)  # waiting for a slot is not the server's time
         with Deadline(s.timeout) as deadline:
             try:
                 response = self._exchange(url, params, headers, redirect_hosts, deadline)
@@ -502,9 +506,10 @@ class HttpClient:
                   redirect_hosts: frozenset[str], deadline: Deadline) -> Response:
         """One request and its redirects, within ``deadline``; the body read as a stream."""
         current, current_params = url, params
-        for _hop in range(self.settings.max_redirects + 1):
+        for hop in range(self.settings.max_redirects + 1):
             host = urlsplit(current).netloc
-            self.limiter.wait(host)
+            if hop:
+                self.limiter.wait(host)
             with self._count_lock:
                 self.requests_sent += 1
             left = deadline.remaining()
