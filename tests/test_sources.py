@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import socket
 import time
@@ -403,7 +404,7 @@ def test_faults_are_reported_per_identifier_and_the_others_still_resolve(server,
     results = fetcher.fetch_many(ids)
     assert list(results) == ids  # the caller's order
     slow_result, page, cut, good, pmid = results.values()
-    assert slow_result.status == "error" and "no answer within 0.3 s" in slow_result.message
+    assert slow_result.status == "error" and "no complete answer within 0.3 s" in slow_result.message
     assert slow_result.url.endswith("/crossref/works/10.1000/slow")
     assert page.status == "malformed" and "HTML page" in page.message and page.url.endswith("/10.1000/html")
     assert cut.status == "malformed" and "cut off" in cut.message
@@ -522,7 +523,9 @@ def test_environment_overrides_config_urls(tmp_path):
     assert settings.cache_dir == tmp_path / "env-cache"
     assert SourceSettings.from_config(config, env={}).cache_dir == tmp_path / "c"
     defaults = SourceSettings.from_config(Config(root=tmp_path), env={})
-    assert defaults.cache_dir == tmp_path / ".citeflow" / "cache"
+    # the user cache directory (the test's own, see conftest.py), never inside the project
+    assert defaults.cache_dir == Path(os.environ["XDG_CACHE_HOME"]) / "citeflow"
+    assert tmp_path not in defaults.cache_dir.parents
     assert defaults.idconv_url == "https://pmc.ncbi.nlm.nih.gov/tools/idconv/api/v1/articles/"
     assert (defaults.workers, defaults.offline) == (8, False)
 

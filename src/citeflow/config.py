@@ -12,8 +12,10 @@ Recognised keys (all optional)::
     output = "build"                            # default output folder
     mailto = "editor@example.org"               # contact in the User-Agent
 
-    [sources]          # crossref_url, doi_url, eutils_url, idconv_url, workers, timeout, ncbi_api_key
-    [cache]            # dir, ttl_days, notfound_ttl_days
+    [sources]          # crossref_url, doi_url, eutils_url, idconv_url, workers, ncbi_api_key, timeout,
+                       # max_response_mb, retries, backoff, max_retry_after, retry_budget,
+                       # breaker_failures, redirect_hosts (see citeflow.sources)
+    [cache]            # dir (default: the user cache directory), ttl_days, notfound_ttl_days
     [placeholders]     # extra = ["regex", ...] (free-text), extra_identifier = [...]
     [check]            # fail_on, select, ignore, severity = {CF106 = "info"}, cues = {...}
 """

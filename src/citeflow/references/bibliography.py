@@ -409,15 +409,37 @@ def _merge_crossrefs(entries: dict[str, Any], warnings: list[BibliographyWarning
 
 # -- CSL-JSON -----------------------------------------------------------------------------------
 def _csl_name(name: dict[str, Any] | str) -> str:
-    if isinstance(name, str):
-        return name.strip()
-    if name.get("literal") or name.get("name"):
-        return str(name.get("literal") or name.get("name")).strip()
-    family = " ".join(p for p in (name.get("non-dropping-particle"), name.get("family")) if p)
-    given = " ".join(p for p in (name.get("given"), name.get("dropping-particle")) if p)
-    if name.get("suffix"):
-        given = f"{given}, {name['suffix']}" if given else name["suffix"]
+    """``"Family, Given"`` for a person, the whole name for an organisation; an empty
+    string when the record gives no name at all (``{"family": null}``)."""
+    if not isinstance(name, dict):
+        return _name_part(name)
+    whole = _name_part(name.get("literal")) or _name_part(name.get("name"))
+    if whole:
+        return whole
+    family = " ".join(p for p in (_name_part(name.get("non-dropping-particle")), _name_part(name.get("family"))) if p)
+    given = " ".join(p for p in (_name_part(name.get("given")), _name_part(name.get("dropping-particle"))) if p)
+    suffix = _name_part(name.get("suffix"))
+    if suffix:
+        given = f"{given}, {suffix}" if given else suffix
     return f"{family}, {given}" if family and given else (family or given)
+
+
+def _name_part(value: Any) -> str:
+    """A part of a name as written (null, lists and tables give nothing)."""
+    if value is None or isinstance(value, (bool, dict, list)):
+        return ""
+    return str(value).strip()
+
+
+def csl_names(value: Any) -> list[str]:
+    """Display names from a CSL/Crossref name list. Entries that are not names at all
+    (numbers, nested lists) are skipped; an entry with every part missing or null gives an
+    empty name, which :func:`reference_problems` reports."""
+    if isinstance(value, (dict, str)):
+        value = [value]
+    if not isinstance(value, list):
+        return []
+    return [_csl_name(n) for n in value if isinstance(n, (dict, str)) and n]
 
 
 def _text(value: Any) -> str:
@@ -429,25 +451,42 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split())
 
 
+def _date_parts(value: Any) -> list[int] | None:
+    """``[year, month, day]`` (as many as given) from CSL ``{"date-parts": [[...]]}``;
+    None when there are no date parts, or they are not whole numbers (a string where a
+    list belongs, ``"2021-05-02"`` as one part)."""
+    if not isinstance(value, dict):
+        return None
+    parts = value.get("date-parts")
+    if not (isinstance(parts, list) and parts and isinstance(parts[0], list)):
+        return None
+    numbers: list[int] = []
+    for part in parts[0]:
+        if isinstance(part, float) and part.is_integer():
+            part = int(part)
+        elif isinstance(part, str) and part.strip().isdigit():
+            part = int(part)
+        if not isinstance(part, int) or isinstance(part, bool):
+            break  # the parts up to here still make a date
+        numbers.append(part)
+    return numbers or None
+
+
 def _date_year(value: Any) -> int | None:
     if isinstance(value, dict):
-        parts = value.get("date-parts")
-        if parts and parts[0] and parts[0][0] not in (None, ""):
-            try:
-                return int(parts[0][0])
-            except (TypeError, ValueError):
-                return None
-        return _year(value.get("raw") or value.get("literal"))
-    if isinstance(value, (str, int)):
+        numbers = _date_parts(value)
+        if numbers:
+            return numbers[0]
+        return _year(_text(value.get("raw")) or _text(value.get("literal")))
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
         return _year(str(value))
     return None
 
 
 def _date_text(value: Any) -> str | None:
-    if isinstance(value, dict) and value.get("date-parts"):
-        parts = [p for p in value["date-parts"][0] if p not in (None, "")]
-        if parts:
-            return "-".join(f"{int(p):02d}" if i else str(int(p)) for i, p in enumerate(parts))
+    parts = _date_parts(value)
+    if parts:
+        return "-".join(f"{p:02d}" if i else str(p) for i, p in enumerate(parts))
     return None
 
 
@@ -566,14 +605,14 @@ def reference_from_csl(item: dict[str, Any], key: str | None = None) -> Referenc
         key=key or str(item.get("id") or ""),
         type=csl_type,
         title=_strip_inline_markup(_text(item.get("title"))),
-        authors=[_csl_name(n) for n in item.get("author") or [] if n],
+        authors=csl_names(item.get("author")),
         year=_date_year(item.get("issued")) or _date_year(item.get("published-print"))
         or _date_year(item.get("published-online")) or _date_year(item.get("created")),
         pmid=normalize_pmid(_text(_upper_or_lower(item, "PMID")) or None),
         pmcid=normalize_pmcid(_text(_upper_or_lower(item, "PMCID")) or None),
         keywords=keywords,
         fields=raw,
-        editors=[_csl_name(n) for n in item.get("editor") or [] if n],
+        editors=csl_names(item.get("editor")),
         **work_fields(item),
     )
 
@@ -597,6 +636,68 @@ def work_fields(item: dict[str, Any]) -> dict[str, Any]:
         "publisher": _text(item.get("publisher")),
         "updates": updates_from_metadata(item),
     }
+
+
+#: The date fields of CSL-JSON and Crossref records that a year is read from.
+DATE_FIELDS = ("issued", "published-print", "published-online", "published", "created")
+
+
+def date_problems(item: dict[str, Any]) -> list[str]:
+    """Date fields of a CSL-JSON or Crossref record that are not dates: a string or a
+    number where ``{"date-parts": [[year, month, day]]}`` belongs, or date parts that are
+    not numbers (``{"date-parts": "2021"}``, ``[["2021-05-02"]]``)."""
+    problems = []
+    for name in DATE_FIELDS:
+        value = item.get(name)
+        if value is None or (isinstance(value, str) and _year(value)):
+            continue
+        parts = value.get("date-parts") if isinstance(value, dict) else value
+        if isinstance(value, dict) and (parts in (None, [], [[]], [[None]]) or _date_parts(value)):
+            continue
+        shown = json.dumps(value, ensure_ascii=False)
+        problems.append(f"the {name!r} date is not a date ({shown[:60]})")
+    return problems
+
+
+#: Years a record may carry: from the first printed works to a few years ahead (journals
+#: assign next year's volumes early).
+EARLIEST_YEAR = 1000
+YEARS_AHEAD = 5
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def reference_problems(ref: Reference, today_year: int | None = None) -> list[str]:
+    """What makes a fetched record unfit for a bibliography, in words (empty: fit).
+
+    Checked: U+FFFD replacement characters and control characters in any field written
+    to a .bib (text lost to a broken encoding at the source), empty author or editor
+    names (``{"family": null}``), and a year outside ``EARLIEST_YEAR`` .. this year +
+    ``YEARS_AHEAD``.
+    """
+    import datetime
+
+    problems: list[str] = []
+    texts = {"title": ref.title, "journal": ref.container, "volume": ref.volume, "issue": ref.issue,
+             "pages": ref.pages, "publisher": ref.publisher, "abstract": ref.abstract, "URL": ref.url,
+             "keywords": " ".join(ref.keywords)}
+    texts.update({f"author {n}": name for n, name in enumerate(ref.authors, 1)})
+    texts.update({f"editor {n}": name for n, name in enumerate(ref.editors, 1)})
+    broken = [name for name, text in texts.items() if "\ufffd" in text]
+    if broken:
+        problems.append(f"U+FFFD replacement characters (text lost to a broken encoding) in the "
+                        f"{', '.join(broken)}")
+    control = [name for name, text in texts.items() if _CONTROL.search(text)]
+    if control:
+        problems.append(f"control characters in the {', '.join(control)}")
+    for role, names in (("author", ref.authors), ("editor", ref.editors)):
+        empty = [str(n) for n, name in enumerate(names, 1) if not name.strip(" ,.;")]
+        if empty:
+            which = "name" if len(empty) == 1 else "names"
+            problems.append(f"empty {role} {which} ({', '.join(empty)} of {len(names)})")
+    latest = (today_year or datetime.date.today().year) + YEARS_AHEAD
+    if ref.year is not None and not EARLIEST_YEAR <= ref.year <= latest:
+        problems.append(f"an impossible year ({ref.year})")
+    return problems
 
 
 def reference_to_csl(ref: Reference) -> dict[str, Any]:

@@ -15,15 +15,28 @@ Where each kind of identifier is looked up:
 
 Every answer goes through the on-disk cache (:mod:`.cache`); in offline mode only the cache
 is used. Network and server trouble never raises: the :class:`FetchResult` says what went
-wrong, with the identifier and the URL, and the other identifiers are still fetched.
+wrong, with the identifier and the URL, and the other identifiers are still fetched. Every
+record is checked (:func:`citeflow.references.bibliography.reference_problems`) before it is handed
+out: one with broken text, empty names or an impossible year is ``malformed``, never
+``ok``; a cached answer that fails that check is fetched again.
+
+Network limits (:mod:`.http`): an overall deadline per request, a maximum answer size, a
+capped ``Retry-After`` paid from a per-lookup retry budget, a circuit breaker per service
+(Crossref, doi.org, PubMed, the PMC ID converter) and redirects only within a host, or
+from doi.org to the registration agencies of ``redirect_hosts``.
 
 Settings (environment first, then ``[sources]`` / ``[cache]`` of citeflow.toml):
 ``CITEFLOW_CROSSREF_URL``/``crossref_url``, ``CITEFLOW_DOI_URL``/``doi_url``,
 ``CITEFLOW_EUTILS_URL``/``eutils_url``, ``CITEFLOW_IDCONV_URL``/``idconv_url``, ``workers``
-(8), ``timeout`` (10 s), ``retries`` (3), ``backoff`` (0.5), ``max_retry_after`` (60 s),
-``rate_limits`` (``{host = requests per second}``), ``NCBI_API_KEY``/``ncbi_api_key``,
-``CITEFLOW_MAILTO``/``mailto``, ``CITEFLOW_OFFLINE=1``, ``CITEFLOW_CACHE_DIR``/``[cache] dir``,
-``[cache] ttl_days`` (30) and ``notfound_ttl_days`` (1).
+(8), ``CITEFLOW_TIMEOUT``/``timeout`` (20 s per request, all included),
+``CITEFLOW_MAX_RESPONSE_MB``/``max_response_mb`` (10), ``CITEFLOW_RETRIES``/``retries`` (3),
+``CITEFLOW_BACKOFF``/``backoff`` (0.5 s), ``CITEFLOW_MAX_RETRY_AFTER``/``max_retry_after``
+(30 s), ``CITEFLOW_RETRY_BUDGET``/``retry_budget`` (60 s of waiting per lookup),
+``CITEFLOW_BREAKER_FAILURES``/``breaker_failures`` (5; 0 never gives up on a service),
+``redirect_hosts`` (the list in :data:`.doi.REDIRECT_HOSTS`), ``rate_limits``
+(``{host = requests per second}``), ``NCBI_API_KEY``/``ncbi_api_key``,
+``CITEFLOW_MAILTO``/``mailto``, ``CITEFLOW_OFFLINE=1``, ``CITEFLOW_CACHE_DIR``/``[cache] dir``
+(default: the user cache directory), ``[cache] ttl_days`` (30) and ``notfound_ttl_days`` (1).
 """
 
 from __future__ import annotations
@@ -33,24 +46,43 @@ import re
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from pathlib import Path
 from urllib.parse import urlencode
 from typing import Any, Callable, Iterable, Mapping
 
-from ..references.bibliography import Reference, make_key
+import platformdirs
+
+from ..references.bibliography import Reference, date_problems, make_key, reference_problems
 from ..config import Config
 from ..errors import CiteflowError
 from ..references.identifiers import Identifier, InvalidIdentifier, parse_identifier
 from . import crossref, doi, pubmed
 from .cache import DAY, Cache, request_key
 from .crossref import Malformed
-from .http import HttpClient, HttpProblem, HttpSettings, Response
+from .http import MB, HttpClient, HttpProblem, HttpSettings, ProblemKind, Response, RetryBudget
 
 STATUSES = ("ok", "not_found", "error", "offline", "malformed")
 NCBI_HOSTS = ("eutils.ncbi.nlm.nih.gov", "pmc.ncbi.nlm.nih.gov", "www.ncbi.nlm.nih.gov")
 ARXIV_DOI_PREFIX = "10.48550/arxiv."
 #: PMIDs per EFetch request when many are fetched at once.
 PUBMED_BATCH = 200
+
+
+class Service(str, Enum):
+    """The services asked, each with its own circuit breaker; the value is how messages
+    name it."""
+
+    CROSSREF = "Crossref"
+    DOI = "doi.org"
+    PUBMED = "PubMed"
+    IDCONV = "PMC ID converter"
+
+
+#: For a record found at each service: the result's message and ``source``.
+_FOUND = {Service.CROSSREF: ("found at Crossref", "crossref"),
+          Service.DOI: ("found through doi.org", "doi.org"),
+          Service.PUBMED: ("found in PubMed", "pubmed")}
 
 
 @dataclass
@@ -94,10 +126,14 @@ class SourceSettings:
     eutils_url: str = pubmed.DEFAULT_EUTILS_URL
     idconv_url: str = pubmed.DEFAULT_IDCONV_URL
     workers: int = 8
-    timeout: float = 10.0
+    timeout: float = 20.0
+    max_response_mb: float = 10.0
     retries: int = 3
     backoff: float = 0.5
-    max_retry_after: float = 60.0
+    max_retry_after: float = 30.0
+    retry_budget: float = 60.0
+    breaker_failures: int = 5
+    redirect_hosts: tuple[str, ...] = doi.REDIRECT_HOSTS
     mailto: str | None = None
     ncbi_api_key: str | None = None
     rate_limits: dict[str, float] = field(default_factory=dict)
@@ -130,7 +166,7 @@ class SourceSettings:
             return result
 
         cache_dir = env.get("CITEFLOW_CACHE_DIR") or cache.get("dir")
-        cache_path = Path(cache_dir) if cache_dir else Path(".citeflow") / "cache"
+        cache_path = Path(str(cache_dir)).expanduser() if cache_dir else default_cache_dir()
         if not cache_path.is_absolute():
             cache_path = (Path.cwd() if env.get("CITEFLOW_CACHE_DIR") else config.root) / cache_path
         api_key = env.get("NCBI_API_KEY") or sources.get("ncbi_api_key") or None
@@ -144,16 +180,29 @@ class SourceSettings:
         for host, rate in configured.items():
             limits[str(host)] = number(rate, f"rate_limits.{host}")
         workers = number(pick("CITEFLOW_WORKERS", "workers", 8), "workers", int)
+        timeout = number(pick("CITEFLOW_TIMEOUT", "timeout", 20.0), "timeout")
+        max_response_mb = number(pick("CITEFLOW_MAX_RESPONSE_MB", "max_response_mb", 10.0), "max_response_mb")
+        for name, value in (("timeout", timeout), ("max_response_mb", max_response_mb)):
+            if value <= 0:
+                raise CiteflowError(f"[sources] {name} must be more than 0", config.path)
+        redirect_hosts = pick(None, "redirect_hosts", list(doi.REDIRECT_HOSTS))
+        if not isinstance(redirect_hosts, list) or not all(isinstance(h, str) for h in redirect_hosts):
+            raise CiteflowError("[sources] redirect_hosts must be a list of host names", config.path)
         return cls(
             crossref_url=str(pick("CITEFLOW_CROSSREF_URL", "crossref_url", crossref.DEFAULT_URL)),
             doi_url=str(pick("CITEFLOW_DOI_URL", "doi_url", doi.DEFAULT_URL)),
             eutils_url=str(pick("CITEFLOW_EUTILS_URL", "eutils_url", pubmed.DEFAULT_EUTILS_URL)),
             idconv_url=str(pick("CITEFLOW_IDCONV_URL", "idconv_url", pubmed.DEFAULT_IDCONV_URL)),
             workers=max(workers, 1),
-            timeout=number(pick(None, "timeout", 10.0), "timeout"),
-            retries=number(pick(None, "retries", 3), "retries", int),
-            backoff=number(pick(None, "backoff", 0.5), "backoff"),
-            max_retry_after=number(pick(None, "max_retry_after", 60.0), "max_retry_after"),
+            timeout=timeout,
+            max_response_mb=max_response_mb,
+            retries=number(pick("CITEFLOW_RETRIES", "retries", 3), "retries", int),
+            backoff=number(pick("CITEFLOW_BACKOFF", "backoff", 0.5), "backoff"),
+            max_retry_after=number(pick("CITEFLOW_MAX_RETRY_AFTER", "max_retry_after", 30.0), "max_retry_after"),
+            retry_budget=number(pick("CITEFLOW_RETRY_BUDGET", "retry_budget", 60.0), "retry_budget"),
+            breaker_failures=number(pick("CITEFLOW_BREAKER_FAILURES", "breaker_failures", 5),
+                                    "breaker_failures", int),
+            redirect_hosts=tuple(h.strip().lower() for h in redirect_hosts if h.strip()),
             mailto=config.mailto,
             ncbi_api_key=api_key,
             rate_limits=limits,
@@ -162,6 +211,21 @@ class SourceSettings:
             notfound_ttl_days=float(cache.get("notfound_ttl_days", 1.0)),
             offline=_truthy(env.get("CITEFLOW_OFFLINE", "")),
         )
+
+
+def default_cache_dir() -> Path:
+    """The user cache directory (``~/.cache/citeflow`` on Linux): outside every project, so
+    that a manuscript repository cannot ship cache records of its own."""
+    return Path(platformdirs.user_cache_dir("citeflow", appauthor=False))
+
+
+@dataclass
+class _Lookup:
+    """The state of one identifier's lookup in its worker thread."""
+
+    budget: RetryBudget
+    fresh: bool = False                              # skip the cache (a cached record failed)
+    cached: list[str] = field(default_factory=list)  # cache keys that answered
 
 
 class _Offline(Exception):
@@ -197,9 +261,11 @@ class Fetcher:
         self.cache = Cache(s.cache_dir, ttl=s.ttl_days * DAY, notfound_ttl=s.notfound_ttl_days * DAY) \
             if s.cache_dir else None
         self.http = HttpClient(HttpSettings(
-            timeout=s.timeout, retries=s.retries, backoff=s.backoff,
-            max_retry_after=s.max_retry_after, pool_size=s.workers, mailto=s.mailto,
+            timeout=s.timeout, max_bytes=int(s.max_response_mb * MB), retries=s.retries,
+            backoff=s.backoff, max_retry_after=s.max_retry_after, retry_budget=s.retry_budget,
+            breaker_failures=s.breaker_failures, pool_size=s.workers, mailto=s.mailto,
             rate_limits=dict(s.rate_limits)))
+        self._local = threading.local()
         self._memo: dict[Identifier, FetchResult] = {}
         self._memo_lock = threading.Lock()
         # Cache files are written by one background thread, so that the workers go straight
@@ -233,7 +299,7 @@ class Fetcher:
         if known is not None:
             return known
         try:
-            result = self._fetch(identifier)
+            result = self._lookup(identifier)
         except Exception as exc:  # a bug must not sink the other identifiers of a batch
             result = FetchResult(identifier, "error",
                                  message=f"unexpected problem ({exc.__class__.__name__}: {exc})")
@@ -297,23 +363,45 @@ class Fetcher:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def _lookup(self, identifier: Identifier) -> FetchResult:
+        """One identifier's lookup; if cached answers gave an unusable record, the cache
+        records are dropped and the lookup is made again from the network."""
+        lookup = _Lookup(RetryBudget(self.settings.retry_budget))
+        self._local.lookup = lookup
+        try:
+            result = self._fetch(identifier)
+            if result.status == "malformed" and lookup.cached and not self.offline:
+                for key in lookup.cached:
+                    self.cache.drop(key)  # type: ignore[union-attr]
+                self._local.lookup = _Lookup(lookup.budget, fresh=True)
+                result = self._fetch(identifier)
+        finally:
+            self._local.lookup = None
+        return result
+
     # -- transport: cache first, then network ---------------------------------------------------
     def _get(self, url: str, params: Mapping[str, str] | None = None,
-             accept: str | None = None) -> Response:
+             accept: str | None = None, *, service: Service) -> Response:
         key = request_key(url, params, accept)
+        lookup: _Lookup | None = getattr(self._local, "lookup", None)
         with self._memo_lock:
             prefetched = self._prefetched.pop(key, None)
         if prefetched is not None:
             return prefetched
-        if self.cache is not None:
+        if self.cache is not None and not (lookup and lookup.fresh):
             hit = self.cache.get(key, any_age=self.offline)
             if hit is not None:
                 hit.cache_key = key
+                if lookup is not None:
+                    lookup.cached.append(key)
                 return hit
         if self.offline:
             shown = {k: v for k, v in (params or {}).items() if k not in ("api_key", "email", "tool")}
             raise _Offline(f"{url}?{urlencode(shown)}" if shown else url)
-        response = self.http.get(url, params=params, headers={"Accept": accept} if accept else None)
+        response = self.http.get(
+            url, params=params, headers={"Accept": accept} if accept else None, service=service.value,
+            budget=lookup.budget if lookup else None,
+            redirect_hosts=self.settings.redirect_hosts if service is Service.DOI else ())
         response.cache_key = key
         return response
 
@@ -353,27 +441,39 @@ class Fetcher:
         except _Offline as exc:
             return FetchResult(ident, "offline", message="offline and not in the cache", url=exc.url)
 
-    def _problem(self, ident: Identifier, exc: HttpProblem, what: str) -> FetchResult:
-        return FetchResult(ident, "error", message=f"{what}: {exc.message}", url=exc.url)
+    def _problem(self, ident: Identifier, exc: HttpProblem, service: Service) -> FetchResult:
+        status = "malformed" if exc.kind is ProblemKind.MALFORMED else "error"
+        return FetchResult(ident, status, message=f"{service.value}: {exc.message}", url=exc.url)
+
+    def _found(self, ident: Identifier, ref: Reference, response: Response, service: Service,
+               url: str, item: Mapping[str, Any] | None = None) -> FetchResult:
+        """``ok`` for a record fit for a bibliography (and the answer cached), else
+        ``malformed`` naming what is wrong with it. ``item`` is the JSON record the
+        reference was read from, whose dates are checked too."""
+        problems = (date_problems(item) if item is not None else []) + reference_problems(ref)
+        if problems:
+            return FetchResult(ident, "malformed", url=url, message=(
+                f"{service.value} sent a record that cannot be used: {'; '.join(problems)}"))
+        self._remember(response)
+        how, source = _FOUND[service]
+        return FetchResult(ident, "ok", ref, how, url, source, response.from_cache)
 
     def _fetch_doi(self, ident: Identifier, doi_value: str, crossref_first: bool = True) -> FetchResult:
         crossref_url = crossref.works_url(self.settings.crossref_url, doi_value)
         if crossref_first:
             try:
-                response = self._get(crossref_url)
+                response = self._get(crossref_url, service=Service.CROSSREF)
             except HttpProblem as exc:
-                return self._problem(ident, exc, "Crossref")
+                return self._problem(ident, exc, Service.CROSSREF)
             if response.status == 200:
                 try:
                     message = crossref.parse_work(response)
                     ref = crossref.reference_from_crossref(message)
                 except Malformed as exc:
                     return FetchResult(ident, "malformed", message=str(exc), url=crossref_url)
-                self._remember(response)
                 if ref.doi is None:
                     ref.doi = doi_value
-                return FetchResult(ident, "ok", ref, "found at Crossref", crossref_url, "crossref",
-                                   response.from_cache)
+                return self._found(ident, ref, response, Service.CROSSREF, crossref_url, message)
             if response.status != 404:
                 return FetchResult(ident, "error",
                                    message=f"Crossref answered HTTP {response.status}", url=crossref_url)
@@ -381,9 +481,9 @@ class Fetcher:
         # not at Crossref: ask doi.org (content negotiation)
         negotiation_url = doi.doi_url(self.settings.doi_url, doi_value)
         try:
-            response = self._get(negotiation_url, accept=doi.CSL_JSON)
+            response = self._get(negotiation_url, accept=doi.CSL_JSON, service=Service.DOI)
         except HttpProblem as exc:
-            return self._problem(ident, exc, "doi.org")
+            return self._problem(ident, exc, Service.DOI)
         if response.status == 404:
             self._remember(response, not_found=True)
             where = "Crossref or doi.org" if crossref_first else "doi.org"
@@ -396,14 +496,13 @@ class Fetcher:
             return FetchResult(ident, "error", message=f"doi.org answered HTTP {response.status}",
                                url=response.url or negotiation_url)
         try:
-            ref = doi.parse_csl(response, doi_value)
+            item = doi.read_csl(response)
+            ref = doi.reference_from_item(item, doi_value)
         except Malformed as exc:
             return FetchResult(ident, "malformed", message=str(exc), url=response.url or negotiation_url)
-        self._remember(response)
         if ident.kind == "arxiv":
             ref.fields["arxiv"] = ident.value
-        return FetchResult(ident, "ok", ref, "found through doi.org", negotiation_url, "doi.org",
-                           response.from_cache)
+        return self._found(ident, ref, response, Service.DOI, negotiation_url, item)
 
     def _efetch_url(self) -> str:
         return f"{self.settings.eutils_url.rstrip('/')}/efetch.fcgi"
@@ -427,7 +526,8 @@ class Fetcher:
                 break
             params = self._ncbi_params({"db": "pubmed", "id": ",".join(p for p, _ in chunk), "retmode": "xml"})
             try:
-                response = self.http.get(url, params=params)
+                response = self.http.get(url, params=params, service=Service.PUBMED.value,
+                                         budget=RetryBudget(self.settings.retry_budget))
                 if response.status != 200:
                     continue
                 articles = pubmed.split_efetch(response)
@@ -445,10 +545,10 @@ class Fetcher:
         params = self._ncbi_params({"db": "pubmed", "id": pmid, "retmode": "xml"})
         shown = f"{url}?db=pubmed&id={pmid}&retmode=xml"
         try:
-            response = self._get(url, params)
+            response = self._get(url, params, service=Service.PUBMED)
         except HttpProblem as exc:
             exc.url = shown
-            return self._problem(ident, exc, "PubMed")
+            return self._problem(ident, exc, Service.PUBMED)
         if response.status in (400, 404):
             self._remember(response, not_found=True)
             return FetchResult(ident, "not_found", message="PMID not found in PubMed", url=shown)
@@ -463,18 +563,17 @@ class Fetcher:
         if match is None:
             self._remember(response, not_found=True)
             return FetchResult(ident, "not_found", message="PMID not found in PubMed", url=shown)
-        self._remember(response)
-        return FetchResult(ident, "ok", match, "found in PubMed", shown, "pubmed", response.from_cache)
+        return self._found(ident, match, response, Service.PUBMED, shown)
 
     def _fetch_pmcid(self, ident: Identifier) -> FetchResult:
         url = self.settings.idconv_url
         params = self._ncbi_params({"ids": ident.value, "format": "json"})
         shown = f"{url}?ids={ident.value}&format=json"
         try:
-            response = self._get(url, params)
+            response = self._get(url, params, service=Service.IDCONV)
         except HttpProblem as exc:
             exc.url = shown
-            return self._problem(ident, exc, "PMC ID converter")
+            return self._problem(ident, exc, Service.IDCONV)
         if response.status not in (200, 400, 404):
             return FetchResult(ident, "error", url=shown,
                                message=f"PMC ID converter answered HTTP {response.status}")

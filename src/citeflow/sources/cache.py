@@ -1,12 +1,14 @@
 """On-disk cache of raw service answers, so a second run sends no request at all.
 
-Each answer is one small JSON file under the cache folder (default ``.citeflow/cache`` in
-the project root, ``CITEFLOW_CACHE_DIR`` or ``[cache] dir``), named by a hash of the request
-and holding the URL, HTTP status, content type, body and the time it was fetched. Records
+Each answer is one small JSON file under the cache folder (default: the user cache
+directory, ``~/.cache/citeflow`` on Linux, outside any repository; ``CITEFLOW_CACHE_DIR``
+or ``[cache] dir`` override it), named by a hash of the request and holding the URL, HTTP
+status, content type, body, the SHA-256 of the body and the time it was fetched. Records
 are kept ``ttl_days`` (default 30); "not found" answers only ``notfound_ttl_days`` (default
-1), because a DOI registered yesterday should not stay missing for a month. A file that
-cannot be read or parsed is treated as absent and overwritten by the next fetch. In offline
-mode the cache answers whatever its age.
+1), because a DOI registered yesterday should not stay missing for a month. A record that
+cannot be read or parsed, whose body does not match its SHA-256, or whose fetch time lies
+in the future is treated as absent (also in offline mode) and overwritten by the next
+fetch. In offline mode the cache otherwise answers whatever its age.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from ..files import atomic_write_bytes
 from .http import Response
 
 DAY = 86400.0
+#: How far a record's fetch time may lie ahead of this machine's clock (clock skew).
+FUTURE_SLACK = 300.0
 #: Parameters that identify the caller rather than the question; not part of the key.
 _IDENTITY_PARAMS = frozenset({"api_key", "email", "tool", "mailto"})
 
@@ -53,10 +57,12 @@ class Cache:
             status = int(record["status"])
             fetched = float(record["fetched_at"])
             body = record["body"]
-            if not isinstance(body, str):
+            if not isinstance(body, str) or record.get("sha256") != body_digest(body):
                 return None
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        if fetched > time.time() + FUTURE_SLACK:
+            return None  # forged, or written by a machine with a broken clock
         if not any_age:
             ttl = self.notfound_ttl if record.get("not_found") else self.ttl
             if time.time() - fetched > ttl:
@@ -75,6 +81,7 @@ class Cache:
             "fetched": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                      time.gmtime(response.fetched_at or time.time())),
             "not_found": not_found,
+            "sha256": body_digest(response.text),
             "body": response.text,
         }
         try:
@@ -82,6 +89,17 @@ class Cache:
         except OSError:
             pass  # a read-only or full disk must not stop the lookup itself
 
+    def drop(self, key: str) -> None:
+        """Forget a record (one whose content no longer passes the checks)."""
+        try:
+            self._path(key).unlink()
+        except OSError:
+            pass
+
+
+def body_digest(body: str) -> str:
+    """The SHA-256 of a body (as UTF-8), kept in each record to check it when read."""
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 

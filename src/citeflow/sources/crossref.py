@@ -15,8 +15,8 @@ from urllib.parse import quote
 from ..references.bibliography import (
     CROSSREF_TO_CSL,
     Reference,
-    _csl_name,
     _date_year,
+    csl_names,
     _strip_inline_markup,
     _text,
     work_fields,
@@ -30,22 +30,30 @@ class Malformed(ValueError):
     """An answer that is not what the service promised (HTML page, broken JSON, ...)."""
 
 
+class WebPage(Malformed):
+    """A web page where JSON was expected."""
+
+
 def works_url(base: str, doi: str) -> str:
     """``{base}/works/{doi}`` with the DOI percent-encoded where a URL needs it."""
     return f"{base.rstrip('/')}/works/{quote(doi, safe='/:;()@!$&*+,=-._~')}"
 
 
 def read_json(response: Response, what: str) -> Any:
-    """Parse a JSON body or raise :class:`Malformed` saying what came instead."""
+    """Parse a JSON body or raise :class:`Malformed` saying what came instead.
+
+    The body is judged by what it is, not by its ``Content-Type``: valid JSON sent as
+    ``text/html`` is read, and only a body that does not parse is called an HTML page
+    (when it looks like one) or broken JSON."""
     body = response.text
     stripped = body.lstrip()
     if not stripped:
         raise Malformed(f"{what} sent an empty answer")
-    if "html" in response.content_type.lower() or stripped[:1] == "<":
-        raise Malformed(f"{what} sent an HTML page instead of JSON")
     try:
         return json.loads(body)
     except json.JSONDecodeError as exc:
+        if stripped[:1] == "<" or ("html" in response.content_type.lower() and stripped[:1] not in "[{"):
+            raise WebPage(f"{what} sent an HTML page instead of JSON") from exc
         if exc.msg.startswith("Unterminated") or exc.pos >= len(body.rstrip()) - 1:
             raise Malformed(f"{what} sent JSON that is cut off (after {len(body)} characters)") from exc
         raise Malformed(f"{what} sent unreadable JSON: {exc.msg} (line {exc.lineno}, "
@@ -78,15 +86,16 @@ def reference_from_crossref(message: dict[str, Any]) -> Reference:
         value = _text(message.get(name))
         if value:
             raw[name.lower()] = value
-    subjects = [str(s) for s in message.get("subject") or [] if s]
+    subject_list = message.get("subject")
+    subjects = [_text(s) for s in subject_list if _text(s)] if isinstance(subject_list, list) else []
     return Reference(
         key="",
         type=CROSSREF_TO_CSL.get(crossref_type, crossref_type),
         title=title,
-        authors=[_csl_name(a) for a in message.get("author") or [] if isinstance(a, dict)],
+        authors=csl_names(message.get("author")),
         year=year,
         keywords=subjects,
         fields=raw,
-        editors=[_csl_name(a) for a in message.get("editor") or [] if isinstance(a, dict)],
+        editors=csl_names(message.get("editor")),
         **work_fields(message),
     )
