@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Mapping
 
 
 def _umask() -> int:
@@ -22,7 +23,34 @@ def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> N
     failure the temporary file is removed and the original is untouched. ``durable=False``
     skips the fsync: for caches, where a record torn by a crash is only a miss.
     """
-    path = Path(path)
+    atomic_write_all({Path(path): data}, durable)
+
+
+def atomic_write_all(files: Mapping[Path, bytes], durable: bool = True) -> None:
+    """Write several files so that all of them are replaced, or none.
+
+    Each file is first written in full to a temporary file beside it (as
+    :func:`atomic_write_bytes` does); only when every one is written are they renamed into
+    place, one ``os.replace`` each. A failure while writing (a full disk) removes every
+    temporary file and leaves every target as it was.
+    """
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, data in files.items():
+            staged.append((_stage(Path(path), data, durable), Path(path)))
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+        raise
+
+
+def _stage(path: Path, data: bytes, durable: bool) -> str:
+    """A temporary file beside ``path`` holding ``data``, with ``path``'s permissions."""
     folder = path.parent if str(path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
@@ -36,13 +64,10 @@ def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> N
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         else:
             os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        os.unlink(tmp)
         raise
+    return tmp
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:

@@ -249,7 +249,11 @@ def citation_key_text(key: str) -> str:
 
 
 def _bibliography_paths(manuscript: Manuscript, config: Config, explicit: str | Path | None) -> list[Path]:
-    paths = manuscript.bibliography_paths() or list(config.bibliography)
+    """``explicit`` (the operator's), then the manuscript's or the project's bibliographies:
+    inside the project root and named as bibliographies, but possibly not there yet."""
+    from .paths import bibliography_files
+
+    paths = bibliography_files(manuscript, config, must_exist=False)
     if explicit is not None:
         explicit = Path(explicit)
         paths = [explicit] + [p for p in paths if p.resolve() != explicit.resolve()]

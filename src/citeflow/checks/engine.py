@@ -399,11 +399,11 @@ def load_rules() -> dict[str, Rule]:
 
 
 def bibliography_paths(manuscript: Manuscript, config: Config | None) -> list[Path]:
-    """The manuscript's own bibliographies (front matter), else the project's."""
-    paths = manuscript.bibliography_paths()
-    if not paths and config is not None:
-        paths = config.bibliography
-    return paths
+    """The manuscript's own bibliographies (front matter), else the project's; each one
+    inside the project root, named as a bibliography and present (:mod:`citeflow.paths`)."""
+    from ..paths import bibliography_files
+
+    return bibliography_files(manuscript, config if config is not None else Config())
 
 
 def check_manuscript(path: str | Path, config: Config | None = None,
@@ -417,9 +417,12 @@ def check_manuscript(path: str | Path, config: Config | None = None,
     YAML or config), naming file and line.
     """
     path = Path(path)
-    manuscript = read_manuscript(path)
     if config is None:
         config = load_config(path)
+    from ..paths import project_root, require_manuscript
+
+    require_manuscript(path, project_root(path, config))
+    manuscript = read_manuscript(path)
     settings = dataclasses.replace(settings) if settings else CheckSettings.from_config(config)
     if select:
         settings.select = _codes(select, "--select", None)
