@@ -126,14 +126,17 @@ def find_manuscripts(names: Sequence[str | Path], config: Config) -> list[Path]:
         else:
             raise CiteflowError("manuscripts folder not found (set `manuscripts` in citeflow.toml "
                                 "or name the manuscripts)", source)
-    unique = list(dict.fromkeys(p.resolve() for p in found))
+    # One entry per file; a symbolic link keeps its own name (its target is checked later).
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path.absolute())
     stems: dict[str, Path] = {}
-    for path in unique:
+    for path in unique.values():
         if path.stem in stems:
             raise CiteflowError(f"two manuscripts would write the same outputs: "
                                 f"{stems[path.stem]} and {path.name}", path)
         stems[path.stem] = path
-    return [Path(os.path.relpath(p)) if _inside_cwd(p) else p for p in unique]
+    return [Path(os.path.relpath(p)) if _inside_cwd(p) else p for p in unique.values()]
 
 
 def _inside_cwd(path: Path) -> bool:

@@ -8,8 +8,7 @@ with findings highlighted) reuse the same steps::
     # ... optionally change the AST (it is Pandoc's JSON: a dict with "meta" and "blocks") ...
     paths = write_outputs(ast, ["html", "pdf"], Path("build"), job.stem,
                           extra_css=".finding { background: #fff3b0 }",
-                          typst_preamble="#let finding(body) = highlight(body)",
-                          resource_path=job.folder)
+                          typst_preamble="#let finding(body) = highlight(body)", job=job)
 
 :func:`render` does all three for one manuscript.
 
@@ -28,8 +27,18 @@ with findings highlighted) reuse the same steps::
   ``data/finish-references.lua``.
 * :func:`write_outputs` feeds that AST (``-f json``) to each writer: standalone HTML with an
   embedded style sheet, Typst compiled to PDF by the ``typst`` wheel, and DOCX. The writers
-  run in parallel; every file is produced in memory first and then written atomically, so
-  a failure leaves no half-written output and no partial set of new files.
+  run in parallel; every file is produced in memory first, written to a temporary file, and
+  all are renamed into place together, so a failure (a full disk) leaves no half-written
+  output and no partial set of new files.
+
+Manuscripts are untrusted (docs/security.md): :func:`prepare` refuses bibliographies and
+styles outside the project root (:mod:`citeflow.paths`); every Pandoc run has ``--sandbox``
+(no file read but those on its command line, nothing fetched); the Lua filter
+``data/guard.lua``, run before citeproc, hands citeproc only the checked bibliographies and,
+unless the job is trusted, drops raw HTML/Typst/OpenXML, verbatim metadata
+(``header-includes`` ...), script attributes and script links, each reported as a
+:class:`RenderWarning`; images are checked and handed to each writer by
+:mod:`citeflow.resources`; Typst compiles in a private folder holding only what it may read.
 * :func:`citeproc_document` is :func:`citeproc_ast` for a document that goes to the writers
   unchanged (:func:`render`): Pandoc's JSON is handed on as it is, without building the
   AST in Python.
@@ -41,6 +50,7 @@ called directly so that its warnings can be read.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -141,12 +151,12 @@ class RenderWarning:
 #: How a manuscript may bring these back (said in each warning about them).
 TRUSTED_HINT = "the manuscript is not trusted (`--trusted` or `[render] trusted = true` keeps it)"
 _DROP_TEXT = {
-    Dropped.RAW_HTML: "raw HTML dropped",
-    Dropped.RAW_TYPST: "raw Typst dropped",
-    Dropped.RAW_OPENXML: "raw OpenXML dropped",
-    Dropped.METADATA: "front matter field dropped",
-    Dropped.ATTRIBUTE: "script attribute dropped",
-    Dropped.SCRIPT_LINK: "script link dropped",
+    Dropped.RAW_HTML: "raw HTML",
+    Dropped.RAW_TYPST: "raw Typst",
+    Dropped.RAW_OPENXML: "raw OpenXML",
+    Dropped.METADATA: "front matter",
+    Dropped.ATTRIBUTE: "script attribute",
+    Dropped.SCRIPT_LINK: "script link",
 }
 
 
@@ -214,13 +224,15 @@ _BIB_ERROR = re.compile(
     r"Error reading bibliography file (?P<file>.+?):\s*\(line (?P<line>\d+), column \d+\):(?P<what>.*)")
 
 
-def run_pandoc(args: list[str], data: bytes, source: Path | None, cwd: Path | None = None) -> tuple[bytes, str]:
-    """Run Pandoc with ``data`` on stdin; return (stdout, stderr) or raise naming ``source``."""
+def run_pandoc(args: list[str], data: bytes, source: Path | None, cwd: Path | None = None,
+               env: dict[str, str] | None = None) -> tuple[bytes, str]:
+    """Run Pandoc with ``data`` on stdin; return (stdout, stderr) or raise naming ``source``.
+    ``env`` is added to Pandoc's environment."""
     try:
         # --sandbox: Pandoc reads no file but those on its command line and fetches nothing.
         result = subprocess.run(
             [pandoc_path(), *_rts_options(), "--sandbox", *args], input=data, capture_output=True,
-            cwd=cwd, check=False,
+            cwd=cwd, check=False, env={**os.environ, **env} if env else None,
         )
     except OSError as exc:
         raise CiteflowError(f"cannot run Pandoc: {exc.strerror}", source) from exc
@@ -306,6 +318,10 @@ FINISH_FILTER = Path(__file__).with_name("data") / "finish-references.lua"
 #: an untrusted manuscript loses raw HTML/Typst and the like (see the filter).
 GUARD_FILTER = Path(__file__).with_name("data") / "guard.lua"
 
+#: What raw HTML/Typst, attributes and script links cannot be written without: ``<``,
+#: ``{``, an entity (``&#106;avascript:``), a YAML escape (``"\x3Cscript\x3E"``) or the
+#: scheme itself. A source without any needs no walk by the guard filter.
+_MARKUP_CHARS = re.compile(r"[<{&\\]|script:|data:", re.I)
 _GUARD_REPORT = re.compile(r"^citeflow-(dropped|typst)\t(?:([\w-]+)\t)?(.*)$", re.M)
 
 
@@ -313,15 +329,12 @@ def _citeproc_json(markdown_text: str, job: RenderJob) -> tuple[bytes, list[str]
     """Pandoc's JSON for the manuscript after citeproc and the finishing filter, and the
     cited keys missing from the bibliography (an error unless the job allows them)."""
     args = ["-f", "markdown", "-t", "json", "--lua-filter", str(GUARD_FILTER), "--citeproc",
-            "--lua-filter", str(FINISH_FILTER), "--csl", str(job.style),
-            "-M", f"citeflow-trusted={'true' if job.trusted else 'false'}"]
-    for bib in job.bibliography:
-        args += ["-M", f"citeflow-bibliography={bib.resolve()}"]
+            "--lua-filter", str(FINISH_FILTER), "--csl", str(job.style)]
     for key, value in job.metadata.items():
         args += ["-M", f"{key}={value}"]
     try:
         out, stderr = run_pandoc(args, markdown_text.lstrip("\ufeff").encode("utf-8"), job.source,
-                                 cwd=job.folder.resolve())
+                                 cwd=job.folder.resolve(), env=_guard_environment(markdown_text, job))
     except CiteflowError as exc:
         exc.message = exc.message.replace("Pandoc failed:", f"Pandoc failed (style {job.style}):", 1)
         raise
@@ -331,6 +344,15 @@ def _citeproc_json(markdown_text: str, job: RenderJob) -> tuple[bytes, list[str]
     if missing and not job.allow_missing:
         raise _missing_keys_error(missing, job)
     return out, missing
+
+
+def _guard_environment(markdown_text: str, job: RenderJob) -> dict[str, str]:
+    """What the guard filter is told (see ``data/guard.lua``): trusted or not, whether the
+    source needs a walk at all, and the checked bibliographies."""
+    mode = ("trusted" if job.trusted else "untrusted") + \
+        ("" if _MARKUP_CHARS.search(markdown_text) else "-plain")
+    return {"CITEFLOW_GUARD": mode,
+            "CITEFLOW_BIBLIOGRAPHY": "\n".join(str(b.resolve()) for b in job.bibliography)}
 
 
 def _read_guard_report(stderr: str, job: RenderJob) -> None:
@@ -351,16 +373,16 @@ def _drop_warning(kind: Dropped, details: list[str], manuscript: Manuscript) -> 
     named = list(dict.fromkeys(details))
     if kind is Dropped.METADATA:
         line = manuscript.front_matter_line(named[0])
-        what = f"front matter {', '.join(named)} dropped"
     else:
         needle = f"{named[0]}=" if kind is Dropped.ATTRIBUTE else named[0]
         at = manuscript.text.find(needle, manuscript.body_start) if needle.strip() else -1
         line = manuscript.line_col(at)[0] if at >= 0 else None
-        what = _DROP_TEXT[kind]
-        if kind in (Dropped.ATTRIBUTE, Dropped.SCRIPT_LINK):
-            what += f": {', '.join(named[:3])}{', ...' if len(named) > 3 else ''}"
-    if len(details) > 1:
-        what += f" ({len(details)} pieces, the first on this line)" if line else f" ({len(details)} pieces)"
+    what = _DROP_TEXT[kind]
+    if kind in (Dropped.METADATA, Dropped.ATTRIBUTE, Dropped.SCRIPT_LINK):
+        what += " " + ", ".join(named[:3]) + (", ..." if len(named) > 3 else "")
+    what += " dropped"
+    if len(details) > 1 and kind is not Dropped.METADATA:
+        what += f" ({len(details)} pieces{', the first on this line' if line else ''})"
     why = TRUSTED_HINT
     if named == ["citation-abbreviations"]:
         why = "citeproc reads only the bibliographies and style citeflow has checked"
@@ -676,8 +698,7 @@ def compile_typst(typst_markup: bytes, source: Path | None, files: dict[str, byt
 
     Typst sees nothing of the project itself: its root is a new private folder holding
     copies of ``files`` (paths relative to the project root) and the markup, written in the
-    project folder ``folder``, so that its relative paths start there. No package is
-    looked up.
+    project folder ``folder``, so that its relative paths start there.
     """
     import typst
 
@@ -685,9 +706,7 @@ def compile_typst(typst_markup: bytes, source: Path | None, files: dict[str, byt
         root = Path(private)
         document = write_typst_tree(root, typst_markup, folder, files or {})
         try:
-            return typst.compile(str(document), root=private, format="pdf",
-                                 package_path=str(root / ".packages"),
-                                 package_cache_path=str(root / ".packages"))
+            return typst.compile(str(document), root=private, format="pdf")
         except typst.TypstError as exc:
             message = " ".join(str(getattr(exc, "message", exc)).split())
         except (RuntimeError, ValueError) as exc:
@@ -717,6 +736,11 @@ class _Place:
     @property
     def folder_key(self) -> str:
         return self.folder.relative_to(self.root).as_posix()
+
+    def __post_init__(self) -> None:
+        # A manuscript named outside its project (on the command line) has its own folder.
+        if not self.folder.is_relative_to(self.root):
+            self.root = self.folder
 
 
 def _pdf(doc: _Document, preamble: str, place: _Place, images: ImageSet) -> bytes:

@@ -3,10 +3,10 @@
 --
 -- Always:
 -- * citeproc reads the bibliographies citeflow has checked and nothing else: `bibliography`
---   is set from `citeflow-bibliography` (given with -M, never by the manuscript), and
---   `citation-abbreviations` (a file citeproc would read) is dropped.
+--   is set from CITEFLOW_BIBLIOGRAPHY (one path a line; set by citeflow, never by the
+--   manuscript), and `citation-abbreviations` (a file citeproc would read) is dropped.
 --
--- Unless `citeflow-trusted` is true (-M), an untrusted manuscript loses:
+-- Unless CITEFLOW_GUARD (below) says "trusted", an untrusted manuscript loses:
 -- * raw HTML, Typst and OpenXML (blocks and inlines, in the text and in the metadata);
 --   HTML comments go silently, citeflow's own review tags stay;
 -- * metadata that a template pastes in as markup or code: header-includes, include-before,
@@ -143,28 +143,41 @@ local UNTRUSTED = {
   Figure = clean_attributes,
 }
 
-function Pandoc(doc)
-  local meta = doc.meta
-  local trusted = pandoc.utils.stringify(meta["citeflow-trusted"] or "") == "true"
+-- Typst may read the project files that a trusted manuscript's raw Typst names: citeflow
+-- hands them over.
+local function show_typst(raw)
+  if raw.format == "typst" then
+    io.stderr:write("citeflow-typst\t" .. raw.text:gsub("[\t\r\n]", " ") .. "\n")
+  end
+end
+
+-- CITEFLOW_GUARD (set by citeflow): "untrusted" or "trusted",
+-- with "-plain" when the source holds none of the characters raw markup, attributes and
+-- script links are written with (< { & \ "script:" "data:"): then nothing needs a walk,
+-- which would cost a pass over the whole document.
+local MODE = os.getenv("CITEFLOW_GUARD") or "untrusted"
+local TRUSTED = MODE:match("^trusted") ~= nil
+local PLAIN = MODE:match("%-plain$") ~= nil
+
+local function guard_meta(meta)
   if meta["citation-abbreviations"] ~= nil then
     report("metadata", "citation-abbreviations")
   end
   meta["citation-abbreviations"] = nil
   meta["citation-style"] = nil
-  meta.bibliography = meta["citeflow-bibliography"]
-  meta["citeflow-bibliography"] = nil
-  meta["citeflow-trusted"] = nil
-  doc.meta = meta
-  if trusted then
-    -- Typst may read the project files that raw Typst names: citeflow hands them over.
-    local function show_typst(raw)
-      if raw.format == "typst" then
-        io.stderr:write("citeflow-typst\t" .. raw.text:gsub("[\t\r\n]", " ") .. "\n")
-      end
-    end
-    doc:walk{ RawBlock = show_typst, RawInline = show_typst }
-    return doc
+  local bibliography = pandoc.List{}
+  for path in (os.getenv("CITEFLOW_BIBLIOGRAPHY") or ""):gmatch("[^\n]+") do
+    bibliography:insert(pandoc.MetaString(path))
   end
-  clean_meta(doc.meta)
-  return doc:walk(UNTRUSTED)
+  meta.bibliography = #bibliography > 0 and pandoc.MetaList(bibliography) or nil
+  if not TRUSTED then
+    clean_meta(meta)
+  end
+  return meta
 end
+
+local filters = { { Meta = guard_meta } }
+if not PLAIN then
+  filters[2] = TRUSTED and { RawBlock = show_typst, RawInline = show_typst } or UNTRUSTED
+end
+return filters
