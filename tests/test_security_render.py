@@ -8,11 +8,6 @@ targets live next to it in ``tmp/outside``. Every test asserts what reached the 
 
 from __future__ import annotations
 
-import io
-import json
-import os
-import resource
-import signal
 import socket
 import struct
 import subprocess
@@ -152,8 +147,8 @@ def test_images_outside_the_project_or_remote_reach_no_output(proj, httpserver: 
     assert f'src="{remote}"' in html  # the reader's browser may load it; citeflow did not
 
     warned = "\n".join(warnings_of(result))
-    assert "image /etc/passwd lies outside the project root" in warned
-    assert "image ../../outside/secret.png lies outside the project root" in warned
+    assert "m.md:7: image /etc/passwd lies outside the project root" in warned
+    assert "m.md:7: image ../../outside/secret.png lies outside the project root" in warned
     assert f"image {remote} is not fetched" in warned and "[remote-image]" in warned
 
 
@@ -198,10 +193,11 @@ def test_raw_typst_reading_a_symlink_out_of_the_project_leaks_nothing(pw_link, p
 def test_trusted_raw_typst_sees_only_the_files_it_names_inside_the_project(proj):
     (proj / "manuscripts" / "pw.txt").symlink_to(proj.parent / "outside" / "secret.txt")
     (proj / "data.txt").write_text("IN-PROJECT-DATA\n", encoding="utf-8")
-    write(proj, '---\ntitle: T\n---\n\n```{=typst}\n#read("../data.txt")\n```\n')
+    (proj / "manuscripts" / "linked.txt").symlink_to(proj / "data.txt")  # a link inside is fine
+    write(proj, '---\ntitle: T\n---\n\n```{=typst}\n#read("../data.txt") #read("linked.txt")\n```\n')
     result = cli("render", "manuscripts/m.md", "--to", "pdf", "-o", "out", "--trusted")
     assert result.exit_code == 0, result.output
-    assert "IN-PROJECT-DATA" in pdf_text(proj / "out" / "m.pdf")
+    assert pdf_text(proj / "out" / "m.pdf").count("IN-PROJECT-DATA") == 2
     # A path Typst computes is not handed over: Typst's root holds nothing else.
     write(proj, '---\ntitle: T\n---\n\n```{=typst}\n#read("p" + "w.txt")\n```\n')
     computed = cli("render", "manuscripts/m.md", "--to", "pdf", "-o", "out2", "--trusted")
@@ -424,6 +420,13 @@ def test_a_bibliography_in_citeflow_toml_outside_the_project_names_the_config(pr
         result = cli(command, "manuscripts/m.md")
         one_error(result, "citeflow.toml: ", "lies outside the project root")
         assert MARKER not in result.output
+
+
+def test_a_csl_style_in_citeflow_toml_outside_the_project_is_refused(proj):
+    (proj / "citeflow.toml").write_text('style = "../outside/evil.csl"\n', encoding="utf-8")
+    write(proj, "---\ntitle: T\n---\n\nText.\n")
+    one_error(cli("render", "manuscripts/m.md", "-o", "out"), "citeflow.toml: ",
+              "CSL style", "evil.csl lies outside the project root")
 
 
 def test_a_later_metadata_block_cannot_name_a_bibliography(proj):

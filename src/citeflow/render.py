@@ -368,15 +368,19 @@ def _read_guard_report(stderr: str, job: RenderJob) -> None:
         job.warnings.append(_drop_warning(kind, details, job.manuscript))
 
 
+def _line_of(manuscript: Manuscript, needle: str) -> int | None:
+    """The line where ``needle`` first occurs in the manuscript's body, or None."""
+    at = manuscript.text.find(needle, manuscript.body_start) if needle.strip() else -1
+    return manuscript.line_col(at)[0] if at >= 0 else None
+
+
 def _drop_warning(kind: Dropped, details: list[str], manuscript: Manuscript) -> RenderWarning:
     """One warning for every piece of one kind: what, how many, and the first one's line."""
     named = list(dict.fromkeys(details))
     if kind is Dropped.METADATA:
         line = manuscript.front_matter_line(named[0])
     else:
-        needle = f"{named[0]}=" if kind is Dropped.ATTRIBUTE else named[0]
-        at = manuscript.text.find(needle, manuscript.body_start) if needle.strip() else -1
-        line = manuscript.line_col(at)[0] if at >= 0 else None
+        line = _line_of(manuscript, f"{named[0]}=" if kind is Dropped.ATTRIBUTE else named[0])
     what = _DROP_TEXT[kind]
     if kind in (Dropped.METADATA, Dropped.ATTRIBUTE, Dropped.SCRIPT_LINK):
         what += " " + ", ".join(named[:3]) + (", ..." if len(named) > 3 else "")
@@ -799,8 +803,9 @@ def write_outputs(
     if doc.ast is not None:
         images = collect_images(doc.ast, place.folder, place.root)
         if job is not None:
-            job.warnings += [RenderWarning(Dropped(kind), message, job.source)
-                             for kind, message in images.warnings]
+            job.warnings += [RenderWarning(Dropped(kind), message, job.source,
+                                           _line_of(job.manuscript, f"]({src}"))
+                             for kind, src, message in images.warnings]
     docs = {fmt: doc.for_writer(images, fmt) for fmt in formats}
     makers = {
         "html": lambda: _html(docs["html"], stem, place.source, extra_css, place.folder),

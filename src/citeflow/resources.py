@@ -24,6 +24,7 @@ import base64
 import binascii
 import hashlib
 import mimetypes
+import os
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -60,7 +61,7 @@ class ImageSet:
     """The images of one document, by their address as written; and the warnings."""
 
     images: dict[str, Image] = field(default_factory=dict)
-    warnings: list[tuple[str, str]] = field(default_factory=list)  # (kind name, message)
+    warnings: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, src, message)
 
     def typst_files(self) -> dict[str, bytes]:
         return {i.key: i.data for i in self.images.values() if i.kind is not ImageKind.REMOTE}
@@ -153,12 +154,12 @@ def collect_images(ast: dict[str, Any], folder: Path, root: Path) -> ImageSet:
             if isinstance(found, Image):
                 result.images[src] = found
                 if found.kind is ImageKind.REMOTE:
-                    result.warnings.append(("remote-image", f"image {src} is not fetched (citeflow "
+                    result.warnings.append(("remote-image", src, f"image {src} is not fetched (citeflow "
                                             "opens no network connection): the HTML links to it, "
                                             "the PDF and DOCX show its description"))
             else:
                 refused[src] = found
-                result.warnings.append(("image", f"image {src} {found}: dropped, its description "
+                result.warnings.append(("image", src, f"image {src} {found}: dropped, its description "
                                         "shown instead"))
         if src in refused:
             container[key] = _dropped(node)
@@ -243,6 +244,7 @@ def typst_literal_files(pieces: Iterable[str], folder: Path, root: Path,
             if refusal is not None:
                 raise PathRefused(f"raw Typst reads {literal}, which {reason(path, root, refusal)}",
                                   source, None, refusal)
-            if path.is_file():
-                files[path.resolve().relative_to(root).as_posix()] = path.read_bytes()
+            if path.is_file():  # under the name Typst asks for (a symlink's own name)
+                key = Path(os.path.normpath(path)).relative_to(root).as_posix()
+                files[key] = path.read_bytes()
     return files
