@@ -156,13 +156,15 @@ def test_front_matter_paths_are_relative_to_the_manuscript_not_the_cwd(tmp_path,
     (project / "refs").mkdir()
     shutil.copy(DATA / "dupilumab.bib", project / "refs" / "library.bib")
     shutil.copy(DATA / "broken-style.csl", project / "refs" / "unused.csl")
+    # citeflow.toml makes `project` the project root, so that ../refs lies inside it.
+    (project / "citeflow.toml").write_text("", encoding="utf-8")
     manuscript = project / "chapters" / "one.md"
     manuscript.write_text("---\ntitle: One\nbibliography: ../refs/library.bib\ncsl: vancouver\n---\n\n"
                           "Dupilumab improved asthma control [@castro2018dupilumab].\n", encoding="utf-8")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    result = invoke(str(manuscript), "--to", "html")
+    result = invoke(str(manuscript), "--to", "html", "-o", "build")
     assert result.exit_code == 0, result.output
     html = html_text(elsewhere / "build" / "one.html")
     assert "Dupilumab efficacy and safety in moderate-to-severe uncontrolled asthma" in html
@@ -298,7 +300,9 @@ def test_pandoc_failure_is_one_line_naming_the_file(tmp_path):
 def test_typst_failure_leaves_no_output_and_keeps_old_files(tmp_path):
     old_html = tmp_path / "bad-typst.html"
     old_html.write_text("previous render\n", encoding="utf-8")
-    result = invoke(str(DATA / "bad-typst.md"), "--to", "html,pdf,docx", "-o", str(tmp_path))
+    # Raw Typst reaches Typst only from a trusted manuscript.
+    result = invoke(str(DATA / "bad-typst.md"), "--to", "html,pdf,docx", "-o", str(tmp_path),
+                    "--trusted")
     assert_input_error(result, "bad-typst.md", "Typst")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad-typst.html"]
     assert old_html.read_text(encoding="utf-8") == "previous render\n"

@@ -237,10 +237,23 @@ class Project:
             raise CiteflowError("no manuscript given and none found", folder)
         return found
 
+    def _load(self, source: Source) -> Manuscript:
+        """The manuscript of ``source``; a file must not be a symbolic link out of the
+        project root (docs/security.md)."""
+        if is_path_like(source) and not isinstance(source, Manuscript):
+            from .paths import project_root, require_manuscript
+
+            path = Path(os.fspath(source))
+            require_manuscript(path, project_root(path, self.config))
+        return load_manuscript(source, root=self.root)
+
     # -- bibliographies -----------------------------------------------------------------
-    def bibliography_paths(self, manuscript: Manuscript) -> list[Path]:
-        """The manuscript's own bibliographies (front matter), else the project's."""
-        return manuscript.bibliography_paths() or list(self.config.bibliography)
+    def bibliography_paths(self, manuscript: Manuscript, *, must_exist: bool = True) -> list[Path]:
+        """The manuscript's own bibliographies (front matter), else the project's, each
+        inside the project root (:func:`citeflow.paths.bibliography_files`)."""
+        from .paths import bibliography_files
+
+        return bibliography_files(manuscript, self.config, must_exist=must_exist)
 
     def bibliography(self, paths: Sequence[Path], *, missing_ok: bool = False) -> "Bibliography":
         """The bibliography of ``paths``, parsed once for as long as the files are unchanged."""
@@ -260,7 +273,7 @@ class Project:
         """Check one manuscript: findings (sorted, suppressions applied), claims, summary."""
         from .checks.engine import CheckSettings, check_manuscript
 
-        manuscript = load_manuscript(source, root=self.root)
+        manuscript = self._load(source)
         settings = CheckSettings.from_config(self.config)
         if suggest is not None:
             settings.suggest = settings.suggest and suggest
@@ -278,7 +291,7 @@ class Project:
         from .checks.fixes import apply_edits
         from .files import atomic_write_text
 
-        manuscript = load_manuscript(source, root=self.root)
+        manuscript = self._load(source)
         result = self.check(manuscript, select=select, ignore=ignore, suggest=False)
         wanted = [f.fix for f in result.active()
                   if f.fix is not None and (f.fix.safe or unsafe)
@@ -355,7 +368,7 @@ class Project:
 
         if write and not is_path_like(source):
             raise CiteflowError("resolve(write=True) needs a manuscript file, not text")
-        return resolve_manuscript(load_manuscript(source, root=self.root), self.config,
+        return resolve_manuscript(self._load(source), self.config,
                                   offline=offline, write=write, fetcher=fetcher,
                                   bibliography=_path(bibliography), picks=picks,
                                   original=original)
@@ -368,8 +381,9 @@ class Project:
         """
         from .claims.suggest import Suggester
 
-        manuscript = load_manuscript(source, root=self.root)
-        paths = ([Path(bibliography)] if bibliography else []) + self.bibliography_paths(manuscript)
+        manuscript = self._load(source)
+        paths = ([Path(bibliography)] if bibliography else []) + \
+            self.bibliography_paths(manuscript, must_exist=False)
         suggester = Suggester(self.bibliography(paths, missing_ok=True))
         return candidate_report(manuscript, suggester, self.config, k=k,
                                 include_weak=include_weak)

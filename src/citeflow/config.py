@@ -18,6 +18,7 @@ Recognised keys (all optional)::
     [cache]            # dir (default: the user cache directory), ttl_days, notfound_ttl_days
     [placeholders]     # extra = ["regex", ...] (free-text), extra_identifier = [...]
     [check]            # fail_on, select, ignore, severity = {CF106 = "info"}, cues = {...}
+    [render]           # trusted = true: keep raw HTML/Typst (see docs/security.md)
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class Config:
         value = self.data.get("bibliography", [])
         if isinstance(value, str):
             value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise CiteflowError("bibliography must be a file name or a list of file names", self.path)
         return [self.root / v for v in value]
 
     @property
@@ -67,6 +70,15 @@ class Config:
     @property
     def mailto(self) -> str | None:
         return os.environ.get("CITEFLOW_MAILTO") or self.data.get("mailto") or None
+
+    @property
+    def render_trusted(self) -> bool:
+        """``[render] trusted``: the project's manuscripts may carry raw HTML and Typst
+        (docs/security.md). Off by default."""
+        value = self.section("render").get("trusted", False)
+        if not isinstance(value, bool):
+            raise CiteflowError("[render] trusted must be true or false", self.path)
+        return value
 
     def section(self, name: str) -> dict[str, Any]:
         """A ``[name]`` table of the config, or an empty dict."""
@@ -102,9 +114,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def find_config_file(start: str | Path | None = None) -> Path | None:
     """The nearest ``citeflow.toml`` (or pyproject with ``[tool.citeflow]``) at or above start."""
-    here = Path(start or Path.cwd()).resolve()
-    if here.is_file():
+    here = Path(start or Path.cwd()).absolute()
+    if here.is_file():  # the folder the file is named in, not where a symlink points
         here = here.parent
+    here = here.resolve()
     for folder in (here, *here.parents):
         candidate = folder / "citeflow.toml"
         if candidate.is_file():
@@ -129,7 +142,7 @@ def load_config(start: str | Path | None = None, path: str | Path | None = None)
     else:
         path = find_config_file(start)
     if path is None:
-        return Config(root=Path(start).resolve().parent if start and Path(start).is_file()
+        return Config(root=Path(start).absolute().parent.resolve() if start and Path(start).is_file()
                       else Path(start or Path.cwd()).resolve())
     data = _read_toml(path)
     if path.name == "pyproject.toml":

@@ -16,7 +16,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from .errors import CiteflowError
 
@@ -94,16 +94,53 @@ def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True,
     file must still hold the bytes of that snapshot just before it is replaced, else
     :class:`FileChanged` is raised and nothing is written.
     """
-    path = Path(path)
+    atomic_write_all({Path(path): data}, durable, unchanged={Path(path): unchanged}
+                     if unchanged is not None else None)
+
+
+def atomic_write_all(files: Mapping[Path, bytes], durable: bool = True,
+                     unchanged: Mapping[Path, Snapshot] | None = None) -> None:
+    """Write several files so that all of them are replaced, or none.
+
+    Each file is first written in full to a temporary file beside it (as
+    :func:`atomic_write_bytes` does); only when every one is written are they renamed into
+    place, one ``os.replace`` each. A failure while writing (a full disk) removes every
+    temporary file and leaves every target as it was; it is raised as :class:`WriteError`
+    naming the file meant. ``unchanged`` maps files to the snapshot they must still match.
+    """
+    staged: list[tuple[str, Path]] = []
+    current = Path()
+    try:
+        for path, data in files.items():
+            current = Path(path)
+            staged.append((_stage(current, data, durable), current))
+        for tmp, path in staged:
+            expected = (unchanged or {}).get(path)
+            if expected is not None and not expected.matches(path):
+                raise FileChanged("the file changed on disk since citeflow read it; nothing "
+                                  "was written (run the command again)", path)
+        for tmp, path in staged:
+            current = path
+            os.replace(tmp, path)
+    except BaseException as exc:
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
+            raise WriteError.of(exc, current) from exc
+        raise
+
+
+def _stage(path: Path, data: bytes, durable: bool) -> str:
+    """A temporary file beside ``path`` holding ``data``, with ``path``'s permissions."""
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WriteError.of(exc, path, f"cannot create the folder {exc.filename or folder}") from exc
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise WriteError.of(exc, path) from exc
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -114,18 +151,13 @@ def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True,
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         else:
             os.chmod(tmp, 0o666 & ~_umask())
-        if unchanged is not None and not unchanged.matches(path):
-            raise FileChanged("the file changed on disk since citeflow read it; nothing was "
-                              "written (run the command again)", path)
-        os.replace(tmp, path)
-    except BaseException as exc:
+    except BaseException:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
-        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
-            raise WriteError.of(exc, path) from exc
         raise
+    return tmp
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8",

@@ -412,11 +412,11 @@ def load_rules() -> dict[str, Rule]:
 
 
 def bibliography_paths(manuscript: Manuscript, config: Config | None) -> list[Path]:
-    """The manuscript's own bibliographies (front matter), else the project's."""
-    paths = manuscript.bibliography_paths()
-    if not paths and config is not None:
-        paths = config.bibliography
-    return paths
+    """The manuscript's own bibliographies (front matter), else the project's; each one
+    inside the project root, named as a bibliography and present (:mod:`citeflow.paths`)."""
+    from ..paths import bibliography_files
+
+    return bibliography_files(manuscript, config if config is not None else Config())
 
 
 def check_manuscript(source: str | Path | Manuscript, config: Config | None = None,
@@ -430,10 +430,18 @@ def check_manuscript(source: str | Path | Manuscript, config: Config | None = No
     Raises :class:`CiteflowError` for unreadable input (missing file, malformed BibTeX,
     YAML or config), naming file and line.
     """
-    manuscript = source if isinstance(source, Manuscript) else read_manuscript(Path(source))
+    if isinstance(source, Manuscript):
+        manuscript = source
+        if config is None:
+            config = load_config(manuscript.path or manuscript.folder)
+    else:
+        if config is None:
+            config = load_config(Path(source))
+        from ..paths import project_root, require_manuscript
+
+        require_manuscript(source, project_root(source, config))
+        manuscript = read_manuscript(Path(source))
     path = manuscript.path or Path("<manuscript>")
-    if config is None:
-        config = load_config(manuscript.path or manuscript.folder)
     settings = dataclasses.replace(settings) if settings else CheckSettings.from_config(config)
     if select:
         settings.select = _codes(select, "--select", None)

@@ -41,9 +41,12 @@ def _describe(outcome) -> str:
                    "else error).")
 @click.option("--force", is_flag=True, help="Rebuild manuscripts even when up to date.")
 @click.option("--csl", default=None, help="CSL style name or file for every manuscript.")
+@click.option("--trusted", is_flag=True,
+              help="Keep the manuscripts' raw HTML, JavaScript and Typst (dropped by default, "
+                   "with a warning); as `[render] trusted = true`. See docs/security.md.")
 @click.pass_context
 def build(ctx: click.Context, manuscripts: tuple[Path, ...], outdir: Path | None,
-          jobs: int | None, fail_on, force: bool, csl: str | None) -> None:
+          jobs: int | None, fail_on, force: bool, csl: str | None, trusted: bool) -> None:
     """Check, then render HTML, PDF and (where there are findings) the review of every
     manuscript in the manuscripts folder, or of those named.
 
@@ -54,10 +57,12 @@ def build(ctx: click.Context, manuscripts: tuple[Path, ...], outdir: Path | None
     from ..output.build import build as run_build
 
     def report(outcome) -> None:
+        for warning in outcome.warnings:
+            click.echo(f"citeflow: warning: {warning}", err=True)
         click.echo(_describe(outcome), err=outcome.status == "failed")
 
     result = run_build(manuscripts, outdir=outdir, jobs=jobs, fail_on=fail_on, force=force,
-                       csl=csl, on_done=report)
+                       csl=csl, on_done=report, trusted=trusted or None)
     click.echo(f"{len(result.by_status('built'))} built, "
                f"{len(result.by_status('up-to-date'))} up to date, "
                f"{len(result.by_status('failed'))} failed in {result.seconds:.1f} s")

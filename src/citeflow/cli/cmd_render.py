@@ -32,21 +32,32 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> list[str
 @click.option("--review", is_flag=True,
               help="Also write OUTDIR/STEM.review.pdf and .review.html: the article with every "
                    "finding of `citeflow check` highlighted in place, a summary and an appendix.")
+@click.option("--trusted", is_flag=True,
+              help="Keep the manuscript's raw HTML, JavaScript and Typst (dropped by default, "
+                   "with a warning); as `[render] trusted = true`. See docs/security.md.")
 def render(manuscripts: tuple[Path, ...], formats: list[str], csl: str | None,
-           outdir: Path | None, allow_missing: bool, review: bool) -> None:
+           outdir: Path | None, allow_missing: bool, review: bool, trusted: bool) -> None:
     """Render MANUSCRIPT... to OUTDIR/STEM.html, .pdf and .docx.
 
     Each manuscript is parsed once and its citations formatted once; every format is
     written from that result. With --review, the editorial review copy is written too
     (unknown citation keys then show as findings instead of stopping the render).
+    Files the manuscript names must lie inside the project; what the outputs leave out
+    is said in a warning on stderr.
     """
     for manuscript in manuscripts:
         if review:
             from ..output.review import render_review
 
-            for path in render_review(manuscript, outdir=outdir, csl=csl):
+            for path in render_review(manuscript, outdir=outdir, csl=csl, trusted=trusted or None,
+                                      warn=show_warning):
                 click.echo(f"wrote {path}")
             continue
         for path in render_manuscript(manuscript, formats, csl=csl, outdir=outdir,
-                                      allow_missing=allow_missing):
+                                      allow_missing=allow_missing, trusted=trusted or None,
+                                      warn=show_warning):
             click.echo(f"wrote {path}")
+
+
+def show_warning(warning) -> None:
+    click.echo(f"citeflow: warning: {warning}", err=True)

@@ -92,14 +92,41 @@ class Manuscript:
     def prose_blocks(self) -> list[Block]:
         return [b for b in self.blocks if b.is_prose]
 
+    def front_matter_line(self, key: str) -> int | None:
+        """The line of the front matter where ``key:`` is set, or None."""
+        match = re.search(rf"(?m)^{re.escape(key)}[ \t]*:", self.text[: self.body_start])
+        return self.line_col(match.start())[0] if match else None
+
     def bibliography_paths(self) -> list[Path]:
-        """Bibliography files named in the front matter, relative to the manuscript's folder."""
+        """Bibliography files named in the front matter, relative to the manuscript's folder.
+
+        ``bibliography:`` holds a path or a list of paths; anything else (a number, a
+        mapping, an empty name) raises :class:`CiteflowError` naming the front-matter line.
+        """
         value = self.front_matter.get("bibliography")
         if value is None:
             return []
-        if isinstance(value, str):
-            value = [value]
-        return [(self.folder / str(v)) for v in value]
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
+            raise CiteflowError(
+                "bibliography: must be a file name or a list of file names, not "
+                f"{_yaml_kind(value)}", self.path, self.front_matter_line("bibliography"))
+        return [self.folder / v.strip() for v in items]
+
+
+def _yaml_kind(value: Any) -> str:
+    """How a front-matter value reads in a message: ``a number (5)``, ``a mapping``."""
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list holding something other than file names"
+    if isinstance(value, str):
+        return "an empty name"
+    return f"a {type(value).__name__}"
 
 
 # --------------------------------------------------------------------------------------

@@ -254,7 +254,11 @@ def unified_diff(old: str, new: str, name: str) -> str:
 
 
 def _bibliography_paths(manuscript: Manuscript, config: Config, explicit: str | Path | None) -> list[Path]:
-    paths = manuscript.bibliography_paths() or list(config.bibliography)
+    """``explicit`` (the operator's), then the manuscript's or the project's bibliographies:
+    inside the project root and named as bibliographies, but possibly not there yet."""
+    from citeflow.paths import bibliography_files
+
+    paths = bibliography_files(manuscript, config, must_exist=False)
     if explicit is not None:
         explicit = Path(explicit)
         paths = [explicit] + [p for p in paths if p.resolve() != explicit.resolve()]

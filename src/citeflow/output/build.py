@@ -61,6 +61,7 @@ class BuildTask:
     csl: str | None = None
     #: The CITEFLOW_* environment of the build; workers may have started before it was set.
     env: dict[str, str] = field(default_factory=lambda: citeflow_environment())
+    trusted: bool | None = None  # keep raw HTML/Typst; None: [render] trusted
 
     @property
     def key(self) -> str:
@@ -78,6 +79,7 @@ class BuildOutcome:
     counts: dict[str, int] = field(default_factory=dict)  # error/warning/info (unsuppressed)
     error: str = ""
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # what the outputs leave out, and why
 
     def fails(self, fail_on: Severity) -> bool:
         """True when the manuscript has findings at or above ``fail_on``."""
@@ -124,14 +126,17 @@ def find_manuscripts(names: Sequence[str | Path], config: Config) -> list[Path]:
         else:
             raise CiteflowError("manuscripts folder not found (set `manuscripts` in citeflow.toml "
                                 "or name the manuscripts)", source)
-    unique = list(dict.fromkeys(p.resolve() for p in found))
+    # One entry per file; a symbolic link keeps its own name (its target is checked later).
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path.absolute())
     stems: dict[str, Path] = {}
-    for path in unique:
+    for path in unique.values():
         if path.stem in stems:
             raise CiteflowError(f"two manuscripts would write the same outputs: "
                                 f"{stems[path.stem]} and {path.name}", path)
         stems[path.stem] = path
-    return [Path(os.path.relpath(p)) if _inside_cwd(p) else p for p in unique]
+    return [Path(os.path.relpath(p)) if _inside_cwd(p) else p for p in unique.values()]
 
 
 def _inside_cwd(path: Path) -> bool:
@@ -149,16 +154,18 @@ def _file_digest(path: Path) -> str:
         return "missing"
 
 
-def inputs_hash(manuscript: Path, config: Config, csl: str | None = None) -> str:
+def inputs_hash(manuscript: Path, config: Config, csl: str | None = None,
+                trusted: bool | None = None) -> str:
     """A hash of everything the build of ``manuscript`` depends on (see module docstring).
 
     Raises :class:`CiteflowError` for input that cannot be read (bad front matter, a
-    bibliography or style that does not exist), naming file and line.
+    bibliography or style that does not exist or lies outside the project), naming file
+    and line.
     """
     from citeflow.output.render import prepare
 
-    job = prepare(manuscript, csl=csl, config=config, allow_missing=True)
-    parts = [f"citeflow {__version__}", f"stamp {STAMP_VERSION}",
+    job = prepare(manuscript, csl=csl, config=config, allow_missing=True, trusted=trusted)
+    parts = [f"citeflow {__version__}", f"stamp {STAMP_VERSION}", f"trusted {job.trusted}",
              f"manuscript {hashlib.sha256(job.manuscript.text.encode('utf-8')).hexdigest()}",
              f"style {job.style} {_file_digest(job.style)}"]
     parts += [f"bibliography {b.resolve()} {_file_digest(b)}" for b in job.bibliography]
@@ -216,21 +223,23 @@ def build_one(task: BuildTask) -> BuildOutcome:
 
     started = time.perf_counter()
     _apply_environment(task.env)
+    warnings: list[str] = []
     try:
         result = check_manuscript(task.manuscript, config=task.config)
         active = result.active()
         counts = {str(s): sum(1 for f in active if f.severity == s) for s in Severity}
-        job = prepare(task.manuscript, csl=task.csl, config=task.config, allow_missing=True)
+        job = prepare(task.manuscript, csl=task.csl, config=task.config, allow_missing=True,
+                      trusted=task.trusted)
         ast = citeproc_ast(job.manuscript.text, job)
-        outputs: list[Path] = []
-        # One format at a time: the parallelism of a build is across manuscripts.
-        for fmt in ("html", "pdf"):
-            outputs += write_outputs(ast, [fmt], task.outdir, job.stem, source=job.source,
-                                     resource_path=job.folder.resolve())
+        # One writer at a time: the parallelism of a build is across manuscripts.
+        outputs = write_outputs(ast, ["html", "pdf"], task.outdir, job.stem, job=job,
+                                parallel=False)
+        warnings += map(str, job.warnings)
         review = [task.outdir / f"{job.stem}.review.{ext}" for ext in ("pdf", "html")]
         if active:
             outputs += render_review(task.manuscript, outdir=task.outdir, csl=task.csl,
-                                     config=task.config, result=result)
+                                     config=task.config, result=result, trusted=task.trusted,
+                                     warn=lambda w: warnings.append(str(w)))
         else:
             for stale in review:
                 stale.unlink(missing_ok=True)
@@ -240,7 +249,8 @@ def build_one(task: BuildTask) -> BuildOutcome:
         return BuildOutcome(task.manuscript, "failed", error=str(exc),
                             seconds=time.perf_counter() - started)
     return BuildOutcome(task.manuscript, "built", outputs, counts,
-                        seconds=time.perf_counter() - started)
+                        seconds=time.perf_counter() - started,
+                        warnings=list(dict.fromkeys(warnings)))
 
 
 # --------------------------------------------------------------------------------------
@@ -256,7 +266,8 @@ def default_fail_on(config: Config) -> Severity:
 
 
 def plan(names: Sequence[str | Path], outdir: Path | None, config: Config,
-         csl: str | None = None) -> tuple[list[BuildTask], list[BuildOutcome], Path]:
+         csl: str | None = None,
+         trusted: bool | None = None) -> tuple[list[BuildTask], list[BuildOutcome], Path]:
     """Tasks for the manuscripts, or failed outcomes for those whose inputs cannot be read."""
     if outdir is None:
         from citeflow.output.render import default_outdir
@@ -267,11 +278,11 @@ def plan(names: Sequence[str | Path], outdir: Path | None, config: Config,
     for manuscript in find_manuscripts(names, config):
         own = load_config(manuscript) if names else config
         try:
-            digest = inputs_hash(manuscript, own, csl)
+            digest = inputs_hash(manuscript, own, csl, trusted)
         except CiteflowError as exc:
             failed.append(BuildOutcome(manuscript, "failed", error=str(exc)))
             continue
-        tasks.append(BuildTask(manuscript, outdir, own, digest, csl))
+        tasks.append(BuildTask(manuscript, outdir, own, digest, csl, trusted=trusted))
     return tasks, failed, outdir
 
 
@@ -284,18 +295,20 @@ def build(
     csl: str | None = None,
     config: Config | None = None,
     on_done: Callable[[BuildOutcome], None] | None = None,
+    trusted: bool | None = None,
 ) -> BuildReport:
     """Build the named manuscripts (default: the project's ``manuscripts`` folder).
 
     ``jobs`` worker processes (default: the CPU count) build the manuscripts that are not
-    up to date; ``force`` rebuilds all. ``on_done`` is called with each outcome as it
+    up to date; ``force`` rebuilds all. ``trusted`` keeps raw HTML and Typst (default:
+    ``[render] trusted`` of each manuscript's config). ``on_done`` is called with each outcome as it
     arrives (up-to-date ones first). The stamp file is rewritten at the end with the
     manuscripts built successfully; a failed one is dropped from it so it builds next time.
     """
     started = time.perf_counter()
     config = config or load_config()
     fail_on = fail_on if fail_on is not None else default_fail_on(config)
-    tasks, outcomes, out = plan(names, Path(outdir) if outdir else None, config, csl)
+    tasks, outcomes, out = plan(names, Path(outdir) if outdir else None, config, csl, trusted)
     for outcome in outcomes:
         if on_done:
             on_done(outcome)

@@ -8,8 +8,7 @@ with findings highlighted) reuse the same steps::
     # ... optionally change the AST (it is Pandoc's JSON: a dict with "meta" and "blocks") ...
     paths = write_outputs(ast, ["html", "pdf"], Path("build"), job.stem,
                           extra_css=".finding { background: #fff3b0 }",
-                          typst_preamble="#let finding(body) = highlight(body)",
-                          resource_path=job.folder)
+                          typst_preamble="#let finding(body) = highlight(body)", job=job)
 
 :func:`render` does all three for one manuscript.
 
@@ -28,8 +27,18 @@ with findings highlighted) reuse the same steps::
   ``data/finish-references.lua``.
 * :func:`write_outputs` feeds that AST (``-f json``) to each writer: standalone HTML with an
   embedded style sheet, Typst compiled to PDF by the ``typst`` wheel, and DOCX. The writers
-  run in parallel; every file is produced in memory first and then written atomically, so
-  a failure leaves no half-written output and no partial set of new files.
+  run in parallel; every file is produced in memory first, written to a temporary file, and
+  all are renamed into place together, so a failure (a full disk) leaves no half-written
+  output and no partial set of new files.
+
+Manuscripts are untrusted (docs/security.md): :func:`prepare` refuses bibliographies and
+styles outside the project root (:mod:`citeflow.paths`); every Pandoc run has ``--sandbox``
+(no file read but those on its command line, nothing fetched); the Lua filter
+``data/guard.lua``, run before citeproc, hands citeproc only the checked bibliographies and,
+unless the job is trusted, drops raw HTML/Typst/OpenXML, verbatim metadata
+(``header-includes`` ...), script attributes and script links, each reported as a
+:class:`RenderWarning`; images are checked and handed to each writer by
+:mod:`citeflow.output.resources`; Typst compiles in a private folder holding only what it may read.
 * :func:`citeproc_document` is :func:`citeproc_ast` for a document that goes to the writers
   unchanged (:func:`render`): Pandoc's JSON is handed on as it is, without building the
   AST in Python.
@@ -41,19 +50,24 @@ called directly so that its warnings can be read.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from citeflow.document.citations import find_citations
 from citeflow.config import DEFAULT_STYLE, Config, load_config
 from citeflow.errors import CiteflowError
-from citeflow.files import atomic_write_bytes, read_utf8
+from citeflow.files import atomic_write_all, read_utf8
 from citeflow.document.manuscript import Manuscript, read_manuscript
+from citeflow.paths import bibliography_files, project_root, require_manuscript
+from citeflow.output.resources import ImageSet, collect_images, restore, swap_images, typst_literal_files, write_typst_tree
 from citeflow.output.styles import resolve_style
 
 FORMATS = ("html", "pdf", "docx")
@@ -107,6 +121,45 @@ _CITEPROC_META = ("bibliography", "csl", "citation-style", "references", "nocite
                   "link-bibliography", "citation-abbreviations")
 
 
+class Dropped(Enum):
+    """What an untrusted manuscript loses in the outputs (the name shown in its warning)."""
+
+    RAW_HTML = "raw-html"
+    RAW_TYPST = "raw-typst"
+    RAW_OPENXML = "raw-openxml"
+    METADATA = "metadata"
+    ATTRIBUTE = "attribute"
+    SCRIPT_LINK = "script-link"
+    IMAGE = "image"
+    REMOTE_IMAGE = "remote-image"
+
+
+@dataclass(frozen=True)
+class RenderWarning:
+    """Something left out of the outputs, where the manuscript has it, and why."""
+
+    kind: Dropped
+    message: str
+    file: Path | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}: " if self.line else (f"{self.file}: " if self.file else "")
+        return f"{where}{self.message} [{self.kind.value}]"
+
+
+#: How a manuscript may bring these back (said in each warning about them).
+TRUSTED_HINT = "the manuscript is not trusted (`--trusted` or `[render] trusted = true` keeps it)"
+_DROP_TEXT = {
+    Dropped.RAW_HTML: "raw HTML",
+    Dropped.RAW_TYPST: "raw Typst",
+    Dropped.RAW_OPENXML: "raw OpenXML",
+    Dropped.METADATA: "front matter",
+    Dropped.ATTRIBUTE: "script attribute",
+    Dropped.SCRIPT_LINK: "script link",
+}
+
+
 @dataclass
 class RenderJob:
     """Everything resolved for one manuscript before Pandoc runs."""
@@ -119,6 +172,10 @@ class RenderJob:
     config: Config
     allow_missing: bool = False
     metadata: dict[str, str] = field(default_factory=dict)  # extra -M values for Pandoc
+    root: Path | None = None  # the project root (resolved); None: the manuscript's folder
+    trusted: bool = False  # keep raw HTML/Typst (docs/security.md)
+    warnings: list[RenderWarning] = field(default_factory=list)
+    raw_typst: list[str] = field(default_factory=list)  # raw Typst kept (trusted only)
 
     @property
     def stem(self) -> str:
@@ -127,6 +184,10 @@ class RenderJob:
     @property
     def folder(self) -> Path:
         return self.source.parent
+
+    @property
+    def project_root(self) -> Path:
+        return self.root if self.root is not None else self.folder.resolve()
 
 
 # -- Pandoc ------------------------------------------------------------------------------
@@ -163,12 +224,15 @@ _BIB_ERROR = re.compile(
     r"Error reading bibliography file (?P<file>.+?):\s*\(line (?P<line>\d+), column \d+\):(?P<what>.*)")
 
 
-def run_pandoc(args: list[str], data: bytes, source: Path | None, cwd: Path | None = None) -> tuple[bytes, str]:
-    """Run Pandoc with ``data`` on stdin; return (stdout, stderr) or raise naming ``source``."""
+def run_pandoc(args: list[str], data: bytes, source: Path | None, cwd: Path | None = None,
+               env: dict[str, str] | None = None) -> tuple[bytes, str]:
+    """Run Pandoc with ``data`` on stdin; return (stdout, stderr) or raise naming ``source``.
+    ``env`` is added to Pandoc's environment."""
     try:
+        # --sandbox: Pandoc reads no file but those on its command line and fetches nothing.
         result = subprocess.run(
-            [pandoc_path(), *_rts_options(), *args], input=data, capture_output=True, cwd=cwd,
-            check=False,
+            [pandoc_path(), *_rts_options(), "--sandbox", *args], input=data, capture_output=True,
+            cwd=cwd, check=False, env={**os.environ, **env} if env else None,
         )
     except OSError as exc:
         raise CiteflowError(f"cannot run Pandoc: {exc.strerror}", source) from exc
@@ -187,46 +251,43 @@ def run_pandoc(args: list[str], data: bytes, source: Path | None, cwd: Path | No
 # -- layer 1: resolve inputs -------------------------------------------------------------
 
 
-def _front_matter_line(manuscript: Manuscript, key: str) -> int | None:
-    match = re.search(rf"(?m)^{re.escape(key)}\s*:", manuscript.text[: manuscript.body_start])
-    return manuscript.line_col(match.start())[0] if match else None
-
-
 def prepare(
     manuscript_path: str | Path,
     csl: str | Path | None = None,
     config: Config | None = None,
     allow_missing: bool = False,
+    trusted: bool | None = None,
 ) -> RenderJob:
-    """Read the manuscript and resolve its bibliography and CSL style (see module docstring)."""
+    """Read the manuscript and resolve its bibliography and CSL style (see module docstring).
+
+    The bibliographies and a CSL style the manuscript (or citeflow.toml) names must lie
+    inside the project root, and the manuscript may not be a symbolic link out of it
+    (:mod:`citeflow.paths`); ``csl`` given here is the operator's and may lie anywhere.
+    ``trusted`` (default: ``[render] trusted`` of the config) keeps raw HTML and Typst.
+    """
     source = Path(manuscript_path)
+    config = config or load_config(source)
+    root = project_root(source, config)
+    require_manuscript(source, root)
     manuscript = read_manuscript(source)
-    config = config or load_config(source.resolve())
     front = manuscript.front_matter
+    bibliography = bibliography_files(manuscript, config, root)
 
-    if "bibliography" in front:
-        bibliography = manuscript.bibliography_paths()
-        where: tuple[Path | None, int | None] = (source, _front_matter_line(manuscript, "bibliography"))
-    else:
-        bibliography = config.bibliography
-        where = (config.path, None)
     for bib in bibliography:
-        if not bib.is_file():
-            raise CiteflowError(f"bibliography file not found: {bib}", *where)
         read_utf8(bib)  # Pandoc reads only UTF-8: other bytes named by file and line, as in `check`
-
+    style_root: Path | None = root
     if csl is not None:
-        style_name, base, style_where = str(csl), Path.cwd(), (source, None)
+        style_name, base, style_where, style_root = str(csl), Path.cwd(), (source, None), None
     elif front.get("csl") or front.get("citation-style"):
         key = "csl" if front.get("csl") else "citation-style"
         style_name, base = str(front[key]), manuscript.folder
-        style_where = (source, _front_matter_line(manuscript, key))
+        style_where = (source, manuscript.front_matter_line(key))
     elif config.style:
         style_name, base, style_where = config.style, config.root, (config.path, None)
     else:
         style_name, base, style_where = DEFAULT_STYLE, Path.cwd(), (None, None)
     try:
-        style = resolve_style(style_name, base=base)
+        style = resolve_style(style_name, base=base, root=style_root)
     except CiteflowError as exc:
         if exc.file is None and style_where[0] is not None:
             exc.file, exc.line = style_where
@@ -236,7 +297,8 @@ def prepare(
     if not _has_reference_heading(manuscript):
         metadata["reference-section-title"] = REFERENCE_SECTION_TITLE
     return RenderJob(manuscript, source, bibliography, style.resolve(), style_name, config,
-                     allow_missing, metadata)
+                     allow_missing, metadata, root,
+                     config.render_trusted if trusted is None else trusted)
 
 
 def _has_reference_heading(manuscript: Manuscript) -> bool:
@@ -254,29 +316,83 @@ def _has_reference_heading(manuscript: Manuscript) -> bool:
 #: Pandoc Lua filter run after citeproc: DOI links and the removal of an empty reference
 #: list happen inside the Pandoc run, so that the (large) AST is not rebuilt for them.
 FINISH_FILTER = Path(__file__).parents[1] / "data" / "finish-references.lua"
+#: Pandoc Lua filter run before citeproc: citeproc reads only the bibliographies given, and
+#: an untrusted manuscript loses raw HTML/Typst and the like (see the filter).
+GUARD_FILTER = Path(__file__).parents[1] / "data" / "guard.lua"
+
+#: What raw HTML/Typst, attributes and script links cannot be written without: ``<``,
+#: ``{``, an entity (``&#106;avascript:``), a YAML escape (``"\x3Cscript\x3E"``) or the
+#: scheme itself. A source without any needs no walk by the guard filter.
+_MARKUP_CHARS = re.compile(r"[<{&\\]|script:|data:", re.I)
+_GUARD_REPORT = re.compile(r"^citeflow-(dropped|typst)\t(?:([\w-]+)\t)?(.*)$", re.M)
 
 
 def _citeproc_json(markdown_text: str, job: RenderJob) -> tuple[bytes, list[str]]:
     """Pandoc's JSON for the manuscript after citeproc and the finishing filter, and the
     cited keys missing from the bibliography (an error unless the job allows them)."""
-    args = ["-f", "markdown", "-t", "json", "--citeproc", "--lua-filter", str(FINISH_FILTER),
-            "--csl", str(job.style)]
-    for bib in job.bibliography:
-        args += ["--bibliography", str(bib.resolve())]
+    args = ["-f", "markdown", "-t", "json", "--lua-filter", str(GUARD_FILTER), "--citeproc",
+            "--lua-filter", str(FINISH_FILTER), "--csl", str(job.style)]
     for key, value in job.metadata.items():
         args += ["-M", f"{key}={value}"]
-    args += ["--resource-path", str(job.folder.resolve())]
     try:
         out, stderr = run_pandoc(args, markdown_text.lstrip("\ufeff").encode("utf-8"), job.source,
-                                 cwd=job.folder.resolve())
+                                 cwd=job.folder.resolve(), env=_guard_environment(markdown_text, job))
     except CiteflowError as exc:
         exc.message = exc.message.replace("Pandoc failed:", f"Pandoc failed (style {job.style}):", 1)
         raise
+    _read_guard_report(stderr, job)
     # Pandoc only warns about unknown keys (and prints "KEY?"); with or without a bibliography.
     missing = list(dict.fromkeys(_MISSING.findall(stderr)))
     if missing and not job.allow_missing:
         raise _missing_keys_error(missing, job)
     return out, missing
+
+
+def _guard_environment(markdown_text: str, job: RenderJob) -> dict[str, str]:
+    """What the guard filter is told (see ``data/guard.lua``): trusted or not, whether the
+    source needs a walk at all, and the checked bibliographies."""
+    mode = ("trusted" if job.trusted else "untrusted") + \
+        ("" if _MARKUP_CHARS.search(markdown_text) else "-plain")
+    return {"CITEFLOW_GUARD": mode,
+            "CITEFLOW_BIBLIOGRAPHY": "\n".join(str(b.resolve()) for b in job.bibliography)}
+
+
+def _read_guard_report(stderr: str, job: RenderJob) -> None:
+    """Turn what the guard filter reported into warnings (one per kind) and, for a trusted
+    manuscript, the raw Typst pieces whose file names Typst may need."""
+    drops: dict[Dropped, list[str]] = {}
+    for report, kind, detail in _GUARD_REPORT.findall(stderr):
+        if report == "typst":
+            job.raw_typst.append(detail)
+        elif kind in Dropped._value2member_map_:
+            drops.setdefault(Dropped(kind), []).append(detail)
+    for kind, details in drops.items():
+        job.warnings.append(_drop_warning(kind, details, job.manuscript))
+
+
+def _line_of(manuscript: Manuscript, needle: str) -> int | None:
+    """The line where ``needle`` first occurs in the manuscript's body, or None."""
+    at = manuscript.text.find(needle, manuscript.body_start) if needle.strip() else -1
+    return manuscript.line_col(at)[0] if at >= 0 else None
+
+
+def _drop_warning(kind: Dropped, details: list[str], manuscript: Manuscript) -> RenderWarning:
+    """One warning for every piece of one kind: what, how many, and the first one's line."""
+    named = list(dict.fromkeys(details))
+    if kind is Dropped.METADATA:
+        line = manuscript.front_matter_line(named[0])
+    else:
+        line = _line_of(manuscript, f"{named[0]}=" if kind is Dropped.ATTRIBUTE else named[0])
+    what = _DROP_TEXT[kind]
+    if kind in (Dropped.METADATA, Dropped.ATTRIBUTE, Dropped.SCRIPT_LINK):
+        what += " " + ", ".join(named[:3]) + (", ..." if len(named) > 3 else "")
+    what += " dropped"
+    if len(details) > 1 and kind is not Dropped.METADATA:
+        what += f" ({len(details)} pieces{', the first on this line' if line else ''})"
+    why = TRUSTED_HINT
+    if named == ["citation-abbreviations"]:
+        why = "citeproc reads only the bibliographies and style citeflow has checked"
+    return RenderWarning(kind, f"{what}: {why}", manuscript.path, line)
 
 
 def _finished_ast(out: bytes, missing: list[str], job: RenderJob) -> dict[str, Any]:
@@ -482,19 +598,39 @@ def compact_json(blocks: str) -> str:
         parts.append(blocks[citation:done])
 
 
+_IMAGE_JSON = '{"t":"Image"'
+
+
 @dataclass
 class _Document:
-    """The AST serialised once; each writer gets it with its own metadata."""
+    """The AST serialised once; each writer gets it with its own metadata.
+
+    A document with images keeps its AST as well (``ast``): each writer gets the images in
+    its own form (:mod:`citeflow.output.resources`), so it is serialised once per writer.
+    """
 
     api: str
     meta: dict[str, Any]
     blocks: str
+    ast: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, ast: dict[str, Any], compact: bool = True) -> "_Document":
         blocks = json.dumps(compact_inlines(ast["blocks"]) if compact else ast["blocks"],
                             separators=(",", ":"))
-        return cls(json.dumps(ast["pandoc-api-version"]), ast["meta"], blocks)
+        images = _IMAGE_JSON in blocks or _IMAGE_JSON in json.dumps(ast["meta"], separators=(",", ":"))
+        return cls(json.dumps(ast["pandoc-api-version"]), ast["meta"], blocks,
+                   ast if images else None)
+
+    def for_writer(self, images: ImageSet, fmt: str) -> "_Document":
+        """This document with its images as the ``fmt`` writer takes them."""
+        if self.ast is None:
+            return self
+        changes = swap_images(self.ast, images, fmt)
+        try:
+            return _Document.of(self.ast)
+        finally:
+            restore(changes)
 
     @classmethod
     def of_json(cls, text: str) -> "_Document":
@@ -507,7 +643,7 @@ class _Document:
         decoder = json.JSONDecoder()
         head, meta_key, blocks_key = '{"pandoc-api-version":', ',"meta":', ',"blocks":'
         body = text.rstrip()
-        if not (body.startswith(head) and body.endswith("]}")):
+        if _IMAGE_JSON in body or not (body.startswith(head) and body.endswith("]}")):
             return cls._parsed(text)
         api, index = decoder.raw_decode(body, len(head))
         if not body.startswith(meta_key, index):
@@ -562,21 +698,63 @@ def typst_source(doc: _Document, source: Path | None, preamble: str = "") -> byt
                       doc.encode(meta), source)[0]
 
 
-def compile_typst(typst_markup: bytes, source: Path | None, root: Path | None = None) -> bytes:
-    """Compile Typst markup to PDF bytes with the typst wheel; errors name ``source``."""
+def compile_typst(typst_markup: bytes, source: Path | None, files: dict[str, bytes] | None = None,
+                  folder: str = "") -> bytes:
+    """Compile Typst markup to PDF bytes with the typst wheel; errors name ``source``.
+
+    Typst sees nothing of the project itself: its root is a new private folder holding
+    copies of ``files`` (paths relative to the project root) and the markup, written in the
+    project folder ``folder``, so that its relative paths start there.
+    """
     import typst
 
-    try:
-        return typst.compile(typst_markup, root=str(root) if root else None, format="pdf")
-    except typst.TypstError as exc:
-        message = " ".join(str(getattr(exc, "message", exc)).split())
-        raise CiteflowError(f"Typst could not compile the PDF: {message}", source) from exc
-    except (RuntimeError, ValueError) as exc:
-        raise CiteflowError(f"Typst could not compile the PDF: {exc}", source) from exc
+    with tempfile.TemporaryDirectory(prefix="citeflow-typst-") as private:
+        root = Path(private)
+        document = write_typst_tree(root, typst_markup, folder, files or {})
+        try:
+            return typst.compile(str(document), root=private, format="pdf")
+        except typst.TypstError as exc:
+            message = " ".join(str(getattr(exc, "message", exc)).split())
+        except (RuntimeError, ValueError) as exc:
+            message = str(exc)
+    # Paths in Typst's messages are in the private copy: show them as the project's.
+    message = message.replace(private + "/", "").replace(private, ".")
+    raise CiteflowError(f"Typst could not compile the PDF: {message}", source)
 
 
-def _pdf(doc: _Document, source: Path | None, preamble: str, root: Path | None) -> bytes:
-    return compile_typst(typst_source(doc, source, preamble), source, root)
+@dataclass
+class _Place:
+    """Where a document's files come from: the manuscript's folder inside the project root,
+    and (trusted only) the raw Typst whose literal file names Typst may read."""
+
+    source: Path | None
+    folder: Path
+    root: Path
+    raw_typst: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, job: "RenderJob | None", source: Path | None, folder: Path | None) -> "_Place":
+        if job is not None:
+            return cls(job.source, job.folder.resolve(), job.project_root, job.raw_typst)
+        folder = (folder or Path.cwd()).resolve()
+        return cls(source, folder, folder)
+
+    @property
+    def folder_key(self) -> str:
+        return self.folder.relative_to(self.root).as_posix()
+
+    def __post_init__(self) -> None:
+        # A manuscript named outside its project (on the command line) has its own folder.
+        if not self.folder.is_relative_to(self.root):
+            self.root = self.folder
+
+
+def _pdf(doc: _Document, preamble: str, place: _Place, images: ImageSet) -> bytes:
+    files = images.typst_files()
+    if place.raw_typst:
+        files.update(typst_literal_files(place.raw_typst, place.folder, place.root, place.source))
+    return compile_typst(typst_source(doc, place.source, preamble), place.source, files,
+                         place.folder_key)
 
 
 def _docx(doc: _Document, source: Path | None, folder: Path | None) -> bytes:
@@ -603,37 +781,55 @@ def write_outputs(
     typst_preamble: str = "",
     source: Path | None = None,
     resource_path: Path | None = None,
+    job: RenderJob | None = None,
+    parallel: bool = True,
 ) -> list[Path]:
     """Write ``outdir/stem.<format>`` for each format from one citeproc'd AST.
 
     The AST is serialised once (see :func:`compact_inlines`) and handed to every writer;
     ``ast`` may also be the document :func:`citeproc_document` returns.
-    All outputs are produced in memory (writers in parallel) before any file is written;
-    each file is then replaced atomically. ``extra_css`` is appended to the HTML style
-    sheet, ``typst_preamble`` to the Typst preamble. ``source`` names the manuscript in
-    error messages; ``resource_path`` is the folder relative image paths start from.
+    All outputs are produced in memory (writers in parallel unless ``parallel`` is false),
+    then written to temporary files, and only when every one is written are they renamed
+    into place: a failure (a full disk) leaves every old output as it was.
+    ``extra_css`` is appended to the HTML style sheet, ``typst_preamble`` to the Typst
+    preamble. ``job`` (from :func:`prepare`) says where the manuscript's images may come
+    from (its project root) and collects warnings about those left out; without it,
+    ``source`` names the manuscript in error messages and ``resource_path`` is the folder
+    relative image paths start from (and the only one images may come from).
     """
     formats = parse_formats(list(formats))
     outdir = Path(outdir)
     doc = ast if isinstance(ast, _Document) else _Document.of(ast)
+    place = _Place.of(job, source, resource_path)
+    images = ImageSet()
+    if doc.ast is not None:
+        images = collect_images(doc.ast, place.folder, place.root)
+        if job is not None:
+            job.warnings += [RenderWarning(Dropped(kind), message, job.source,
+                                           _line_of(job.manuscript, f"]({src}"))
+                             for kind, src, message in images.warnings]
+    docs = {fmt: doc.for_writer(images, fmt) for fmt in formats}
     makers = {
-        "html": lambda: _html(doc, stem, source, extra_css, resource_path),
-        "pdf": lambda: _pdf(doc, source, typst_preamble, resource_path),
-        "docx": lambda: _docx(doc, source, resource_path),
+        "html": lambda: _html(docs["html"], stem, place.source, extra_css, place.folder),
+        "pdf": lambda: _pdf(docs["pdf"], typst_preamble, place, images),
+        "docx": lambda: _docx(docs["docx"], place.source, place.folder),
     }
-    with ThreadPoolExecutor(max_workers=len(formats)) as pool:
-        # The PDF (writer, then Typst) takes longest: start it first.
-        futures = {fmt: pool.submit(makers[fmt]) for fmt in sorted(formats, key=lambda f: f != "pdf")}
-        produced = {fmt: future.result() for fmt, future in futures.items()}
-    written = []
-    for fmt in formats:
-        target = outdir / f"{stem}.{fmt}"
-        try:
-            atomic_write_bytes(target, produced[fmt])
-        except OSError as exc:
-            raise CiteflowError(f"cannot write output: {exc.strerror}", target) from exc
-        written.append(target)
-    return written
+    # The PDF (writer, then Typst) takes longest: start it first.
+    order = sorted(formats, key=lambda f: f != "pdf")
+    if parallel and len(formats) > 1:
+        with ThreadPoolExecutor(max_workers=len(formats)) as pool:
+            futures = {fmt: pool.submit(makers[fmt]) for fmt in order}
+            produced = {fmt: future.result() for fmt, future in futures.items()}
+    else:
+        produced = {fmt: makers[fmt]() for fmt in order}
+    targets = {outdir / f"{stem}.{fmt}": produced[fmt] for fmt in formats}
+    try:
+        atomic_write_all(targets)
+    except OSError as exc:
+        names = ", ".join(path.name for path in targets)
+        raise CiteflowError(f"cannot write outputs ({names}): {exc.strerror or exc}; none was "
+                            "changed", outdir) from exc
+    return list(targets)
 
 
 # -- all together ------------------------------------------------------------------------
@@ -651,12 +847,22 @@ def render(
     outdir: str | Path | None = None,
     allow_missing: bool = False,
     config: Config | None = None,
+    trusted: bool | None = None,
+    warn: Callable[[RenderWarning], None] | None = None,
 ) -> list[Path]:
-    """Render one manuscript to ``outdir/STEM.{html,pdf,docx}``; returns the paths written."""
+    """Render one manuscript to ``outdir/STEM.{html,pdf,docx}``; returns the paths written.
+
+    ``trusted`` keeps raw HTML and Typst (default: ``[render] trusted``); ``warn`` is called
+    with each :class:`RenderWarning` about what the outputs leave out.
+    """
     formats = parse_formats(list(formats) if not isinstance(formats, str) else formats)
-    job = prepare(manuscript_path, csl=csl, config=config, allow_missing=allow_missing)
+    job = prepare(manuscript_path, csl=csl, config=config, allow_missing=allow_missing,
+                  trusted=trusted)
     document = citeproc_document(job.manuscript.text, job)
     target = Path(outdir) if outdir is not None else default_outdir(job.config)
-    return write_outputs(document, formats, target, job.stem, source=job.source,
-                         resource_path=job.folder.resolve())
+    written = write_outputs(document, formats, target, job.stem, job=job)
+    for warning in job.warnings:
+        if warn is not None:
+            warn(warning)
+    return written
 

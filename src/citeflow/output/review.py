@@ -587,17 +587,22 @@ def render_review(
     csl: str | Path | None = None,
     config=None,
     result=None,
+    trusted: bool | None = None,
+    warn=None,
 ) -> list[Path]:
     """Write ``DIR/STEM.review.pdf`` and ``DIR/STEM.review.html``; return their paths.
 
     ``result`` is a check result for this manuscript when one is at hand (``citeflow build``
     has just checked it); otherwise the checks run here. Citation keys missing from the
-    bibliography do not stop the review: they are findings like any other.
+    bibliography do not stop the review: they are findings like any other. The manuscript's
+    own raw HTML and Typst are dropped unless it is ``trusted`` (as in
+    :func:`citeflow.output.render.render`, which says what ``warn`` gets); the review's highlights
+    stay.
     """
     from citeflow.output import render as rendering
 
     source = Path(manuscript_path)
-    job = rendering.prepare(source, csl=csl, config=config, allow_missing=True)
+    job = rendering.prepare(source, csl=csl, config=config, allow_missing=True, trusted=trusted)
     if result is None:
         result = check_manuscript(source, config=job.config)
     bibliography = getattr(result, "bibliography", None)
@@ -611,6 +616,9 @@ def render_review(
                            references_title)
     ast = finish_review_ast(rendering.citeproc_ast(text, job))
     target = Path(outdir) if outdir is not None else rendering.default_outdir(job.config)
-    return rendering.write_outputs(ast, ["pdf", "html"], target, f"{job.stem}.review",
-                                   extra_css=REVIEW_CSS, source=job.source,
-                                   resource_path=job.folder.resolve())
+    written = rendering.write_outputs(ast, ["pdf", "html"], target, f"{job.stem}.review",
+                                      extra_css=REVIEW_CSS, job=job)
+    for warning in job.warnings:
+        if warn is not None:
+            warn(warning)
+    return written

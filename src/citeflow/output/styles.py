@@ -150,11 +150,14 @@ def _looks_like_path(value: str) -> bool:
     return value.endswith(".csl") or "/" in value or "\\" in value
 
 
-def resolve_style(name_or_path: str | Path, base: str | Path | None = None) -> Path:
+def resolve_style(name_or_path: str | Path, base: str | Path | None = None,
+                  root: Path | None = None) -> Path:
     """The independent ``.csl`` file for a style name, alias or path.
 
     A path (anything ending in ``.csl`` or holding a slash) is taken relative to ``base``
-    (default: the working directory). A dependent style, named or given as a path, resolves
+    (default: the working directory); with ``root`` (a project root, resolved) it must lie
+    inside it, symbolic links resolved, or :class:`~citeflow.paths.PathRefused` is raised
+    before it is read. A dependent style, named or given as a path, resolves
     to its independent parent from the package, offline. Raises :class:`UnknownStyle` with
     the closest names when a name is unknown, :class:`CiteflowError` when a path is missing
     or a dependent style's parent is not available.
@@ -166,6 +169,10 @@ def resolve_style(name_or_path: str | Path, base: str | Path | None = None) -> P
         candidate = Path(value)
         if not candidate.is_absolute() and base is not None:
             candidate = Path(base) / candidate
+        if root is not None and (candidate.is_symlink() or candidate.exists()):
+            from citeflow.paths import require_inside
+
+            require_inside(candidate, root, "CSL style", must_exist=False)
         if candidate.is_file():
             return _independent(candidate)
         if "/" in value or "\\" in value:
