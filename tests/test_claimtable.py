@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from citeflow.output.claimtable import UNSUPPORTED, claim_table, rows_to_markdown
 from citeflow.cli import main
-from citeflow.output.render import pandoc_path
+from citeflow.pandoc import pandoc_path
 
 DATA = Path(__file__).parent / "data" / "review"
 

@@ -16,7 +16,8 @@ from pypdf import PdfReader
 
 from citeflow.output import render as render_module
 from citeflow.cli import main
-from citeflow.output.render import _Document, citeproc_ast, prepare, run_pandoc, typst_source, write_outputs
+from citeflow.output.render import _Document, citeproc_ast, prepare, typst_source, write_outputs
+from citeflow.pandoc import run_pandoc
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "manuscripts" / "dupilumab-arthralgia-review.md"

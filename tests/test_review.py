@@ -18,7 +18,7 @@ from citeflow.checks.base import Finding, Severity
 from citeflow.checks.engine import check_manuscript
 from citeflow.errors import CiteflowError
 from citeflow.document.manuscript import parse_manuscript
-from citeflow.output.render import pandoc_path
+from citeflow.pandoc import pandoc_path
 from citeflow.output.review import (
     highlight_markdown,
     place_findings,

@@ -83,7 +83,7 @@ local WRAPPERS = {
   Superscript = true, Subscript = true, SmallCaps = true,
 }
 
--- The text of inlines, markup dropped (as citeflow.output.render.plain_text).
+-- The text of inlines, markup dropped (as citeflow.pandoc.plain_text).
 local function plain_text(inlines)
   local parts = {}
   for _, item in ipairs(inlines) do

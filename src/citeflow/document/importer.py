@@ -48,7 +48,7 @@ from pathlib import Path
 from citeflow.config import DEFAULT_STYLE, Config, load_config
 from citeflow.errors import CiteflowError
 from citeflow.files import atomic_write_text
-from citeflow.output.render import plain_text, run_pandoc
+from citeflow.pandoc import plain_text, run_pandoc
 
 SUPPORTED = (".txt", ".docx", ".html", ".htm")
 
