@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -62,3 +64,27 @@ def test_broken_config_stops_a_command_with_exit_2(tmp_path, monkeypatch):
     done = CliRunner().invoke(main, ["check", "a.md"])
     assert done.exit_code == 2
     assert "citeflow.toml:1" in done.output
+
+
+def test_a_mistyped_key_is_named_with_its_line_and_the_closest_key(tmp_path):
+    (tmp_path / "citeflow.toml").write_text(
+        'style = "nature"\nbibliografy = ["refs.bib"]\n\n[check]\nfail_on = "warning"\n')
+    with pytest.raises(CiteflowError) as info:
+        load_config(tmp_path)
+    assert info.value.line == 2
+    assert info.value.message == "unknown key 'bibliografy' (did you mean bibliography?)"
+
+
+def test_a_value_of_the_wrong_kind_is_named_in_pyproject(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.citeflow]\nstyle = "nature"\n\n'
+        '[tool.citeflow.render]\ntrusted = "yes"\n')
+    with pytest.raises(CiteflowError) as info:
+        load_config(tmp_path)
+    assert (info.value.file, info.value.line) == (tmp_path / "pyproject.toml", 8)
+    assert info.value.message == "[render] trusted must be true or false, not 'yes'"
+
+
+def test_the_sample_configuration_is_valid():
+    root = Path(__file__).resolve().parents[1]
+    assert load_config(root).path == root / "citeflow.toml"

@@ -316,16 +316,19 @@ def test_doi_org_hands_over_only_to_the_registration_agencies_allowed(project, h
 
 
 @pytest.mark.parametrize("old, new, message", [
-    ("workers = 2", 'workers = 2\nredirect_hosts = "doi.org"', "[sources] redirect_hosts must be a list of host names"),
-    ("timeout = 1", "timeout = 0", "[sources] timeout must be more than 0"),
-    ("max_response_mb = 0.1", 'max_response_mb = "lots"', "[sources] max_response_mb must be a number, not 'lots'"),
+    ("workers = 2", 'workers = 2\nredirect_hosts = "doi.org"',
+     ":10: [sources] redirect_hosts must be a list of strings, not 'doi.org'"),
+    ("timeout = 1", "timeout = 0", ": [sources] timeout must be more than 0"),
+    ("max_response_mb = 0.1", 'max_response_mb = "lots"',
+     ":10: [sources] max_response_mb must be a number, not 'lots'"),
+    ("retries = 1", "retires = 1", ":4: unknown key 'retires' in [sources] (did you mean retries?)"),
 ])
 def test_bad_limits_in_the_config_are_named(project, httpserver, old, new, message):
     config = project / "citeflow.toml"
     config.write_text(config.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
     result = run("cite", f"doi:{ELIFE}")
     assert result.exit_code == 2
-    assert result.stderr == f"citeflow: error: {project / 'citeflow.toml'}: {message}\n"
+    assert result.stderr == f"citeflow: error: {project / 'citeflow.toml'}{message}\n"
     assert httpserver.log == []
 
 

@@ -2,7 +2,19 @@
 
 The file is looked for in the given folder and its parents; the first ``citeflow.toml``, or
 ``pyproject.toml`` with a ``[tool.citeflow]`` table, wins. Paths in it are relative to the
-folder that holds it. Environment variables override it (``CITEFLOW_*``).
+folder that holds it. Every key is checked when the file is read (:data:`SCHEMA`): an
+unknown key or a value of the wrong kind is one error naming the file, the line and the key
+(with the closest known key for a typo).
+
+Settings are merged in one order, each layer overriding the one before:
+
+1. citeflow's defaults;
+2. ``citeflow.toml`` (or ``[tool.citeflow]`` in ``pyproject.toml``);
+3. a manuscript's front matter, for what belongs to one manuscript (``bibliography``,
+   ``csl``; paths relative to the manuscript's folder);
+4. environment variables (``CITEFLOW_*``, ``NCBI_API_KEY``: the ``env`` column of
+   :data:`SCHEMA`);
+5. command-line options and keyword arguments of the Python API.
 
 Recognised keys (all optional)::
 
@@ -14,16 +26,19 @@ Recognised keys (all optional)::
 
     [sources]          # crossref_url, doi_url, eutils_url, idconv_url, workers, ncbi_api_key, timeout,
                        # max_response_mb, retries, backoff, max_retry_after, retry_budget,
-                       # breaker_failures, redirect_hosts (see citeflow.sources)
+                       # breaker_failures, redirect_hosts, rate_limits (see citeflow.sources)
     [cache]            # dir (default: the user cache directory), ttl_days, notfound_ttl_days
-    [placeholders]     # extra = ["regex", ...] (free-text), extra_identifier = [...]
-    [check]            # fail_on, select, ignore, severity = {CF106 = "info"}, cues = {...}
+    [placeholders]     # extra = ["regex", ...] (free-text)
+    [check]            # fail_on, select, ignore, suggest, placeholders, severity = {CF106 = "info"},
+                       # cues = {...}, per_file = {"glob" = ["CF106"]}
     [render]           # trusted = true: keep raw HTML/Typst (see docs/security.md)
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +47,141 @@ from typing import Any
 from .errors import CiteflowError
 
 DEFAULT_STYLE = "american-medical-association"
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key: the kinds of value it takes, what it does, and the
+    environment variable that overrides it (if any)."""
+
+    kinds: tuple[type, ...]
+    help: str
+    env: str | None = None
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, bool) and bool not in self.kinds:
+            return False  # TOML true is not a number
+        if list in self.kinds and isinstance(value, list):
+            return all(isinstance(item, str) for item in value)
+        return isinstance(value, self.kinds)
+
+    def describe(self) -> str:
+        names = {str: "a string", int: "a number", float: "a number", bool: "true or false",
+                 list: "a list of strings", dict: "a table"}
+        return " or ".join(dict.fromkeys(names[kind] for kind in self.kinds))
+
+
+_NUMBER = (int, float)
+_TEXT = (str,)
+_TEXTS = (str, list)
+
+#: Every key citeflow reads, by section (``None``: the top level). Tables listed with kind
+#: ``dict`` hold keys of the user's choosing (rule codes, globs, host names, cue kinds).
+SCHEMA: dict[str | None, dict[str, Key]] = {
+    None: {
+        "style": Key(_TEXT, "CSL style name (`citeflow styles`) or .csl path"),
+        "bibliography": Key(_TEXTS, "default bibliography files"),
+        "manuscripts": Key(_TEXT, "folder that `citeflow build` and `check` scan"),
+        "output": Key(_TEXT, "default output folder"),
+        "mailto": Key(_TEXT, "contact sent to Crossref and NCBI", "CITEFLOW_MAILTO"),
+    },
+    "sources": {
+        "crossref_url": Key(_TEXT, "Crossref REST API", "CITEFLOW_CROSSREF_URL"),
+        "doi_url": Key(_TEXT, "doi.org resolver", "CITEFLOW_DOI_URL"),
+        "eutils_url": Key(_TEXT, "NCBI E-utilities", "CITEFLOW_EUTILS_URL"),
+        "idconv_url": Key(_TEXT, "PMC ID converter", "CITEFLOW_IDCONV_URL"),
+        "workers": Key((int,), "lookups at once", "CITEFLOW_WORKERS"),
+        "timeout": Key(_NUMBER, "seconds for one whole request", "CITEFLOW_TIMEOUT"),
+        "max_response_mb": Key(_NUMBER, "largest answer read", "CITEFLOW_MAX_RESPONSE_MB"),
+        "retries": Key((int,), "retries of a failed request", "CITEFLOW_RETRIES"),
+        "backoff": Key(_NUMBER, "seconds before the first retry", "CITEFLOW_BACKOFF"),
+        "max_retry_after": Key(_NUMBER, "longest Retry-After honoured", "CITEFLOW_MAX_RETRY_AFTER"),
+        "retry_budget": Key(_NUMBER, "seconds of waiting per lookup", "CITEFLOW_RETRY_BUDGET"),
+        "breaker_failures": Key((int,), "failures in a row before a service is given up",
+                                "CITEFLOW_BREAKER_FAILURES"),
+        "redirect_hosts": Key((list,), "hosts doi.org may redirect to"),
+        "rate_limits": Key((dict,), "requests per second by host"),
+        "ncbi_api_key": Key(_TEXT, "NCBI API key (10 requests/s instead of 3)", "NCBI_API_KEY"),
+    },
+    "cache": {
+        "dir": Key(_TEXT, "metadata cache folder", "CITEFLOW_CACHE_DIR"),
+        "ttl_days": Key(_NUMBER, "days a fetched record is fresh"),
+        "notfound_ttl_days": Key(_NUMBER, "days a not-found answer is kept"),
+    },
+    "placeholders": {
+        "extra": Key(_TEXTS, "regular expressions for more free-text placeholders"),
+    },
+    "check": {
+        "fail_on": Key(_TEXT, "error, warning or info"),
+        "select": Key(_TEXTS, "rule codes or prefixes to run"),
+        "ignore": Key(_TEXTS, "rule codes or prefixes to skip"),
+        "suggest": Key((bool,), "rank candidate references for findings"),
+        "placeholders": Key(_TEXTS, "regular expressions for more free-text placeholders"),
+        "severity": Key((dict,), "severity by rule code"),
+        "cues": Key((dict,), "extra cue phrases by kind"),
+        "per_file": Key((dict,), "rule codes silenced by file glob"),
+    },
+    "render": {
+        "trusted": Key((bool,), "keep raw HTML and Typst (docs/security.md)"),
+    },
+}
+
+
+def _key_line(text: str, section: str | None, key: str) -> int | None:
+    """The line of ``key`` in TOML ``text`` (inside ``[section]`` when given)."""
+    lines = text.splitlines()
+    inside = section is None
+    header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
+    for number, line in enumerate(lines, 1):
+        match = header.match(line)
+        if match:
+            name = match.group(1).strip().strip('"')
+            if section is None:
+                inside = False
+            else:
+                inside = name in (section, f"tool.citeflow.{section}")
+            continue
+        if inside and re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
+            return number
+    if section is not None:
+        for number, line in enumerate(lines, 1):
+            if re.match(rf"^\s*\[\s*(tool\.citeflow\.)?{re.escape(section)}(\.{re.escape(key)})?\s*\]", line):
+                return number
+    return None
+
+
+def validate(data: dict[str, Any], path: Path | None, text: str = "") -> None:
+    """Raise :class:`CiteflowError` naming file, line and key for the first unknown key or
+    value of the wrong kind in configuration ``data`` (the text gives the line)."""
+
+    def fail(message: str, section: str | None, key: str) -> None:
+        raise CiteflowError(message, path, _key_line(text, section, key) if text else None)
+
+    for key, value in data.items():
+        if key in SCHEMA and key is not None:
+            if not isinstance(value, dict):
+                fail(f"[{key}] must be a table", None, key)
+            _validate_section(key, value, fail)
+            continue
+        spec = SCHEMA[None].get(key)
+        if spec is None:
+            close = difflib.get_close_matches(key, [k for k in SCHEMA if k] + list(SCHEMA[None]), 1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            fail(f"unknown key {key!r}{hint}", None, key)
+        elif not spec.accepts(value):
+            fail(f"{key} must be {spec.describe()}, not {value!r}", None, key)
+
+
+def _validate_section(section: str, table: dict[str, Any], fail: Any) -> None:
+    known = SCHEMA[section]
+    for key, value in table.items():
+        spec = known.get(key)
+        if spec is None:
+            close = difflib.get_close_matches(key, list(known), 1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            fail(f"unknown key {key!r} in [{section}]{hint}", section, key)
+        elif not spec.accepts(value):
+            fail(f"[{section}] {key} must be {spec.describe()}, not {value!r}", section, key)
 
 
 @dataclass
@@ -147,4 +297,9 @@ def load_config(start: str | Path | None = None, path: str | Path | None = None)
     data = _read_toml(path)
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("citeflow", {})
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    validate(data, path, text)
     return Config(root=path.parent.resolve(), path=path, data=data)
