@@ -390,9 +390,12 @@ class Project:
 
     def render(self, source: str | os.PathLike[str], *, formats: Iterable[str] | str = ("html", "pdf"),
                output_dir: str | os.PathLike[str] | None = None, csl: str | None = None,
-               allow_missing: bool = False, review: bool = False) -> list[Path]:
+               allow_missing: bool = False, review: bool = False, trusted: bool | None = None,
+               warn: Callable[[Any], None] | None = None) -> list[Path]:
         """Render a manuscript file to ``output_dir/STEM.{html,pdf,docx}``; with ``review``
         the editorial review (``STEM.review.pdf`` and ``.review.html``) is written too.
+        ``trusted`` keeps raw HTML and Typst (default: ``[render] trusted``, see
+        docs/security.md); ``warn`` receives each warning about what the outputs leave out.
         Returns the paths written."""
         from .output.render import render as render_manuscript
 
@@ -400,28 +403,41 @@ class Project:
             raise CiteflowError("render needs a manuscript file, not text")
         written = render_manuscript(Path(os.fspath(source)), formats, csl=csl,
                                     outdir=_path(output_dir), allow_missing=allow_missing,
-                                    config=self.config)
+                                    config=self.config, trusted=trusted, warn=warn)
         if review:
-            from .output.review import render_review
-
-            written += render_review(Path(os.fspath(source)), outdir=_path(output_dir), csl=csl,
-                                     config=self.config)
+            written += self.review(source, output_dir=output_dir, csl=csl, trusted=trusted,
+                                   warn=warn)
         return written
+
+    def review(self, source: str | os.PathLike[str], *,
+               output_dir: str | os.PathLike[str] | None = None, csl: str | None = None,
+               trusted: bool | None = None, warn: Callable[[Any], None] | None = None,
+               result: "CheckResult | None" = None) -> list[Path]:
+        """Write the editorial review of a manuscript file (``STEM.review.pdf`` and
+        ``.review.html``): every finding highlighted in place, a summary and an appendix.
+        ``result`` is a check of the manuscript already at hand."""
+        from .output.review import render_review
+
+        if not is_path_like(source):
+            raise CiteflowError("review needs a manuscript file, not text")
+        return render_review(Path(os.fspath(source)), outdir=_path(output_dir), csl=csl,
+                             config=self.config, result=result, trusted=trusted, warn=warn)
 
     def build(self, sources: Iterable[str | os.PathLike[str]] = (), *,
               output_dir: str | os.PathLike[str] | None = None, jobs: int | None = None,
               fail_on: "Severity | str | None" = None, force: bool = False,
-              csl: str | None = None,
+              csl: str | None = None, trusted: bool | None = None,
               on_done: Callable[["BuildOutcome"], None] | None = None) -> "BuildReport":
         """Check and render every manuscript that changed (default: the project's), in
-        parallel processes; unchanged ones are reported up to date."""
+        parallel processes; unchanged ones are reported up to date. ``on_done`` receives
+        each outcome as it arrives."""
         from .output.build import build as run_build
         from .checks.base import Severity
 
         level = Severity.parse(fail_on) if isinstance(fail_on, str) else fail_on
         return run_build([Path(os.fspath(s)) for s in sources], outdir=_path(output_dir), jobs=jobs,
                          fail_on=level, force=force, csl=csl, config=self.config,
-                         on_done=on_done)
+                         on_done=on_done, trusted=trusted)
 
     def cite(self, identifiers: Iterable["str | Identifier"], *,
              bibliography: str | os.PathLike[str] | None = None, offline: bool | None = None,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..output.build import BuildStatus
 from . import main
 
 
@@ -18,12 +19,12 @@ def _severity(ctx, param, value):
 
 
 def _describe(outcome) -> str:
-    if outcome.status == "failed":
+    if outcome.status is BuildStatus.FAILED:
         return f"citeflow: error: {outcome.error}"
     counts = outcome.counts
     found = (f"{outcome.total} findings: {counts.get('error', 0)} error, "
              f"{counts.get('warning', 0)} warning, {counts.get('info', 0)} info")
-    if outcome.status == "up-to-date":
+    if outcome.status is BuildStatus.UP_TO_DATE:
         return f"{outcome.manuscript}: up to date ({found})"
     outputs = ", ".join(p.name for p in outcome.outputs)
     return f"{outcome.manuscript}: built in {outcome.seconds:.1f} s ({found}) -> {outputs}"
@@ -54,16 +55,17 @@ def build(ctx: click.Context, manuscripts: tuple[Path, ...], outdir: Path | None
     version) are unchanged since the last build are skipped and reported up to date.
     Exit code: 0, 1 when findings reach --fail-on, 2 when a manuscript cannot be built.
     """
-    from ..output.build import build as run_build
+    from ..api import Project
 
     def report(outcome) -> None:
         for warning in outcome.warnings:
             click.echo(f"citeflow: warning: {warning}", err=True)
-        click.echo(_describe(outcome), err=outcome.status == "failed")
+        click.echo(_describe(outcome), err=outcome.status is BuildStatus.FAILED)
 
-    result = run_build(manuscripts, outdir=outdir, jobs=jobs, fail_on=fail_on, force=force,
-                       csl=csl, on_done=report, trusted=trusted or None)
-    click.echo(f"{len(result.by_status('built'))} built, "
-               f"{len(result.by_status('up-to-date'))} up to date, "
-               f"{len(result.by_status('failed'))} failed in {result.seconds:.1f} s")
+    result = Project.find().build(manuscripts, output_dir=outdir, jobs=jobs, fail_on=fail_on,
+                                  force=force, csl=csl, on_done=report,
+                                  trusted=trusted or None)
+    click.echo(f"{len(result.by_status(BuildStatus.BUILT))} built, "
+               f"{len(result.by_status(BuildStatus.UP_TO_DATE))} up to date, "
+               f"{len(result.by_status(BuildStatus.FAILED))} failed in {result.seconds:.1f} s")
     ctx.exit(result.exit_code)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import CiteflowError
-from ..output.render import parse_formats, render as render_manuscript
+from ..output.render import parse_formats
 from . import main
 
 
@@ -45,17 +45,18 @@ def render(manuscripts: tuple[Path, ...], formats: list[str], csl: str | None,
     Files the manuscript names must lie inside the project; what the outputs leave out
     is said in a warning on stderr.
     """
-    for manuscript in manuscripts:
-        if review:
-            from ..output.review import render_review
+    from ..api import Project
 
-            for path in render_review(manuscript, outdir=outdir, csl=csl, trusted=trusted or None,
-                                      warn=show_warning):
-                click.echo(f"wrote {path}")
-            continue
-        for path in render_manuscript(manuscript, formats, csl=csl, outdir=outdir,
-                                      allow_missing=allow_missing, trusted=trusted or None,
-                                      warn=show_warning):
+    for manuscript in manuscripts:
+        project = Project.find(manuscript)
+        if review:
+            written = project.review(manuscript, output_dir=outdir, csl=csl,
+                                     trusted=trusted or None, warn=show_warning)
+        else:
+            written = project.render(manuscript, formats=formats, output_dir=outdir, csl=csl,
+                                     allow_missing=allow_missing, trusted=trusted or None,
+                                     warn=show_warning)
+        for path in written:
             click.echo(f"wrote {path}")
 
 

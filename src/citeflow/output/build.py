@@ -22,6 +22,7 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -69,12 +70,23 @@ class BuildTask:
         return str(self.manuscript.resolve())
 
 
+class BuildStatus(str, Enum):
+    """What a build did with one manuscript."""
+
+    BUILT = "built"
+    UP_TO_DATE = "up-to-date"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass
 class BuildOutcome:
     """What happened to one manuscript."""
 
     manuscript: Path
-    status: str  # "built", "up-to-date" or "failed"
+    status: BuildStatus
     outputs: list[Path] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # error/warning/info (unsuppressed)
     error: str = ""
@@ -98,13 +110,13 @@ class BuildReport:
     fail_on: Severity
     seconds: float = 0.0
 
-    def by_status(self, status: str) -> list[BuildOutcome]:
-        return [o for o in self.outcomes if o.status == status]
+    def by_status(self, status: BuildStatus | str) -> list[BuildOutcome]:
+        return [o for o in self.outcomes if o.status == BuildStatus(status)]
 
     @property
     def exit_code(self) -> int:
         """2 when a manuscript could not be built, else 1 when findings reach ``fail_on``."""
-        if self.by_status("failed"):
+        if self.by_status(BuildStatus.FAILED):
             return 2
         return 1 if any(o.fails(self.fail_on) for o in self.outcomes) else 0
 
@@ -203,7 +215,7 @@ def _up_to_date(task: BuildTask, stamp: dict) -> BuildOutcome | None:
     if not outputs or not all(p.is_file() for p in outputs):
         return None
     counts = {k: int(v) for k, v in entry.get("counts", {}).items()}
-    return BuildOutcome(task.manuscript, "up-to-date", outputs, counts)
+    return BuildOutcome(task.manuscript, BuildStatus.UP_TO_DATE, outputs, counts)
 
 
 # --------------------------------------------------------------------------------------
@@ -229,7 +241,7 @@ def build_one(task: BuildTask) -> BuildOutcome:
         active = result.active()
         counts = {str(s): sum(1 for f in active if f.severity == s) for s in Severity}
         job = prepare(task.manuscript, csl=task.csl, config=task.config, allow_missing=True,
-                      trusted=task.trusted)
+                      trusted=task.trusted, manuscript=result.manuscript)
         ast = citeproc_ast(job.manuscript.text, job)
         # One writer at a time: the parallelism of a build is across manuscripts.
         outputs = write_outputs(ast, ["html", "pdf"], task.outdir, job.stem, job=job,
@@ -246,9 +258,9 @@ def build_one(task: BuildTask) -> BuildOutcome:
     except CiteflowError as exc:
         if exc.file is None:
             exc.file = task.manuscript
-        return BuildOutcome(task.manuscript, "failed", error=str(exc),
+        return BuildOutcome(task.manuscript, BuildStatus.FAILED, error=str(exc),
                             seconds=time.perf_counter() - started)
-    return BuildOutcome(task.manuscript, "built", outputs, counts,
+    return BuildOutcome(task.manuscript, BuildStatus.BUILT, outputs, counts,
                         seconds=time.perf_counter() - started,
                         warnings=list(dict.fromkeys(warnings)))
 
@@ -280,7 +292,7 @@ def plan(names: Sequence[str | Path], outdir: Path | None, config: Config,
         try:
             digest = inputs_hash(manuscript, own, csl, trusted)
         except CiteflowError as exc:
-            failed.append(BuildOutcome(manuscript, "failed", error=str(exc)))
+            failed.append(BuildOutcome(manuscript, BuildStatus.FAILED, error=str(exc)))
             continue
         tasks.append(BuildTask(manuscript, outdir, own, digest, csl, trusted=trusted))
     return tasks, failed, outdir
@@ -331,11 +343,11 @@ def build(
     updated = dict(stamp)
     for outcome in outcomes:
         key = str(outcome.manuscript.resolve())
-        if outcome.status == "built":
+        if outcome.status is BuildStatus.BUILT:
             updated[key] = {"inputs": hashes[key],
                             "outputs": [str(p.resolve()) for p in outcome.outputs],
                             "counts": outcome.counts}
-        elif outcome.status == "failed":
+        elif outcome.status is BuildStatus.FAILED:
             updated.pop(key, None)
     if updated != stamp:
         write_stamp(out, updated)

@@ -197,8 +197,13 @@ def prepare(
     config: Config | None = None,
     allow_missing: bool = False,
     trusted: bool | None = None,
+    *,
+    manuscript: Manuscript | None = None,
 ) -> RenderJob:
     """Read the manuscript and resolve its bibliography and CSL style (see module docstring).
+
+    ``manuscript`` is the file already read (by a check of the same build), so that it is
+    not read again.
 
     The bibliographies and a CSL style the manuscript (or citeflow.toml) names must lie
     inside the project root, and the manuscript may not be a symbolic link out of it
@@ -209,7 +214,8 @@ def prepare(
     config = config or load_config(source)
     root = project_root(source, config)
     require_manuscript(source, root)
-    manuscript = read_manuscript(source)
+    if manuscript is None:
+        manuscript = read_manuscript(source)
     front = manuscript.front_matter
     bibliography = bibliography_files(manuscript, config, root)
 

@@ -602,7 +602,8 @@ def render_review(
     from citeflow.output import render as rendering
 
     source = Path(manuscript_path)
-    job = rendering.prepare(source, csl=csl, config=config, allow_missing=True, trusted=trusted)
+    job = rendering.prepare(source, csl=csl, config=config, allow_missing=True, trusted=trusted,
+                            manuscript=result.manuscript if result is not None else None)
     if result is None:
         result = check_manuscript(source, config=job.config)
     bibliography = getattr(result, "bibliography", None)
