@@ -25,6 +25,7 @@ from citeflow.checks.engine import CheckSettings, bibliography_paths, load_rules
 from citeflow.claims.detect import Claim, CueSet, find_claims
 from citeflow.config import Config, load_config
 from citeflow.document.manuscript import Manuscript, read_manuscript
+from citeflow.document.markdown import escape_inline
 
 UNSUPPORTED = "unsupported"
 NOT_IN_BIBLIOGRAPHY = "(not in the bibliography)"
@@ -179,29 +180,13 @@ def rows_to_csv(rows: Sequence[ClaimRow]) -> str:
     return buffer.getvalue()
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~^$@&])")
-_MD_LEADING = re.compile(r"^(\d*)([#+\-=:.)])")
-
-
-def escape_markdown(text: str) -> str:
-    """``text`` as literal inline Pandoc Markdown on one line.
-
-    Whitespace is folded to single spaces; characters that start inline markup (emphasis,
-    code, links, citations, raw HTML, math, sub/superscript, table pipes, entities) are
-    backslash-escaped, and so is a leading character that would start a block (``#``, ``-``,
-    ``1.``).
-    """
-    escaped = _MD_SPECIAL.sub(r"\\\1", _one_line(text))
-    return _MD_LEADING.sub(r"\1\\\2", escaped, count=1)
-
-
 def rows_to_markdown(rows: Sequence[ClaimRow]) -> str:
     """A pipe table; cell text is escaped so Pandoc renders it literally."""
     lines = ["| " + " | ".join(HEADERS) + " |",
              "|---:|---:|" + "-" * 40 + "|" + "-" * 12 + "|" + "-" * 24 + "|"]
     for row in rows:
-        cells = [escape_markdown(c) for c in _cells(row)[:-1]]
-        cells.append(escape_markdown("; ".join(row.titles)) if row.supported
+        cells = [escape_inline(c) for c in _cells(row)[:-1]]
+        cells.append(escape_inline("; ".join(row.titles)) if row.supported
                      else f"**{UNSUPPORTED}**")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

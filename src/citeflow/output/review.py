@@ -35,11 +35,11 @@ from citeflow.output.claimtable import (
     claim_rows,
     claim_stats,
     cues_from_config,
-    escape_markdown,
     plain_sentence,
     rows_to_markdown,
 )
 from citeflow.document.manuscript import Block, Manuscript, protected_ranges
+from citeflow.document.markdown import escape_inline
 
 # --------------------------------------------------------------------------------------
 # Colours
@@ -460,7 +460,7 @@ def summary_markdown(findings: Sequence[Finding], stats: ClaimStats, source_name
         "::: {.cf-review-summary}",
         f"# Editorial review {_HEADING_ATTRS}",
         "",
-        f"{escape_markdown(source_name)}: **{_plural(totals['total'], 'finding')}**: "
+        f"{escape_inline(source_name)}: **{_plural(totals['total'], 'finding')}**: "
         f"{totals['error']} error, {totals['warning']} warning, {totals['info']} info"
         f"{suppressed}.",
         "",
@@ -472,7 +472,7 @@ def summary_markdown(findings: Sequence[Finding], stats: ClaimStats, source_name
     if counts:
         lines += ["| Rule | Name | Severity | Findings |", "|:--|:--|:--|--:|"]
         for code, name, severity, count in counts:
-            lines.append(f"| {code} | {escape_markdown(name)} | {severity} | {count} |")
+            lines.append(f"| {code} | {escape_inline(name)} | {severity} | {count} |")
         lines.append("")
     lines += [
         "Highlights: red = error, yellow = warning, blue = info. The marker after each "
@@ -487,7 +487,7 @@ def _candidate_text(suggestion, bibliography) -> str:
     title = ""
     if ref is not None and ref.title:
         title = f" {ref.title}" + (f" ({ref.year})" if ref.year else "")
-    return escape_markdown(f"@{suggestion.key}{title}")
+    return escape_inline(f"@{suggestion.key}{title}")
 
 
 def _where(placement: Placement, manuscript: Manuscript) -> str:
@@ -524,13 +524,13 @@ def appendix_markdown(placements: Sequence[Placement], manuscript: Manuscript,
     for p in placements:
         f = p.finding
         anchor = f'<a id="cf-finding-{p.number}"></a>'
-        label = escape_markdown(marker_label(p))
+        label = escape_inline(marker_label(p))
         state = f", suppressed: {f.suppressed}" if f.suppressed is not None else ""
-        parts = [f"{anchor}**{label}** {f.severity}, {escape_markdown(_where(p, manuscript) + state)}: "
-                 f"{escape_markdown(f.message)}"]
+        parts = [f"{anchor}**{label}** {f.severity}, {escape_inline(_where(p, manuscript) + state)}: "
+                 f"{escape_inline(f.message)}"]
         sentence = sentence_of(p, manuscript)
         if sentence:
-            parts.append(f"Sentence: *{escape_markdown(plain_sentence(sentence))}*")
+            parts.append(f"Sentence: *{escape_inline(plain_sentence(sentence))}*")
         if f.suggestions:
             parts.append("Candidate references: "
                          + "; ".join(_candidate_text(s, bibliography) for s in f.suggestions))
@@ -571,7 +571,7 @@ def review_markdown(manuscript: Manuscript, findings: Sequence[Finding],
     parts = [head, "\n", summary, "\n", rest.rstrip("\r\n"), "\n\n"]
     if not _REFS_DIV.search(manuscript.text):
         if references_title:
-            parts.append(f"# {escape_markdown(references_title)}\n\n")
+            parts.append(f"# {escape_inline(references_title)}\n\n")
         parts.append("::: {#refs}\n:::\n\n")
     parts += [appendix_markdown(placements, manuscript, bibliography), "\n", claims_markdown(rows)]
     return "".join(parts)
