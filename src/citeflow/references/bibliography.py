@@ -23,7 +23,6 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from pybtex.scanner import PybtexError, PybtexSyntaxError
 
 from citeflow.errors import CiteflowError
 from citeflow.files import Snapshot, atomic_write_bytes, decode_utf8, exclusive_lock
+from citeflow.references.bibcache import BibliographyCache, ParsedBibtex
 from citeflow.references.bibtex import (
     BIBTEX_TO_CSL,
     CSL_TO_BIBTEX,
@@ -55,7 +55,14 @@ from citeflow.references.csl import (
     work_fields,
 )
 from citeflow.references.identifiers import Identifier, normalize_doi, normalize_pmcid, normalize_pmid
-from citeflow.references.reference import EARLIEST_YEAR, YEARS_AHEAD, Reference, reference_problems
+from citeflow.references.reference import (
+    EARLIEST_YEAR,
+    YEARS_AHEAD,
+    BibliographyWarning,
+    Reference,
+    WarningKind,
+    reference_problems,
+)
 
 #: Names defined in the modules above, importable from here as before.
 __all__ = [
@@ -68,42 +75,14 @@ __all__ = [
 ]
 
 #: Words skipped when a key takes the first word of the title.
-STOP_WORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "how", "in", "into", "is", "it", "its", "of", "on", "or", "the", "their", "this", "to", "was", "were", "what", "when", "where", "which", "who", "why", "with"]
-)
+STOP_WORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "how",
+    "in", "into", "is", "it", "its", "of", "on", "or", "the", "their", "this", "to", "was", "were",
+    "what", "when", "where", "which", "who", "why", "with",
+))
 
 _PYBTEX_LOCK = threading.Lock()
 
-
-class WarningKind(StrEnum):
-    """What a :class:`BibliographyWarning` is about."""
-
-    DUPLICATE_KEY = "duplicate_key"
-    UNDEFINED_MACRO = "undefined_macro"
-    DANGLING_CROSSREF = "dangling_crossref"
-    OTHER = "other"
-
-
-@dataclass
-class BibliographyWarning:
-    """Something odd but not fatal in a bibliography file.
-
-    ``key`` is the entry concerned, when there is one. For a duplicate key, ``file``/``line``
-    is the repeated entry (ignored by citeflow) and ``first_file``/``first_line`` the entry
-    that citeflow uses.
-    """
-
-    file: Path
-    line: int | None
-    message: str
-    kind: WarningKind = WarningKind.OTHER
-    key: str | None = None
-    first_file: Path | None = None
-    first_line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else str(self.file)
-        return f"{where}: {self.message}"
 
 def _read_bytes(path: Path) -> bytes:
     if not path.is_file():
@@ -341,7 +320,8 @@ class Bibliography:
         return iter(self.references)
 
 
-def load_bibliography(paths: Iterable[str | Path] | str | Path, missing_ok: bool = False) -> Bibliography:
+def load_bibliography(paths: Iterable[str | Path] | str | Path, missing_ok: bool = False, *,
+                      cache: BibliographyCache | bool = True) -> Bibliography:
     """Load BibTeX/BibLaTeX (``.bib``), CSL-JSON (``.json``) and CSL-YAML (``.yaml``/``.yml``)
     files into one Bibliography.
 
@@ -350,36 +330,43 @@ def load_bibliography(paths: Iterable[str | Path] | str | Path, missing_ok: bool
     Undefined macros, dangling crossrefs and duplicate keys become ``warnings``; a syntax
     error or bytes that are not UTF-8 raise :class:`CiteflowError` naming the file and line,
     as does a missing file (unless ``missing_ok``).
+
+    What the BibTeX files parse to is kept in ``cache`` (default: the parsed-bibliography
+    cache in the user cache directory, :meth:`BibliographyCache.default`; False: none), keyed
+    on their content: loading the same files again returns the same references, lines and
+    warnings without parsing them.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     bib = Bibliography()
-    parser = Parser()
-    origin: dict[str, tuple[Path, int | None]] = {}
-    bib_order: list[str] = []
-    csl_refs: list[tuple[Path, Reference]] = []
-    for raw_path in paths:
-        path = Path(raw_path)
-        if missing_ok and not path.is_file():
-            continue
-        data = _read_bytes(path)
-        text = decode_utf8(data, path)
-        bib.files.append(path)
-        bib.snapshots[path] = Snapshot.of_bytes(data)
-        if path.suffix.lower() == ".json":
-            csl_refs.extend((path, ref) for ref in _load_csl_json(path, text))
-            continue
-        if path.suffix.lower() in (".yaml", ".yml"):
-            csl_refs.extend((path, ref) for ref in _load_csl_yaml(path, text))
-            continue
-        bib_order.extend(_parse_bibtex(parser, path, text, bib.warnings, origin))
-    entries = parser.data.entries
-    _merge_crossrefs(entries, bib.warnings, origin)
-    for key in bib_order:
-        path, line = origin[key]
-        bib.references.append(reference_from_bibtex(key, entries[key], path, line))
+    files: list[tuple[Path, str]] = []
+    try:
+        for raw_path in paths:
+            path = Path(raw_path)
+            if missing_ok and not path.is_file():
+                continue
+            data = _read_bytes(path)
+            text = decode_utf8(data, path)
+            bib.files.append(path)
+            bib.snapshots[path] = Snapshot.of_bytes(data)
+            files.append((path, text))
+    except CiteflowError:
+        _parse_files(files, None)  # the files before the unreadable one report their errors first
+        raise
+    store = BibliographyCache.default() if cache is True else cache or None
+    bibtex = [path for path, _ in files if _is_bibtex(path)]
+    key = store.key([bib.snapshots[path].digest for path in bibtex]) if store and bibtex else ""
+    size = sum(bib.snapshots[path].size for path in bibtex)
+    parsed = store.get(key, bibtex, size) if store and key else None
+    csl_refs = _parse_files(files, parsed)
+    if parsed is None:
+        parsed = csl_refs.bibtex
+        if store and key:
+            store.put(key, bibtex, parsed)
+    bib.references.extend(parsed.references)
+    bib.warnings.extend(parsed.warnings)
     seen = {r.key: r for r in bib.references}
-    for path, ref in csl_refs:
+    for path, ref in csl_refs.csl:
         first = seen.get(ref.key)
         if first is not None:
             bib.warnings.append(BibliographyWarning(path, ref.line, f"duplicate key {ref.key!r} (the first "
@@ -389,6 +376,41 @@ def load_bibliography(paths: Iterable[str | Path] | str | Path, missing_ok: bool
         bib.references.append(ref)
     bib._reindex()
     return bib
+
+
+def _is_bibtex(path: Path) -> bool:
+    return path.suffix.lower() not in (".json", ".yaml", ".yml")
+
+
+@dataclass
+class _Parsed:
+    """The files of one load, parsed: BibTeX (unless it came from the cache) and CSL."""
+
+    bibtex: ParsedBibtex
+    csl: list[tuple[Path, Reference]]
+
+
+def _parse_files(files: list[tuple[Path, str]], cached: ParsedBibtex | None) -> _Parsed:
+    """Parse ``files`` (path and text) in order, so that the first file with an error is the
+    one reported; the BibTeX files only when ``cached`` does not hold their parse already."""
+    parser = Parser()
+    origin: dict[str, tuple[Path, int | None]] = {}
+    bib_order: list[str] = []
+    result = _Parsed(ParsedBibtex(), [])
+    for path, text in files:
+        if path.suffix.lower() == ".json":
+            result.csl.extend((path, ref) for ref in _load_csl_json(path, text))
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            result.csl.extend((path, ref) for ref in _load_csl_yaml(path, text))
+        elif cached is None:
+            bib_order.extend(_parse_bibtex(parser, path, text, result.bibtex.warnings, origin))
+    if cached is None:
+        entries = parser.data.entries
+        _merge_crossrefs(entries, result.bibtex.warnings, origin)
+        for key in bib_order:
+            path, line = origin[key]
+            result.bibtex.references.append(reference_from_bibtex(key, entries[key], path, line))
+    return result
 
 
 # -- writing --------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ The mappings from each format live beside it: BibTeX entries in
 :mod:`citeflow.references.bibtex`, CSL-JSON items (CSL files, Crossref and doi.org answers)
 in :mod:`citeflow.references.csl`, PubMed XML in :mod:`citeflow.sources.pubmed`. The field
 readers they share (:func:`year_in`, :func:`page_range`, :func:`first_isbn`) and the check
-that a fetched record is fit for a bibliography (:func:`reference_problems`) are here.
+that a fetched record is fit for a bibliography (:func:`reference_problems`) are here, and
+:class:`BibliographyWarning`, something odd but not fatal in how a file writes an entry.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +132,34 @@ def reference_problems(ref: Reference, today_year: int | None = None) -> list[st
     if ref.year is not None and not EARLIEST_YEAR <= ref.year <= latest:
         problems.append(f"an impossible year ({ref.year})")
     return problems
+
+
+class WarningKind(StrEnum):
+    """What a :class:`BibliographyWarning` is about."""
+
+    DUPLICATE_KEY = "duplicate_key"
+    UNDEFINED_MACRO = "undefined_macro"
+    DANGLING_CROSSREF = "dangling_crossref"
+    OTHER = "other"
+
+
+@dataclass
+class BibliographyWarning:
+    """Something odd but not fatal in a bibliography file.
+
+    ``key`` is the entry concerned, when there is one. For a duplicate key, ``file``/``line``
+    is the repeated entry (ignored by citeflow) and ``first_file``/``first_line`` the entry
+    that citeflow uses.
+    """
+
+    file: Path
+    line: int | None
+    message: str
+    kind: WarningKind = WarningKind.OTHER
+    key: str | None = None
+    first_file: Path | None = None
+    first_line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        return f"{where}: {self.message}"

@@ -52,10 +52,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import platformdirs
-
 from ..config import Config
 from ..errors import CiteflowError
+from ..references.bibcache import user_cache_dir
 from ..references.bibliography import make_key
 from ..references.csl import date_problems
 from ..references.identifiers import Identifier, InvalidIdentifier, parse_identifier
@@ -183,10 +182,7 @@ class SourceSettings:
                 raise CiteflowError(f"[sources] {name} must not be negative", config.path)
             return result
 
-        cache_dir = env.get("CITEFLOW_CACHE_DIR") or cache.get("dir")
-        cache_path = Path(str(cache_dir)).expanduser() if cache_dir else default_cache_dir()
-        if not cache_path.is_absolute():
-            cache_path = (Path.cwd() if env.get("CITEFLOW_CACHE_DIR") else config.root) / cache_path
+        cache_path = user_cache_dir(config, env)
         api_key = env.get("NCBI_API_KEY") or sources.get("ncbi_api_key") or None
         ncbi_rate = 10.0 if api_key else 3.0
         limits: dict[str, float] = {"api.crossref.org": 10.0}
@@ -234,7 +230,7 @@ class SourceSettings:
 def default_cache_dir() -> Path:
     """The user cache directory (``~/.cache/citeflow`` on Linux): outside every project, so
     that a manuscript repository cannot ship cache records of its own."""
-    return Path(platformdirs.user_cache_dir("citeflow", appauthor=False))
+    return user_cache_dir(env={})
 
 
 @dataclass
