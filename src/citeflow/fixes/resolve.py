@@ -26,35 +26,21 @@ that has asked the writer may pass ``picks`` to fill some of them.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
+from citeflow.references.bibliography import Bibliography, Reference, append_references, load_bibliography, make_key
+from citeflow.references.bibtex import bibtex_addition
 from citeflow.checks.fixes import Edit, apply_edits, citation_edits
-from citeflow.claims.suggest import Suggester
 from citeflow.claims.suggestion import Suggestion
 from citeflow.config import Config, load_config
-from citeflow.document.manuscript import Manuscript, read_manuscript
-from citeflow.document.placeholders import (
-    FREETEXT,
-    IDENTIFIER,
-    Placeholder,
-    PlaceholderItem,
-    extra_patterns_from_config,
-    find_placeholders,
-)
 from citeflow.errors import CiteflowError
 from citeflow.files import FileChanged, Snapshot, atomic_write_text, read_text_exact
-from citeflow.references.bibliography import (
-    Bibliography,
-    Reference,
-    append_references,
-    load_bibliography,
-    make_key,
-)
-from citeflow.references.bibtex import bibtex_addition
 from citeflow.references.identifiers import Identifier
+from citeflow.document.manuscript import Manuscript, read_manuscript
+from citeflow.document.placeholders import FREETEXT, IDENTIFIER, Placeholder, PlaceholderItem, extra_patterns_from_config, find_placeholders
+from citeflow.claims.suggest import Suggester
 from citeflow.sources import FetchStatus
 
 #: Reasons an identifier placeholder can be left in place.
