@@ -15,7 +15,7 @@ from werkzeug import Response as WerkzeugResponse
 
 from citeflow.references.bibliography import load_bibliography
 from citeflow.cli import main
-from citeflow.fixes.resolve import resolve_manuscript
+from citeflow.fixes.resolve import resolve_manuscript, unified_diff
 
 DATA = Path(__file__).parent / "data" / "resolve"
 FRONT = "---\ntitle: Dupilumab and joint pain\nbibliography: refs.bib\n---\n"
@@ -276,6 +276,30 @@ def test_fetched_entries_are_appended_and_existing_bytes_kept(project, registry)
     assert new.pmid == "35649368"
     assert path.read_text(encoding="utf-8") == FRONT + f"Known [@simpson2016two] and new [@{new.key}].\n"
     assert load_bibliography([project / "refs.bib"]).get(new.key).pmid == "35649368"
+
+
+def test_the_preview_shows_exactly_what_the_write_appends(project, registry):
+    # a bibliography saved on Windows, without a final newline: kept as it is
+    crlf = (project / "refs.bib").read_bytes().replace(b"\n", b"\r\n").rstrip(b"\r\n")
+    (project / "refs.bib").write_bytes(crlf)
+    path = write(project / "p.md", FRONT + "New [pmid:35649368] and [doi:10.1371/journal.pone.0033693].\n")
+    preview = resolve_manuscript(path)
+    assert (project / "refs.bib").read_bytes() == crlf
+    resolve_manuscript(path, write=True)
+    after = (project / "refs.bib").read_bytes()
+    assert after.startswith(crlf + b"\r\n\r\n@article{") and b"\n" not in after.replace(b"\r\n", b"")
+    expected = unified_diff(crlf.decode("utf-8"), after.decode("utf-8"), str(project / "refs.bib"))
+    assert preview.bibliography_diff == expected != ""
+
+
+def test_nothing_to_resolve_leaves_the_bibliography_unread(project):
+    path = write(project / "p.md", FRONT + "Dupilumab is cited already [@simpson2016two].\n")
+    result = run("resolve", str(path))
+    assert result.exit_code == 0 and "would resolve 0 placeholder(s)" in result.stderr
+    assert not (project / "cache" / "bibliographies").exists()  # nothing parsed, nothing cached
+    path.write_text(FRONT + "Now with one [pmid:27690741].\n", encoding="utf-8")
+    assert run("resolve", str(path)).exit_code == 0
+    assert len(list((project / "cache" / "bibliographies").iterdir())) == 1
 
 
 def test_offline_setting_sends_no_request(project, registry, monkeypatch):

@@ -19,10 +19,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response as WResponse
 
-from citeflow.references.bibliography import strip_markup
 from citeflow.config import Config
+from citeflow.references.csl import strip_markup
 from citeflow.references.identifiers import Identifier, parse_identifier
-from citeflow.sources import Fetcher, SourceSettings
+from citeflow.sources import FetchResult, Fetcher, FetchStatus, SourceSettings
 from citeflow.sources.crossref import reference_from_crossref
 from citeflow.sources.http import RateLimiter
 from citeflow.sources.pubmed import expand_pages, reference_from_esummary
@@ -239,9 +239,20 @@ def test_unknown_doi_is_not_found_naming_the_url(server, tmp_path):
     serve_crossref_404(server, "10.1371/notarealdoi")
     server.expect_request("/doi/10.1371/notarealdoi").respond_with_data("DOI Not Found", status=404)
     result = make_fetcher(server, tmp_path).fetch("doi:10.1371/notarealdoi")
-    assert result.status == "not_found"
+    assert result.status == "not_found" and result.status is FetchStatus.NOT_FOUND
     assert "not found" in result.message and result.url.endswith("/doi/10.1371/notarealdoi")
     assert "doi:10.1371/notarealdoi" in result.describe()
+
+
+def test_a_status_reads_as_its_text_in_messages_and_json():
+    ident = Identifier("doi", "10.1371/notarealdoi")
+    given_as_text = FetchResult(ident, "offline")
+    assert given_as_text.status is FetchStatus.OFFLINE and not given_as_text.ok
+    assert given_as_text.describe() == "doi:10.1371/notarealdoi: offline"
+    assert json.dumps({"status": FetchResult(ident, FetchStatus.NOT_FOUND).status}) == '{"status": "not_found"}'
+    assert [str(s) for s in FetchStatus] == ["ok", "not_found", "error", "offline", "malformed"]
+    with pytest.raises(ValueError):
+        FetchResult(ident, "lost")
 
 
 # -- PubMed and PMC -------------------------------------------------------------------------------------

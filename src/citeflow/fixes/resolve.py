@@ -30,7 +30,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from citeflow.references.bibliography import Bibliography, Reference, append_references, load_bibliography, make_key, to_bibtex
+from citeflow.references.bibliography import Bibliography, Reference, append_references, load_bibliography, make_key
+from citeflow.references.bibtex import bibtex_addition
 from citeflow.checks.fixes import Edit, apply_edits, citation_edits
 from citeflow.claims.suggestion import Suggestion
 from citeflow.config import Config, load_config
@@ -40,6 +41,7 @@ from citeflow.references.identifiers import Identifier
 from citeflow.document.manuscript import Manuscript, read_manuscript
 from citeflow.document.placeholders import FREETEXT, IDENTIFIER, Placeholder, PlaceholderItem, extra_patterns_from_config, find_placeholders
 from citeflow.claims.suggest import Suggester
+from citeflow.sources import FetchStatus
 
 #: Reasons an identifier placeholder can be left in place.
 NOT_FOUND = "not found"
@@ -47,7 +49,8 @@ OFFLINE = "offline"
 MALFORMED = "malformed"
 ERROR = "error"
 
-_STATUS_REASON = {"not_found": NOT_FOUND, "offline": OFFLINE, "malformed": MALFORMED, "error": ERROR}
+_STATUS_REASON = {FetchStatus.NOT_FOUND: NOT_FOUND, FetchStatus.OFFLINE: OFFLINE,
+                  FetchStatus.MALFORMED: MALFORMED, FetchStatus.ERROR: ERROR}
 
 
 #: A replaced span: ``original[start:end]`` (``old``) became ``new``.
@@ -171,9 +174,10 @@ def resolve_manuscript(
     if config is None:
         config = load_config(manuscript.folder)
     bib_paths = _bibliography_paths(manuscript, config, bibliography)
-    bib = load_bibliography(bib_paths, missing_ok=True) if bib_paths else Bibliography()
     target = next((p for p in bib_paths if p.suffix.lower() in (".bib", ".bibtex")), None)
     placeholders = find_placeholders(manuscript, extra_patterns_from_config(config))
+    # Without a placeholder there is nothing to look up: the bibliography is not read at all.
+    bib = load_bibliography(bib_paths, missing_ok=True) if bib_paths and placeholders else Bibliography()
 
     keys, unresolved, new_refs = _lookup(manuscript, placeholders, bib, config, offline, fetcher, target)
 
@@ -187,7 +191,7 @@ def resolve_manuscript(
             appended = append_references(target, new_refs, known=bib, taken=others)
         except OSError as exc:
             raise CiteflowError(f"cannot add entries to the bibliography: {exc.strerror or exc}", target) from exc
-        renamed = {old.key: new.key for old, new in zip(new_refs, appended.references)}
+        renamed = {old.key: new.key for old, new in zip(new_refs, appended.references, strict=True)}
         keys = {ident: renamed.get(key, key) for ident, key in keys.items()}
         new_refs = appended.added
         reused = appended.reused
@@ -308,9 +312,9 @@ def _lookup(
     taken = set(bib.keys())
     for identifier, uses in missing.items():
         result = results.get(identifier)
-        status = getattr(result, "status", "error") if result is not None else "error"
+        status = getattr(result, "status", FetchStatus.ERROR) if result is not None else FetchStatus.ERROR
         reference = getattr(result, "reference", None)
-        if status == "ok" and reference is not None:
+        if status == FetchStatus.OK and reference is not None:
             key = _known_key(reference, bib, new_refs)
             if key is None and target is None:
                 for placeholder, item in uses:
@@ -347,13 +351,13 @@ def _fetch(identifiers: list[Identifier], config: Config, offline: bool, fetcher
     except CiteflowError:
         raise
     except Exception as exc:  # a source failing as a whole leaves every identifier unresolved
-        return {ident: _Failure(ident, "error", str(exc)) for ident in identifiers}
+        return {ident: _Failure(ident, FetchStatus.ERROR, str(exc)) for ident in identifiers}
 
 
 @dataclass(frozen=True)
 class _Failure:
     identifier: Identifier
-    status: str
+    status: FetchStatus
     message: str
     reference: None = None
 
@@ -409,12 +413,4 @@ def _freetext_reports(
 def _bibliography_preview(target: Path, refs: list[Reference]) -> str:
     """The diff that appending ``refs`` to ``target`` would make (nothing is written)."""
     old = read_text_exact(target) if target.exists() else ""
-    newline = "\r\n" if "\r\n" in old else "\n"
-    addition = ""
-    if old and not old.endswith(("\n", "\r")):
-        addition += newline
-    for ref in refs:
-        if old or addition:
-            addition += newline
-        addition += to_bibtex(ref).replace("\n", newline)
-    return unified_diff(old, old + addition, str(target))
+    return unified_diff(old, old + bibtex_addition(old, refs).text, str(target))

@@ -1,14 +1,15 @@
-"""The bibliography: references loaded from BibTeX/BibLaTeX and CSL-JSON files.
+"""The bibliography: references loaded from BibTeX/BibLaTeX, CSL-JSON and CSL-YAML files.
 
-A :class:`Reference` is one work as citeflow sees it, whatever file or service it came from:
-text fields are decoded from LaTeX (``Bostr\\"{o}m`` -> ``Boström``, braces dropped) so that
-matching and checks compare like with like, identifiers are normalised
-(:mod:`citeflow.references.identifiers`), and the raw fields are kept in ``fields``.
+What one entry means is mapped elsewhere (:mod:`citeflow.references.bibtex`,
+:mod:`citeflow.references.csl`; the :class:`~citeflow.references.reference.Reference`
+model in :mod:`citeflow.references.reference`); this module reads and writes files.
 
 A :class:`Bibliography` indexes references by key, DOI, PMID and PMCID. New entries are added
 to a ``.bib`` file with :func:`append_references`, which writes atomically and leaves every
 existing byte of the file as it was, under an exclusive lock so that runs appending to the
-same file at the same time lose nothing.
+same file at the same time lose nothing. :func:`load_bibliography` keeps what it parsed in
+the parsed-bibliography cache (:mod:`citeflow.references.bibcache`), so that a large
+bibliography is parsed once per content.
 
 Bibliography files must be UTF-8 (as Pandoc requires): any other bytes are an error naming
 the file and line, for every command alike.
@@ -16,306 +17,71 @@ the file and line, for every command alike.
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from enum import Enum
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import pybtex.errors
-from pybtex.database import BibliographyDataError, Person
+from pybtex.database import BibliographyDataError
 from pybtex.database.input.bibtex import Parser, UndefinedMacro
-from pybtex.backends.plaintext import Backend as PlainTextBackend
-from pybtex.richtext import Text
 from pybtex.scanner import PybtexError, PybtexSyntaxError
 
 from citeflow.errors import CiteflowError
 from citeflow.files import Snapshot, atomic_write_bytes, decode_utf8, exclusive_lock
-from citeflow.references.identifiers import (
-    Identifier,
-    normalize_doi,
-    normalize_isbn,
-    normalize_pmcid,
-    normalize_pmid,
+from citeflow.references.bibcache import BibliographyCache, ParsedBibtex
+from citeflow.references.bibtex import (
+    BIBTEX_TO_CSL,
+    CSL_TO_BIBTEX,
+    bibtex_addition,
+    decode_latex,
+    entry_lines,
+    reference_from_bibtex,
+    to_bibtex,
+)
+from citeflow.references.csl import (
+    CROSSREF_TO_CSL,
+    DATE_FIELDS,
+    csl_names,
+    date_problems,
+    reference_from_csl,
+    reference_to_csl,
+    strip_markup,
+    updates_from_metadata,
+    work_fields,
+)
+from citeflow.references.identifiers import Identifier, normalize_doi, normalize_pmcid, normalize_pmid
+from citeflow.references.reference import (
+    EARLIEST_YEAR,
+    YEARS_AHEAD,
+    BibliographyWarning,
+    Reference,
+    WarningKind,
+    reference_problems,
 )
 
-# BibTeX/BibLaTeX entry types -> CSL types, and back for writing.
-BIBTEX_TO_CSL = {
-    "article": "article-journal",
-    "book": "book",
-    "mvbook": "book",
-    "booklet": "pamphlet",
-    "inbook": "chapter",
-    "incollection": "chapter",
-    "inproceedings": "paper-conference",
-    "conference": "paper-conference",
-    "proceedings": "book",
-    "collection": "book",
-    "phdthesis": "thesis",
-    "mastersthesis": "thesis",
-    "thesis": "thesis",
-    "techreport": "report",
-    "report": "report",
-    "manual": "report",
-    "online": "webpage",
-    "electronic": "webpage",
-    "www": "webpage",
-    "unpublished": "manuscript",
-    "patent": "patent",
-    "dataset": "dataset",
-    "software": "software",
-    "misc": "document",
-}
-CSL_TO_BIBTEX = {
-    "article-journal": "article",
-    "article-magazine": "article",
-    "article-newspaper": "article",
-    "review": "article",
-    "book": "book",
-    "chapter": "incollection",
-    "paper-conference": "inproceedings",
-    "thesis": "phdthesis",
-    "report": "techreport",
-    "manuscript": "unpublished",
-    "webpage": "online",
-    "patent": "patent",
-}
+#: Names defined in the modules above, importable from here as before.
+__all__ = [
+    "BIBTEX_TO_CSL", "CROSSREF_TO_CSL", "CSL_TO_BIBTEX", "DATE_FIELDS", "EARLIEST_YEAR",
+    "STOP_WORDS", "YEARS_AHEAD", "AppendResult", "Bibliography", "BibliographyWarning",
+    "Placement", "Reference", "WarningKind", "append_references", "csl_names", "date_problems",
+    "decode_latex", "entry_lines", "load_bibliography", "make_key", "reference_from_bibtex",
+    "reference_from_csl", "reference_problems", "reference_to_csl", "strip_markup", "to_bibtex",
+    "updates_from_metadata", "work_fields", "work_identifiers",
+]
 
 #: Words skipped when a key takes the first word of the title.
-STOP_WORDS = frozenset(
-    """a an and are as at be but by for from has have how in into is it its of on or
-    the their this to was were what when where which who why with""".split()
-)
+STOP_WORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "how",
+    "in", "into", "is", "it", "its", "of", "on", "or", "the", "their", "this", "to", "was", "were",
+    "what", "when", "where", "which", "who", "why", "with",
+))
 
-
-@dataclass
-class Reference:
-    """One work: what a bibliography entry or a metadata record says about it.
-
-    ``authors`` are display names, ``"Family, Given"`` for people and the plain name for an
-    organisation (``"The Genome Denmark Consortium"``). ``type`` is a CSL type
-    (``article-journal``, ``chapter``, ...). ``updates`` lists notices linked to the work,
-    each ``{"type": "retraction"|"correction"|"new_version"|..., "doi": ..., "direction":
-    "updated-by"|"update-to"|<relation name>, "label": ..., "date": "YYYY-MM-DD"|None,
-    "source": ...}``. ``file``/``line`` say where the entry is written, if it came from a file.
-    """
-
-    key: str
-    type: str = "article-journal"
-    title: str = ""
-    authors: list[str] = field(default_factory=list)
-    year: int | None = None
-    container: str = ""
-    volume: str = ""
-    issue: str = ""
-    pages: str = ""
-    doi: str | None = None
-    pmid: str | None = None
-    pmcid: str | None = None
-    url: str = ""
-    isbn: str | None = None
-    abstract: str = ""
-    keywords: list[str] = field(default_factory=list)
-    publisher: str = ""
-    fields: dict[str, str] = field(default_factory=dict)
-    file: Path | None = None
-    line: int | None = None
-    updates: list[dict[str, Any]] = field(default_factory=list)
-    editors: list[str] = field(default_factory=list)
-
-    def identifiers(self) -> list[Identifier]:
-        """The identifiers this reference carries (DOI, PMID, PMCID, ISBN)."""
-        found = []
-        for kind in ("doi", "pmid", "pmcid", "isbn"):
-            value = getattr(self, kind)
-            if value:
-                found.append(Identifier(kind, value))
-        arxiv = self.fields.get("arxiv")
-        if arxiv:
-            found.append(Identifier("arxiv", arxiv))
-        return found
-
-    @property
-    def first_author_family(self) -> str:
-        """Family name of the first author (the whole name for an organisation)."""
-        if not self.authors:
-            return ""
-        return self.authors[0].split(",")[0].strip()
-
-
-# -- LaTeX decoding -------------------------------------------------------------------------
-_LEFTOVER_COMMAND = re.compile(r"\\([A-Za-z]+)\*?\s*")
-_COMMAND_TEXT = {"textquotesingle": "'", "textquotedbl": '"', "textendash": "–",
-                 "textemdash": "—", "ldots": "…", "dots": "…", "textregistered": "®",
-                 "texttrademark": "™", "copyright": "©", "textdegree": "°", "textmu": "µ",
-                 "textbackslash": "\\", "textasciitilde": "~", "S": "§", "P": "¶"}
-
-
-_PLAIN_TEXT = PlainTextBackend()
-
-
-@lru_cache(maxsize=8192)
-def decode_latex(text: str | None) -> str:
-    """Plain Unicode text from a BibTeX field value: accents decoded, braces and
-    formatting commands (``\\textit``, ``\\emph``) dropped, white space collapsed."""
-    if not text:
-        return ""
-    if "\\" in text or "{" in text or "~" in text or "--" in text:
-        try:
-            text = Text.from_latex(text).render(_PLAIN_TEXT)
-        except Exception:  # pybtex gives up on unbalanced braces: fall back to stripping
-            text = text.replace("{", "").replace("}", "")
-        text = _LEFTOVER_COMMAND.sub(lambda m: _COMMAND_TEXT.get(m.group(1), ""), text)
-        text = text.replace("{", "").replace("}", "")
-    return " ".join(text.split())
-
-
-def _person_name(person: Person) -> str:
-    family = decode_latex(" ".join(person.prelast_names + person.last_names))
-    given = decode_latex(" ".join(person.first_names + person.middle_names))
-    lineage = decode_latex(" ".join(person.lineage_names))
-    if lineage:
-        family = f"{family}, {lineage}" if not given else family
-        given = f"{given}, {lineage}" if given else ""
-    # a corporate author written as {World Health Organization} arrives as one last name
-    return f"{family}, {given}" if given else family
-
-
-# -- BibTeX loading ---------------------------------------------------------------------------
-_ENTRY_HEAD = re.compile(r"@[ \t]*([A-Za-z]+)[ \t\r\n]*[{(][ \t\r\n]*([^,\s{}()=\"#%'~]+)[ \t\r\n]*,")
-_NON_ENTRIES = {"string", "preamble", "comment"}
 _PYBTEX_LOCK = threading.Lock()
-
-
-def entry_lines(text: str) -> dict[str, list[int]]:
-    """Line numbers (1-based) of each entry head in BibTeX text, by key (lower-cased)."""
-    lines: dict[str, list[int]] = {}
-    line_starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
-    for match in _ENTRY_HEAD.finditer(text):
-        if match.group(1).lower() in _NON_ENTRIES:
-            continue
-        line = bisect.bisect_right(line_starts, match.start())
-        lines.setdefault(match.group(2).lower(), []).append(line)
-    return lines
-
-
-class WarningKind(str, Enum):
-    """What a :class:`BibliographyWarning` is about."""
-
-    DUPLICATE_KEY = "duplicate_key"
-    UNDEFINED_MACRO = "undefined_macro"
-    DANGLING_CROSSREF = "dangling_crossref"
-    OTHER = "other"
-
-
-@dataclass
-class BibliographyWarning:
-    """Something odd but not fatal in a bibliography file.
-
-    ``key`` is the entry concerned, when there is one. For a duplicate key, ``file``/``line``
-    is the repeated entry (ignored by citeflow) and ``first_file``/``first_line`` the entry
-    that citeflow uses.
-    """
-
-    file: Path
-    line: int | None
-    message: str
-    kind: WarningKind = WarningKind.OTHER
-    key: str | None = None
-    first_file: Path | None = None
-    first_line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else str(self.file)
-        return f"{where}: {self.message}"
-
-
-def _first(values: Iterable[str | None]) -> str:
-    for value in values:
-        if value:
-            return value
-    return ""
-
-
-def _year(text: str | None) -> int | None:
-    match = re.search(r"\b(\d{4})\b", text or "")
-    return int(match.group(1)) if match else None
-
-
-def _pages(text: str) -> str:
-    return re.sub(r"\s*(?:--+|–|—)\s*", "-", text).strip()
-
-
-def _isbn_from(text: str) -> str | None:
-    """The first valid ISBN in a field that may list several (``978-... 978-...``)."""
-    for candidate in re.findall(r"(?:97[89][\s-]?)?(?:\d[\s-]?){9}[\dXx]", text):
-        value = normalize_isbn(candidate.strip())
-        if value:
-            return value
-    return None
-
-
-def reference_from_bibtex(key: str, entry: Any, file: Path | None = None,
-                          line: int | None = None) -> Reference:
-    """A :class:`Reference` from a pybtex ``Entry`` (fields already crossref-merged)."""
-    raw = {name.lower(): str(value) for name, value in entry.fields.items()}
-    authors = [_person_name(p) for p in entry.persons.get("author", [])]
-    editors = [_person_name(p) for p in entry.persons.get("editor", [])]
-    bib_type = entry.type.lower()
-    doi = normalize_doi(raw.get("doi"))
-    if doi is None:
-        for candidate in (raw.get("url"), raw.get("eprint") if raw.get("eprinttype", "").lower() == "doi" else None):
-            doi = doi or normalize_doi(candidate)
-    pmid = normalize_pmid(raw.get("pmid"))
-    eprinttype = raw.get("eprinttype", raw.get("archiveprefix", "")).lower()
-    if pmid is None and eprinttype in ("pubmed", "pmid"):
-        pmid = normalize_pmid(raw.get("eprint"))
-    pmcid = normalize_pmcid(raw.get("pmcid"))
-    if pmcid is None and eprinttype in ("pmc", "pmcid"):
-        pmcid = normalize_pmcid(raw.get("eprint"))
-    if eprinttype == "arxiv" and raw.get("eprint"):
-        raw.setdefault("arxiv", raw["eprint"].strip())
-    container = _first(decode_latex(raw.get(name)) for name in ("journal", "journaltitle", "booktitle", "maintitle", "series"))
-    if bib_type in ("phdthesis", "mastersthesis", "thesis") and not raw.get("publisher"):
-        publisher = decode_latex(raw.get("school") or raw.get("institution"))
-    elif bib_type in ("techreport", "report") and not raw.get("publisher"):
-        publisher = decode_latex(raw.get("institution"))
-    else:
-        publisher = decode_latex(raw.get("publisher"))
-    keywords = [decode_latex(k) for k in re.split(r"[;,]", raw.get("keywords", "")) if k.strip()]
-    return Reference(
-        key=key,
-        type=BIBTEX_TO_CSL.get(bib_type, "document"),
-        title=decode_latex(raw.get("title")),
-        authors=authors,
-        year=_year(raw.get("year")) or _year(raw.get("date")),
-        container=container,
-        volume=decode_latex(raw.get("volume")),
-        issue=decode_latex(raw.get("number") or raw.get("issue")),
-        pages=_pages(decode_latex(raw.get("pages"))),
-        doi=doi,
-        pmid=pmid,
-        pmcid=pmcid,
-        url=raw.get("url", "").strip(),
-        isbn=_isbn_from(raw["isbn"]) if raw.get("isbn") else None,
-        abstract=decode_latex(raw.get("abstract")),
-        keywords=keywords,
-        publisher=publisher,
-        fields=raw,
-        file=file,
-        line=line,
-        editors=editors,
-    )
-
-
-def _line_at(text: str, offset: int) -> int:
-    """The 1-based line of ``offset`` in ``text`` (CRLF, CR and LF all end a line)."""
-    return len(re.findall(r"\r\n|\r|\n", text[:offset])) + 1
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -345,24 +111,24 @@ def _parse_bibtex(parser: Parser, path: Path, text: str, warnings: list[Bibliogr
         except PybtexError as exc:
             raise CiteflowError(f"cannot read BibTeX: {exc}", path) from exc
     lines = entry_lines(text)
-    added = [k for k in parser.data.entries.keys() if k not in before]
+    added = [k for k in parser.data.entries if k not in before]
     for key in added:
         found = lines.get(key.lower())
         origin[key] = (path, found[0] if found else None)
     repeats: dict[str, int] = {}  # entry heads of each key in this file seen so far
-    for exc in captured:
-        if isinstance(exc, UndefinedMacro):
-            name = exc.args[0] if exc.args else str(exc)
-            warnings.append(BibliographyWarning(path, getattr(exc, "lineno", None),
+    for problem in captured:
+        if isinstance(problem, UndefinedMacro):
+            name = problem.args[0] if problem.args else str(problem)
+            warnings.append(BibliographyWarning(path, getattr(problem, "lineno", None),
                                                 f"undefined @string macro {name!r}",
                                                 WarningKind.UNDEFINED_MACRO))
-        elif isinstance(exc, PybtexSyntaxError):
-            raise _syntax_error(exc, path)
-        elif isinstance(exc, BibliographyDataError) and "repeated bibliography entry" in str(exc):
-            warnings.append(_duplicate_warning(str(exc).rsplit(":", 1)[-1].strip(), path, lines,
+        elif isinstance(problem, PybtexSyntaxError):
+            raise _syntax_error(problem, path)
+        elif isinstance(problem, BibliographyDataError) and "repeated bibliography entry" in str(problem):
+            warnings.append(_duplicate_warning(str(problem).rsplit(":", 1)[-1].strip(), path, lines,
                                                repeats, parser.data.entries, origin))
         else:
-            warnings.append(BibliographyWarning(path, None, str(exc)))
+            warnings.append(BibliographyWarning(path, None, str(problem)))
     return added
 
 
@@ -373,7 +139,7 @@ def _duplicate_warning(key: str, path: Path, lines: dict[str, list[int]], repeat
     Keys are compared without case, as BibTeX does; the entry used is the first one.
     """
     folded = key.lower()
-    used_key = key if key in origin else next((k for k in entries.keys() if k.lower() == folded), key)
+    used_key = key if key in origin else next((k for k in entries if k.lower() == folded), key)
     first_file, first_line = origin.get(used_key, (path, None))
     heads = lines.get(folded, [])
     index = repeats.get(folded, 1 if first_file == path else 0)
@@ -405,330 +171,6 @@ def _merge_crossrefs(entries: dict[str, Any], warnings: list[BibliographyWarning
         for role, people in target.persons.items():
             if role not in entry.persons:
                 entry.persons[role] = people
-
-
-# -- CSL-JSON -----------------------------------------------------------------------------------
-def _csl_name(name: dict[str, Any] | str) -> str:
-    """``"Family, Given"`` for a person, the whole name for an organisation; an empty
-    string when the record gives no name at all (``{"family": null}``)."""
-    if not isinstance(name, dict):
-        return _name_part(name)
-    whole = _name_part(name.get("literal")) or _name_part(name.get("name"))
-    if whole:
-        return whole
-    family = " ".join(p for p in (_name_part(name.get("non-dropping-particle")), _name_part(name.get("family"))) if p)
-    given = " ".join(p for p in (_name_part(name.get("given")), _name_part(name.get("dropping-particle"))) if p)
-    suffix = _name_part(name.get("suffix"))
-    if suffix:
-        given = f"{given}, {suffix}" if given else suffix
-    return f"{family}, {given}" if family and given else (family or given)
-
-
-def _name_part(value: Any) -> str:
-    """A part of a name as written (null, lists and tables give nothing)."""
-    if value is None or isinstance(value, (bool, dict, list)):
-        return ""
-    return str(value).strip()
-
-
-def csl_names(value: Any) -> list[str]:
-    """Display names from a CSL/Crossref name list. Entries that are not names at all
-    (numbers, nested lists) are skipped; an entry with every part missing or null gives an
-    empty name, which :func:`reference_problems` reports."""
-    if isinstance(value, (dict, str)):
-        value = [value]
-    if not isinstance(value, list):
-        return []
-    return [_csl_name(n) for n in value if isinstance(n, (dict, str)) and n]
-
-
-def _text(value: Any) -> str:
-    """A CSL/Crossref text value, which may be a string, a number or a list of strings."""
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        value = next((v for v in value if v), "")
-    return " ".join(str(value).split())
-
-
-def _date_parts(value: Any) -> list[int] | None:
-    """``[year, month, day]`` (as many as given) from CSL ``{"date-parts": [[...]]}``;
-    None when there are no date parts, or they are not whole numbers (a string where a
-    list belongs, ``"2021-05-02"`` as one part)."""
-    if not isinstance(value, dict):
-        return None
-    parts = value.get("date-parts")
-    if not (isinstance(parts, list) and parts and isinstance(parts[0], list)):
-        return None
-    numbers: list[int] = []
-    for part in parts[0]:
-        if isinstance(part, float) and part.is_integer():
-            part = int(part)
-        elif isinstance(part, str) and part.strip().isdigit():
-            part = int(part)
-        if not isinstance(part, int) or isinstance(part, bool):
-            break  # the parts up to here still make a date
-        numbers.append(part)
-    return numbers or None
-
-
-def _date_year(value: Any) -> int | None:
-    if isinstance(value, dict):
-        numbers = _date_parts(value)
-        if numbers:
-            return numbers[0]
-        return _year(_text(value.get("raw")) or _text(value.get("literal")))
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return _year(str(value))
-    return None
-
-
-def _date_text(value: Any) -> str | None:
-    parts = _date_parts(value)
-    if parts:
-        return "-".join(f"{p:02d}" if i else str(p) for i, p in enumerate(parts))
-    return None
-
-
-_TAG = re.compile(r"<[^>]+>")
-
-
-def strip_markup(text: str | None) -> str:
-    """Plain text from JATS/HTML-tagged text (tags removed, entities decoded, one line)."""
-    import html
-
-    if not text:
-        return ""
-    text = _TAG.sub(" ", text)
-    text = html.unescape(html.unescape(text)) if "&amp;" in text else html.unescape(text)
-    text = _TAG.sub("", text)
-    return " ".join(text.split())
-
-
-def _strip_inline_markup(text: str) -> str:
-    """Titles: drop tags such as <i> without adding spaces (``SnO<sub>2</sub>`` -> ``SnO2``),
-    also when the markup arrives HTML-escaped once or twice (``&amp;lt;sup&amp;gt;``)."""
-    import html
-
-    for _ in range(3):
-        text = _TAG.sub("", text)
-        if "&" not in text:
-            break
-        unescaped = html.unescape(text)
-        if unescaped == text:
-            break
-        text = unescaped
-    return " ".join(_TAG.sub("", text).split())
-
-
-def updates_from_metadata(item: dict[str, Any]) -> list[dict[str, Any]]:
-    """Retraction, correction and version links from Crossref-style ``updated-by``,
-    ``update-to`` and ``relation`` data (used by Crossref JSON and Crossref CSL-JSON)."""
-    updates: list[dict[str, Any]] = []
-    for direction in ("updated-by", "update-to"):
-        for entry in item.get(direction) or []:
-            if not isinstance(entry, dict):
-                continue
-            updates.append({
-                "type": str(entry.get("type") or "").lower() or "update",
-                "doi": normalize_doi(entry.get("DOI")),
-                "direction": direction,
-                "label": entry.get("label"),
-                "date": _date_text(entry.get("updated")),
-                "source": entry.get("source"),
-            })
-    relations = item.get("relation") or {}
-    if isinstance(relations, dict):
-        for name, targets in relations.items():
-            for target in targets if isinstance(targets, list) else [targets]:
-                if not isinstance(target, dict):
-                    continue
-                is_doi = str(target.get("id-type", "")).lower() == "doi"
-                updates.append({
-                    "type": name,
-                    "doi": normalize_doi(target.get("id")) if is_doi else None,
-                    "direction": name,
-                    "label": None,
-                    "date": None,
-                    "source": target.get("asserted-by"),
-                    "id": target.get("id"),
-                })
-    return updates
-
-
-# Crossref work types that CSL spells differently.
-CROSSREF_TO_CSL = {
-    "journal-article": "article-journal",
-    "book-chapter": "chapter",
-    "book-section": "chapter",
-    "book-part": "chapter",
-    "proceedings-article": "paper-conference",
-    "posted-content": "article",
-    "monograph": "book",
-    "edited-book": "book",
-    "reference-book": "book",
-    "book-set": "book",
-    "book-series": "book",
-    "book-track": "chapter",
-    "reference-entry": "entry",
-    "component": "document",
-    "dissertation": "thesis",
-    "report-component": "report",
-    "report-series": "report",
-    "journal": "periodical",
-    "journal-issue": "periodical",
-    "peer-review": "review",
-    "proceedings": "book",
-    "other": "document",
-}
-
-
-def _upper_or_lower(item: dict[str, Any], name: str) -> Any:
-    """CSL names these variables in capitals (``DOI``); pandoc writes them in lower case."""
-    value = item.get(name)
-    return value if value not in (None, "") else item.get(name.lower())
-
-
-def reference_from_csl(item: dict[str, Any], key: str | None = None) -> Reference:
-    """A :class:`Reference` from one CSL-JSON item (doi.org content negotiation, a .json
-    bibliography, or Crossref's CSL transform). Crossref type names are mapped to CSL."""
-    csl_type = str(item.get("type") or "document")
-    csl_type = CROSSREF_TO_CSL.get(csl_type, csl_type)
-    keywords_value = item.get("keyword") or ""
-    if isinstance(keywords_value, list):
-        keywords = [str(k).strip() for k in keywords_value if str(k).strip()]
-    else:
-        keywords = [k.strip() for k in re.split(r"[;,]", str(keywords_value)) if k.strip()]
-    raw = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-           for k, v in item.items() if k != "reference"}
-    return Reference(
-        key=key or str(item.get("id") or ""),
-        type=csl_type,
-        title=_strip_inline_markup(_text(item.get("title"))),
-        authors=csl_names(item.get("author")),
-        year=_date_year(item.get("issued")) or _date_year(item.get("published-print"))
-        or _date_year(item.get("published-online")) or _date_year(item.get("created")),
-        pmid=normalize_pmid(_text(_upper_or_lower(item, "PMID")) or None),
-        pmcid=normalize_pmcid(_text(_upper_or_lower(item, "PMCID")) or None),
-        keywords=keywords,
-        fields=raw,
-        editors=csl_names(item.get("editor")),
-        **work_fields(item),
-    )
-
-
-def work_fields(item: dict[str, Any]) -> dict[str, Any]:
-    """The Reference fields that CSL-JSON and Crossref's JSON spell alike: container,
-    volume, issue, pages, DOI, URL, ISBN, abstract (markup stripped), publisher, updates."""
-    isbn_value = _upper_or_lower(item, "ISBN")
-    isbn = None
-    for candidate in isbn_value if isinstance(isbn_value, list) else [isbn_value or ""]:
-        isbn = isbn or _isbn_from(str(candidate))
-    return {
-        "container": _strip_inline_markup(_text(item.get("container-title"))),
-        "volume": _text(item.get("volume")),
-        "issue": _text(item.get("issue")),
-        "pages": _pages(_text(item.get("page"))),
-        "doi": normalize_doi(_text(_upper_or_lower(item, "DOI"))),
-        "url": _text(_upper_or_lower(item, "URL")),
-        "isbn": isbn,
-        "abstract": strip_markup(_text(item.get("abstract"))),
-        "publisher": _text(item.get("publisher")),
-        "updates": updates_from_metadata(item),
-    }
-
-
-#: The date fields of CSL-JSON and Crossref records that a year is read from.
-DATE_FIELDS = ("issued", "published-print", "published-online", "published", "created")
-
-
-def date_problems(item: dict[str, Any]) -> list[str]:
-    """Date fields of a CSL-JSON or Crossref record that are not dates: a string or a
-    number where ``{"date-parts": [[year, month, day]]}`` belongs, or date parts that are
-    not numbers (``{"date-parts": "2021"}``, ``[["2021-05-02"]]``)."""
-    problems = []
-    for name in DATE_FIELDS:
-        value = item.get(name)
-        if value is None or (isinstance(value, str) and _year(value)):
-            continue
-        parts = value.get("date-parts") if isinstance(value, dict) else value
-        if isinstance(value, dict) and (parts in (None, [], [[]], [[None]]) or _date_parts(value)):
-            continue
-        shown = json.dumps(value, ensure_ascii=False)
-        problems.append(f"the {name!r} date is not a date ({shown[:60]})")
-    return problems
-
-
-#: Years a record may carry: from the first printed works to a few years ahead (journals
-#: assign next year's volumes early).
-EARLIEST_YEAR = 1000
-YEARS_AHEAD = 5
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def reference_problems(ref: Reference, today_year: int | None = None) -> list[str]:
-    """What makes a fetched record unfit for a bibliography, in words (empty: fit).
-
-    Checked: U+FFFD replacement characters and control characters in any field written
-    to a .bib (text lost to a broken encoding at the source), empty author or editor
-    names (``{"family": null}``), and a year outside ``EARLIEST_YEAR`` .. this year +
-    ``YEARS_AHEAD``.
-    """
-    import datetime
-
-    problems: list[str] = []
-    texts = {"title": ref.title, "journal": ref.container, "volume": ref.volume, "issue": ref.issue,
-             "pages": ref.pages, "publisher": ref.publisher, "abstract": ref.abstract, "URL": ref.url,
-             "keywords": " ".join(ref.keywords)}
-    texts.update({f"author {n}": name for n, name in enumerate(ref.authors, 1)})
-    texts.update({f"editor {n}": name for n, name in enumerate(ref.editors, 1)})
-    broken = [name for name, text in texts.items() if "\ufffd" in text]
-    if broken:
-        problems.append(f"U+FFFD replacement characters (text lost to a broken encoding) in the "
-                        f"{', '.join(broken)}")
-    control = [name for name, text in texts.items() if _CONTROL.search(text)]
-    if control:
-        problems.append(f"control characters in the {', '.join(control)}")
-    for role, names in (("author", ref.authors), ("editor", ref.editors)):
-        empty = [str(n) for n, name in enumerate(names, 1) if not name.strip(" ,.;")]
-        if empty:
-            which = "name" if len(empty) == 1 else "names"
-            problems.append(f"empty {role} {which} ({', '.join(empty)} of {len(names)})")
-    latest = (today_year or datetime.date.today().year) + YEARS_AHEAD
-    if ref.year is not None and not EARLIEST_YEAR <= ref.year <= latest:
-        problems.append(f"an impossible year ({ref.year})")
-    return problems
-
-
-def reference_to_csl(ref: Reference) -> dict[str, Any]:
-    """A CSL-JSON item for a reference (what ``citeflow cite --format csljson`` prints)."""
-    item: dict[str, Any] = {"id": ref.key, "type": ref.type}
-
-    def name(display: str) -> dict[str, str]:
-        if "," in display:
-            family, given = display.split(",", 1)
-            return {"family": family.strip(), "given": given.strip()}
-        return {"literal": display}
-
-    if ref.title:
-        item["title"] = ref.title
-    if ref.authors:
-        item["author"] = [name(a) for a in ref.authors]
-    if ref.editors:
-        item["editor"] = [name(a) for a in ref.editors]
-    if ref.year:
-        item["issued"] = {"date-parts": [[ref.year]]}
-    for csl_key, value in (("container-title", ref.container), ("volume", ref.volume),
-                           ("issue", ref.issue), ("page", ref.pages), ("DOI", ref.doi),
-                           ("PMID", ref.pmid), ("PMCID", ref.pmcid), ("URL", ref.url),
-                           ("ISBN", ref.isbn), ("abstract", ref.abstract),
-                           ("publisher", ref.publisher)):
-        if value:
-            item[csl_key] = value
-    if ref.keywords:
-        item["keyword"] = ", ".join(ref.keywords)
-    return item
-
 
 def _line_of_json_ids(text: str) -> dict[str, int]:
     lines: dict[str, int] = {}
@@ -878,7 +320,8 @@ class Bibliography:
         return iter(self.references)
 
 
-def load_bibliography(paths: Iterable[str | Path] | str | Path, missing_ok: bool = False) -> Bibliography:
+def load_bibliography(paths: Iterable[str | Path] | str | Path, missing_ok: bool = False, *,
+                      cache: BibliographyCache | bool = True) -> Bibliography:
     """Load BibTeX/BibLaTeX (``.bib``), CSL-JSON (``.json``) and CSL-YAML (``.yaml``/``.yml``)
     files into one Bibliography.
 
@@ -887,45 +330,87 @@ def load_bibliography(paths: Iterable[str | Path] | str | Path, missing_ok: bool
     Undefined macros, dangling crossrefs and duplicate keys become ``warnings``; a syntax
     error or bytes that are not UTF-8 raise :class:`CiteflowError` naming the file and line,
     as does a missing file (unless ``missing_ok``).
+
+    What the BibTeX files parse to is kept in ``cache`` (default: the parsed-bibliography
+    cache in the user cache directory, :meth:`BibliographyCache.default`; False: none), keyed
+    on their content: loading the same files again returns the same references, lines and
+    warnings without parsing them.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     bib = Bibliography()
-    parser = Parser()
-    origin: dict[str, tuple[Path, int | None]] = {}
-    bib_order: list[str] = []
-    csl_refs: list[Reference] = []
-    for raw_path in paths:
-        path = Path(raw_path)
-        if missing_ok and not path.is_file():
-            continue
-        data = _read_bytes(path)
-        text = decode_utf8(data, path)
-        bib.files.append(path)
-        bib.snapshots[path] = Snapshot.of_bytes(data)
-        if path.suffix.lower() == ".json":
-            csl_refs.extend(_load_csl_json(path, text))
-            continue
-        if path.suffix.lower() in (".yaml", ".yml"):
-            csl_refs.extend(_load_csl_yaml(path, text))
-            continue
-        bib_order.extend(_parse_bibtex(parser, path, text, bib.warnings, origin))
-    entries = parser.data.entries
-    _merge_crossrefs(entries, bib.warnings, origin)
-    for key in bib_order:
-        path, line = origin[key]
-        bib.references.append(reference_from_bibtex(key, entries[key], path, line))
+    files: list[tuple[Path, str]] = []
+    try:
+        for raw_path in paths:
+            path = Path(raw_path)
+            if missing_ok and not path.is_file():
+                continue
+            data = _read_bytes(path)
+            text = decode_utf8(data, path)
+            bib.files.append(path)
+            bib.snapshots[path] = Snapshot.of_bytes(data)
+            files.append((path, text))
+    except CiteflowError:
+        _parse_files(files, None)  # the files before the unreadable one report their errors first
+        raise
+    store = BibliographyCache.default() if cache is True else cache or None
+    bibtex = [path for path, _ in files if _is_bibtex(path)]
+    key = store.key([bib.snapshots[path].digest for path in bibtex]) if store and bibtex else ""
+    size = sum(bib.snapshots[path].size for path in bibtex)
+    parsed = store.get(key, bibtex, size) if store and key else None
+    csl_refs = _parse_files(files, parsed)
+    if parsed is None:
+        parsed = csl_refs.bibtex
+        if store and key:
+            store.put(key, bibtex, parsed)
+    bib.references.extend(parsed.references)
+    bib.warnings.extend(parsed.warnings)
     seen = {r.key: r for r in bib.references}
-    for ref in csl_refs:
+    for path, ref in csl_refs.csl:
         first = seen.get(ref.key)
         if first is not None:
-            bib.warnings.append(BibliographyWarning(ref.file, ref.line, f"duplicate key {ref.key!r} (the first "
+            bib.warnings.append(BibliographyWarning(path, ref.line, f"duplicate key {ref.key!r} (the first "
                                                     "entry is used)", WarningKind.DUPLICATE_KEY, ref.key,
                                                     first.file, first.line))
         seen.setdefault(ref.key, ref)
         bib.references.append(ref)
     bib._reindex()
     return bib
+
+
+def _is_bibtex(path: Path) -> bool:
+    return path.suffix.lower() not in (".json", ".yaml", ".yml")
+
+
+@dataclass
+class _Parsed:
+    """The files of one load, parsed: BibTeX (unless it came from the cache) and CSL."""
+
+    bibtex: ParsedBibtex
+    csl: list[tuple[Path, Reference]]
+
+
+def _parse_files(files: list[tuple[Path, str]], cached: ParsedBibtex | None) -> _Parsed:
+    """Parse ``files`` (path and text) in order, so that the first file with an error is the
+    one reported; the BibTeX files only when ``cached`` does not hold their parse already."""
+    parser = Parser()
+    origin: dict[str, tuple[Path, int | None]] = {}
+    bib_order: list[str] = []
+    result = _Parsed(ParsedBibtex(), [])
+    for path, text in files:
+        if path.suffix.lower() == ".json":
+            result.csl.extend((path, ref) for ref in _load_csl_json(path, text))
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            result.csl.extend((path, ref) for ref in _load_csl_yaml(path, text))
+        elif cached is None:
+            bib_order.extend(_parse_bibtex(parser, path, text, result.bibtex.warnings, origin))
+    if cached is None:
+        entries = parser.data.entries
+        _merge_crossrefs(entries, result.bibtex.warnings, origin)
+        for key in bib_order:
+            path, line = origin[key]
+            result.bibtex.references.append(reference_from_bibtex(key, entries[key], path, line))
+    return result
 
 
 # -- writing --------------------------------------------------------------------------------------
@@ -975,59 +460,6 @@ def make_key(ref: Reference, taken: Iterable[str] = ()) -> str:
         if (base + suffix).casefold() not in taken_folded:
             return base + suffix
         suffix_index += 1
-
-
-_LATEX_SPECIAL = re.compile(r"([&%$#_{}])")
-
-
-def _escape(text: str) -> str:
-    text = text.replace("\\", r"\textbackslash{}")
-    text = _LATEX_SPECIAL.sub(r"\\\1", text)
-    return text.replace(r"\textbackslash\{\}", r"\textbackslash{}")
-
-
-def _bib_name(display: str) -> str:
-    if "," in display:
-        return _escape(display)
-    return "{" + _escape(display) + "}"  # an organisation: keep it whole
-
-
-def to_bibtex(ref: Reference) -> str:
-    """A BibTeX entry for a reference: UTF-8 text, special characters escaped, identifiers
-    verbatim, ending with a newline."""
-    bib_type = CSL_TO_BIBTEX.get(ref.type, "misc")
-    pairs: list[tuple[str, str]] = []
-    if ref.authors:
-        pairs.append(("author", " and ".join(_bib_name(a) for a in ref.authors)))
-    if ref.editors and bib_type in ("book", "incollection", "inproceedings", "misc"):
-        pairs.append(("editor", " and ".join(_bib_name(a) for a in ref.editors)))
-    if ref.title:
-        pairs.append(("title", _escape(ref.title)))
-    container_field = {"article": "journal", "incollection": "booktitle",
-                       "inproceedings": "booktitle"}.get(bib_type, "howpublished" if bib_type == "misc" else "")
-    if ref.container and container_field:
-        pairs.append((container_field, _escape(ref.container)))
-    if ref.year:
-        pairs.append(("year", str(ref.year)))
-    for name, value in (("volume", ref.volume), ("number", ref.issue)):
-        if value:
-            pairs.append((name, _escape(value)))
-    if ref.pages:
-        pairs.append(("pages", _escape(ref.pages.replace("-", "--"))))
-    if ref.publisher:
-        publisher_field = {"phdthesis": "school", "techreport": "institution"}.get(bib_type, "publisher")
-        pairs.append((publisher_field, _escape(ref.publisher)))
-    for name, value in (("doi", ref.doi), ("pmid", ref.pmid), ("pmcid", ref.pmcid),
-                        ("isbn", ref.isbn), ("url", ref.url)):
-        if value:
-            pairs.append((name, value.replace("{", "").replace("}", "")))
-    if ref.keywords:
-        pairs.append(("keywords", _escape(", ".join(ref.keywords))))
-    if ref.abstract:
-        pairs.append(("abstract", _escape(ref.abstract)))
-    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in pairs)
-    return f"@{bib_type}{{{ref.key},\n{body}\n}}\n"
-
 
 @dataclass(frozen=True)
 class Placement:
@@ -1099,7 +531,8 @@ def _present_identifiers(path: Path, data: bytes, text: str, known: Bibliography
     only the new part is parsed; otherwise the whole file is.
     """
     snapshot = known.snapshots.get(path) if known is not None else None
-    if snapshot is not None and len(data) >= snapshot.size and Snapshot.of_bytes(data[: snapshot.size]) == snapshot:
+    if known is not None and snapshot is not None and len(data) >= snapshot.size \
+            and Snapshot.of_bytes(data[: snapshot.size]) == snapshot:
         present = _identifier_keys(r for r in known.references if r.file == path)
         if len(data) > snapshot.size:
             tail = decode_utf8(data[snapshot.size:], path)
@@ -1134,33 +567,24 @@ def append_references(path: str | Path, refs: Iterable[Reference], known: Biblio
         present = _present_identifiers(path, old, old_text, known) if old else {}
         heads = entry_lines(old_text)
         taken_keys = set(heads) | {k.casefold() for k in taken}
-        newline = "\r\n" if "\r\n" in old_text else "\n"
-        result = AppendResult()
-        chunks: list[str] = []
-        line = _line_at(old_text, len(old_text)) if old else 1
-        if old and not old_text.endswith(("\n", "\r")):
-            chunks.append(newline)
-            line += 1
+        chosen: list[tuple[Reference, str, bool]] = []  # (reference, key, added)
         for ref in refs:
             existing = next((present[i] for i in work_identifiers(ref) if i in present), None)
             if existing is not None:
-                first_line = heads.get(existing.lower(), [None])[0]
-                result.placements.append(Placement(replace(ref, key=existing, file=path, line=first_line), False))
+                chosen.append((ref, existing, False))
                 continue
             usable = ref.key and ref.key.casefold() not in taken_keys and _VALID_KEY.fullmatch(ref.key)
             key = ref.key if usable else make_key(ref, taken_keys)
             taken_keys.add(key.casefold())
-            if old or chunks:
-                chunks.append(newline)
-                line += 1
-            heads[key.lower()] = [line]
-            placed = replace(ref, key=key, file=path, line=line)
-            result.placements.append(Placement(placed, True))
+            chosen.append((ref, key, True))
             for identifier in work_identifiers(ref):
                 present.setdefault(identifier, key)
-            entry = to_bibtex(placed)
-            chunks.append(entry.replace("\n", newline))
-            line += entry.count("\n")
-        if result.added:
-            atomic_write_bytes(path, old + "".join(chunks).encode("utf-8"))
+        added = [replace(ref, key=key) for ref, key, is_new in chosen if is_new]
+        addition = bibtex_addition(old_text, added)
+        heads.update({ref.key.lower(): [line] for ref, line in zip(added, addition.lines, strict=True)})
+        result = AppendResult([Placement(replace(ref, key=key, file=path, line=heads.get(key.lower(), [None])[0]),
+                                         is_new) for ref, key, is_new in chosen])
+        if added:
+            atomic_write_bytes(path, old + addition.text.encode("utf-8"))
     return result
+

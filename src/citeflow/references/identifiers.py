@@ -22,11 +22,17 @@ from urllib.parse import unquote
 
 KINDS = ("doi", "pmid", "pmcid", "arxiv", "isbn")
 
-#: A regular expression (as a string) that finds DOIs in running text. Matches may carry
-#: trailing prose punctuation; pass each match through :func:`normalize_doi`.
-DOI_PATTERN = r"10\.\d{4,9}(?:\.\d+)*/[^\s\"<>{}|\\^`]+"
+#: The DOI pattern, the only one in citeflow. A DOI is ``10.`` and a registrant code of 4 to
+#: 9 digits (sub-codes after dots allowed), a slash, and a suffix: :data:`DOI_PREFIX` is the
+#: part before the slash. :data:`DOI_PATTERN` (a regular expression, as a string) finds DOIs in
+#: running text, stopping at white space, quotes, angle and curly brackets; matches may carry
+#: trailing prose punctuation, so use :func:`find_dois`, or pass each match through
+#: :func:`normalize_doi`.
+DOI_PREFIX = r"10\.\d{4,9}(?:\.\d+)*"
+DOI_PATTERN = DOI_PREFIX + r"/[^\s\"<>{}|\\^`]+"
 
-_DOI_RE = re.compile(r"^10\.\d{4,9}(?:\.\d+)*/\S+$")
+_DOI_RE = re.compile(rf"^{DOI_PREFIX}/\S+$")
+_DOI_IN_TEXT = re.compile(DOI_PATTERN)
 _DOI_PREFIXES = re.compile(
     r"^(?:doi\s*:\s*|doi\s+|info:doi/|urn:doi:|(?:https?://)?(?:[\w.-]*\.)?doi\.(?:org|acm\.org)/)",
     re.IGNORECASE,
@@ -61,9 +67,7 @@ def _strip_trailing_punctuation(doi: str) -> str:
     """Drop prose punctuation after a DOI: ``.,;:'"`` and closing brackets nobody opened."""
     while doi:
         last = doi[-1]
-        if last in ".,;:'\"!?":
-            doi = doi[:-1]
-        elif last in _OPENERS and doi.count(last) > doi.count(_OPENERS[last]):
+        if last in ".,;:'\"!?" or (last in _OPENERS and doi.count(last) > doi.count(_OPENERS[last])):
             doi = doi[:-1]
         else:
             break
@@ -97,7 +101,7 @@ def _doi_reason(text: str) -> str:
         return "a DOI starts with '10.'"
     if "/" not in stripped:
         return "a DOI has a '/' between prefix and suffix"
-    if not re.match(r"^10\.\d{4,9}", stripped):
+    if not re.match(DOI_PREFIX, stripped):
         return "the DOI prefix must be '10.' followed by 4 to 9 digits"
     return "no suffix after the '/'"
 
@@ -278,7 +282,7 @@ def find_dois(text: str) -> list[tuple[int, int, str]]:
     """Every DOI in running text as ``(start, end, normalised doi)``; end excludes the
     prose punctuation that :func:`normalize_doi` strips."""
     found = []
-    for match in re.finditer(DOI_PATTERN, text):
+    for match in _DOI_IN_TEXT.finditer(text):
         raw = _strip_trailing_punctuation(match.group(0))
         doi = normalize_doi(raw)
         if doi:

@@ -44,32 +44,47 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
-from typing import Any, Callable, Iterable, Mapping
 
-import platformdirs
-
-from ..references.bibliography import Reference, date_problems, make_key, reference_problems
 from ..config import Config
 from ..errors import CiteflowError
+from ..references.bibcache import user_cache_dir
+from ..references.bibliography import make_key
+from ..references.csl import date_problems
 from ..references.identifiers import Identifier, InvalidIdentifier, parse_identifier
+from ..references.reference import Reference, reference_problems
 from . import crossref, doi, pubmed
 from .cache import DAY, Cache, request_key
 from .crossref import Malformed
 from .http import MB, HttpClient, HttpProblem, HttpSettings, ProblemKind, Response, RetryBudget
 
-STATUSES = ("ok", "not_found", "error", "offline", "malformed")
 NCBI_HOSTS = ("eutils.ncbi.nlm.nih.gov", "pmc.ncbi.nlm.nih.gov", "www.ncbi.nlm.nih.gov")
 ARXIV_DOI_PREFIX = "10.48550/arxiv."
 #: PMIDs per EFetch request when many are fetched at once.
 PUBMED_BATCH = 200
 
 
-class Service(str, Enum):
+class FetchStatus(StrEnum):
+    """How a lookup ended (the value is how messages and JSON spell it)."""
+
+    OK = "ok"                #: found; the result carries the reference
+    NOT_FOUND = "not_found"  #: the registry does not know the identifier
+    ERROR = "error"          #: network or server trouble
+    OFFLINE = "offline"      #: not in the cache, and not allowed to ask
+    MALFORMED = "malformed"  #: the identifier, or the server's answer, is garbage
+
+
+#: Every status, in the order above.
+STATUSES = tuple(FetchStatus)
+
+
+class Service(StrEnum):
     """The services asked, each with its own circuit breaker; the value is how messages
     name it."""
 
@@ -89,23 +104,25 @@ _FOUND = {Service.CROSSREF: ("found at Crossref", "crossref"),
 class FetchResult:
     """The outcome for one identifier.
 
-    ``status``: ``ok`` (``reference`` is set), ``not_found`` (the registry does not know
-    it), ``error`` (network or server trouble), ``offline`` (not in the cache and not allowed
-    to ask), ``malformed`` (the identifier, or the server's answer, is garbage).
-    ``message`` says what happened in words; ``url`` is the last URL involved.
+    ``status`` is a :class:`FetchStatus` (a string as well: ``"ok"``, ``"not_found"``, ...;
+    ``reference`` is set for ``ok``). ``message`` says what happened in words; ``url`` is
+    the last URL involved.
     """
 
     identifier: Identifier
-    status: str
+    status: FetchStatus
     reference: Reference | None = None
     message: str = ""
     url: str | None = None
     source: str | None = None
     from_cache: bool = False
 
+    def __post_init__(self) -> None:
+        self.status = FetchStatus(self.status)  # a status given as text becomes the member
+
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status is FetchStatus.OK
 
     def describe(self) -> str:
         """One line for a writer: ``doi:10.1/x: not found at Crossref or doi.org (URL)``."""
@@ -144,7 +161,7 @@ class SourceSettings:
 
     @classmethod
     def from_config(cls, config: Config | None = None,
-                    env: Mapping[str, str] | None = None) -> "SourceSettings":
+                    env: Mapping[str, str] | None = None) -> SourceSettings:
         config = config or Config()
         env = os.environ if env is None else env
         sources = config.section("sources")
@@ -165,10 +182,7 @@ class SourceSettings:
                 raise CiteflowError(f"[sources] {name} must not be negative", config.path)
             return result
 
-        cache_dir = env.get("CITEFLOW_CACHE_DIR") or cache.get("dir")
-        cache_path = Path(str(cache_dir)).expanduser() if cache_dir else default_cache_dir()
-        if not cache_path.is_absolute():
-            cache_path = (Path.cwd() if env.get("CITEFLOW_CACHE_DIR") else config.root) / cache_path
+        cache_path = user_cache_dir(config, env)
         api_key = env.get("NCBI_API_KEY") or sources.get("ncbi_api_key") or None
         ncbi_rate = 10.0 if api_key else 3.0
         limits: dict[str, float] = {"api.crossref.org": 10.0}
@@ -216,7 +230,7 @@ class SourceSettings:
 def default_cache_dir() -> Path:
     """The user cache directory (``~/.cache/citeflow`` on Linux): outside every project, so
     that a manuscript repository cannot ship cache records of its own."""
-    return Path(platformdirs.user_cache_dir("citeflow", appauthor=False))
+    return user_cache_dir(env={})
 
 
 @dataclass
@@ -289,10 +303,11 @@ class Fetcher:
 
     def _fetch_one(self, identifier: Identifier | str) -> FetchResult:
         if isinstance(identifier, str):
+            text = identifier
             try:
-                identifier = parse_identifier(identifier)
+                identifier = parse_identifier(text)
             except InvalidIdentifier as exc:
-                return FetchResult(Identifier(exc.kind or "unknown", identifier), "malformed",
+                return FetchResult(Identifier(exc.kind or "unknown", text), FetchStatus.MALFORMED,
                                    message=exc.reason)
         with self._memo_lock:
             known = self._memo.get(identifier)
@@ -301,7 +316,7 @@ class Fetcher:
         try:
             result = self._lookup(identifier)
         except Exception as exc:  # a bug must not sink the other identifiers of a batch
-            result = FetchResult(identifier, "error",
+            result = FetchResult(identifier, FetchStatus.ERROR,
                                  message=f"unexpected problem ({exc.__class__.__name__}: {exc})")
         if result.reference is not None and not result.reference.key:
             result.reference.key = make_key(result.reference)
@@ -357,7 +372,7 @@ class Fetcher:
         for future in pending:
             future.result()
 
-    def __enter__(self) -> "Fetcher":
+    def __enter__(self) -> Fetcher:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -370,7 +385,7 @@ class Fetcher:
         self._local.lookup = lookup
         try:
             result = self._fetch(identifier)
-            if result.status == "malformed" and lookup.cached and not self.offline:
+            if result.status is FetchStatus.MALFORMED and lookup.cached and not self.offline:
                 for key in lookup.cached:
                     self.cache.drop(key)  # type: ignore[union-attr]
                 self._local.lookup = _Lookup(lookup.budget, fresh=True)
@@ -423,7 +438,7 @@ class Fetcher:
     def _fetch(self, ident: Identifier) -> FetchResult:
         checked = _as_ident(str(ident.value), ident.kind)
         if checked is None or checked != ident:
-            return FetchResult(ident, "malformed",
+            return FetchResult(ident, FetchStatus.MALFORMED,
                                message=f"malformed {ident.kind} {ident.value!r}; not sent to any server")
         try:
             if ident.kind == "doi":
@@ -435,14 +450,14 @@ class Fetcher:
             if ident.kind == "arxiv":
                 bare = re.sub(r"v\d+$", "", ident.value)
                 return self._fetch_doi(ident, ARXIV_DOI_PREFIX + bare.lower(), crossref_first=False)
-            return FetchResult(ident, "not_found",
+            return FetchResult(ident, FetchStatus.NOT_FOUND,
                                message="ISBNs cannot be looked up in an open registry; "
                                        "add the book to the bibliography by hand")
         except _Offline as exc:
-            return FetchResult(ident, "offline", message="offline and not in the cache", url=exc.url)
+            return FetchResult(ident, FetchStatus.OFFLINE, message="offline and not in the cache", url=exc.url)
 
     def _problem(self, ident: Identifier, exc: HttpProblem, service: Service) -> FetchResult:
-        status = "malformed" if exc.kind is ProblemKind.MALFORMED else "error"
+        status = FetchStatus.MALFORMED if exc.kind is ProblemKind.MALFORMED else FetchStatus.ERROR
         return FetchResult(ident, status, message=f"{service.value}: {exc.message}", url=exc.url)
 
     def _found(self, ident: Identifier, ref: Reference, response: Response, service: Service,
@@ -452,11 +467,11 @@ class Fetcher:
         reference was read from, whose dates are checked too."""
         problems = (date_problems(item) if item is not None else []) + reference_problems(ref)
         if problems:
-            return FetchResult(ident, "malformed", url=url, message=(
+            return FetchResult(ident, FetchStatus.MALFORMED, url=url, message=(
                 f"{service.value} sent a record that cannot be used: {'; '.join(problems)}"))
         self._remember(response)
         how, source = _FOUND[service]
-        return FetchResult(ident, "ok", ref, how, url, source, response.from_cache)
+        return FetchResult(ident, FetchStatus.OK, ref, how, url, source, response.from_cache)
 
     def _fetch_doi(self, ident: Identifier, doi_value: str, crossref_first: bool = True) -> FetchResult:
         crossref_url = crossref.works_url(self.settings.crossref_url, doi_value)
@@ -470,12 +485,12 @@ class Fetcher:
                     message = crossref.parse_work(response)
                     ref = crossref.reference_from_crossref(message)
                 except Malformed as exc:
-                    return FetchResult(ident, "malformed", message=str(exc), url=crossref_url)
+                    return FetchResult(ident, FetchStatus.MALFORMED, message=str(exc), url=crossref_url)
                 if ref.doi is None:
                     ref.doi = doi_value
                 return self._found(ident, ref, response, Service.CROSSREF, crossref_url, message)
             if response.status != 404:
-                return FetchResult(ident, "error",
+                return FetchResult(ident, FetchStatus.ERROR,
                                    message=f"Crossref answered HTTP {response.status}", url=crossref_url)
             self._remember(response, not_found=True)
         # not at Crossref: ask doi.org (content negotiation)
@@ -487,19 +502,19 @@ class Fetcher:
         if response.status == 404:
             self._remember(response, not_found=True)
             where = "Crossref or doi.org" if crossref_first else "doi.org"
-            return FetchResult(ident, "not_found", message=f"DOI not found at {where}",
+            return FetchResult(ident, FetchStatus.NOT_FOUND, message=f"DOI not found at {where}",
                                url=negotiation_url)
         if response.status == 406:
-            return FetchResult(ident, "error", url=negotiation_url,
+            return FetchResult(ident, FetchStatus.ERROR, url=negotiation_url,
                                message="the DOI's registration agency offers no CSL-JSON (HTTP 406)")
         if response.status != 200:
-            return FetchResult(ident, "error", message=f"doi.org answered HTTP {response.status}",
+            return FetchResult(ident, FetchStatus.ERROR, message=f"doi.org answered HTTP {response.status}",
                                url=response.url or negotiation_url)
         try:
             item = doi.read_csl(response)
             ref = doi.reference_from_item(item, doi_value)
         except Malformed as exc:
-            return FetchResult(ident, "malformed", message=str(exc), url=response.url or negotiation_url)
+            return FetchResult(ident, FetchStatus.MALFORMED, message=str(exc), url=response.url or negotiation_url)
         if ident.kind == "arxiv":
             ref.fields["arxiv"] = ident.value
         return self._found(ident, ref, response, Service.DOI, negotiation_url, item)
@@ -551,18 +566,18 @@ class Fetcher:
             return self._problem(ident, exc, Service.PUBMED)
         if response.status in (400, 404):
             self._remember(response, not_found=True)
-            return FetchResult(ident, "not_found", message="PMID not found in PubMed", url=shown)
+            return FetchResult(ident, FetchStatus.NOT_FOUND, message="PMID not found in PubMed", url=shown)
         if response.status != 200:
-            return FetchResult(ident, "error", message=f"PubMed answered HTTP {response.status}", url=shown)
+            return FetchResult(ident, FetchStatus.ERROR, message=f"PubMed answered HTTP {response.status}", url=shown)
         try:
             articles = pubmed.parse_efetch(response)
             refs = [pubmed.reference_from_pubmed(a) for a in articles]
         except Malformed as exc:
-            return FetchResult(ident, "malformed", message=str(exc), url=shown)
+            return FetchResult(ident, FetchStatus.MALFORMED, message=str(exc), url=shown)
         match = next((r for r in refs if r.pmid == pmid), None)
         if match is None:
             self._remember(response, not_found=True)
-            return FetchResult(ident, "not_found", message="PMID not found in PubMed", url=shown)
+            return FetchResult(ident, FetchStatus.NOT_FOUND, message="PMID not found in PubMed", url=shown)
         return self._found(ident, match, response, Service.PUBMED, shown)
 
     def _fetch_pmcid(self, ident: Identifier) -> FetchResult:
@@ -575,7 +590,7 @@ class Fetcher:
             exc.url = shown
             return self._problem(ident, exc, Service.IDCONV)
         if response.status not in (200, 400, 404):
-            return FetchResult(ident, "error", url=shown,
+            return FetchResult(ident, FetchStatus.ERROR, url=shown,
                                message=f"PMC ID converter answered HTTP {response.status}")
         try:
             found = pubmed.parse_idconv(response, ident.value)
@@ -583,10 +598,10 @@ class Fetcher:
             if response.status != 200:
                 found = None
             else:
-                return FetchResult(ident, "malformed", message=str(exc), url=shown)
+                return FetchResult(ident, FetchStatus.MALFORMED, message=str(exc), url=shown)
         if not found or not (found.get("doi") or found.get("pmid")):
             self._remember(response, not_found=True)
-            return FetchResult(ident, "not_found", message="PMCID not found by the PMC ID converter",
+            return FetchResult(ident, FetchStatus.NOT_FOUND, message="PMCID not found by the PMC ID converter",
                                url=shown)
         self._remember(response)
         result = None
@@ -610,4 +625,4 @@ def _as_ident(value: Any, kind: str | None = None) -> Identifier | None:
         return None
 
 
-__all__ = ["FetchResult", "Fetcher", "SourceSettings", "STATUSES"]
+__all__ = ["STATUSES", "FetchResult", "FetchStatus", "Fetcher", "SourceSettings"]

@@ -13,12 +13,13 @@ fetch. In offline mode the cache otherwise answers whatever its age.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlencode
 
 from ..files import atomic_write_bytes
@@ -84,17 +85,14 @@ class Cache:
             "sha256": body_digest(response.text),
             "body": response.text,
         }
-        try:
+        # a read-only or full disk must not stop the lookup itself
+        with contextlib.suppress(OSError):
             _replace_file(self._path(key), json.dumps(record, ensure_ascii=False).encode("utf-8"))
-        except OSError:
-            pass  # a read-only or full disk must not stop the lookup itself
 
     def drop(self, key: str) -> None:
         """Forget a record (one whose content no longer passes the checks)."""
-        try:
+        with contextlib.suppress(OSError):
             self._path(key).unlink()
-        except OSError:
-            pass
 
 
 def body_digest(body: str) -> str:

@@ -12,15 +12,16 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from ..references.bibliography import (
+from ..references.csl import (
     CROSSREF_TO_CSL,
-    Reference,
-    _date_year,
+    DATE_FIELDS,
     csl_names,
-    _strip_inline_markup,
-    _text,
+    csl_text,
+    date_year,
+    strip_inline_markup,
     work_fields,
 )
+from ..references.reference import Reference
 from .http import Response
 
 DEFAULT_URL = "https://api.crossref.org"
@@ -73,21 +74,21 @@ def reference_from_crossref(message: dict[str, Any]) -> Reference:
     item of a list answer). Organisation authors (``{"name": ...}``) are kept whole; the
     JATS markup of abstracts and the HTML of titles are stripped."""
     crossref_type = str(message.get("type") or "other")
-    title = _strip_inline_markup(_text(message.get("title")))
+    title = strip_inline_markup(csl_text(message.get("title")))
     if not title:
-        title = _strip_inline_markup(_text(message.get("original-title")))
+        title = strip_inline_markup(csl_text(message.get("original-title")))
     year = None
-    for date_key in ("issued", "published-print", "published-online", "published", "created"):
-        year = _date_year(message.get(date_key))
+    for date_key in DATE_FIELDS:
+        year = date_year(message.get(date_key))
         if year:
             break
     raw: dict[str, str] = {"source": "crossref", "crossref-type": crossref_type}
     for name in ("subtitle", "original-title", "short-container-title", "ISSN"):
-        value = _text(message.get(name))
+        value = csl_text(message.get(name))
         if value:
             raw[name.lower()] = value
     subject_list = message.get("subject")
-    subjects = [_text(s) for s in subject_list if _text(s)] if isinstance(subject_list, list) else []
+    subjects = [csl_text(s) for s in subject_list if csl_text(s)] if isinstance(subject_list, list) else []
     return Reference(
         key="",
         type=CROSSREF_TO_CSL.get(crossref_type, crossref_type),

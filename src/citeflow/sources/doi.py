@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from ..references.bibliography import Reference, reference_from_csl
+from ..references.csl import reference_from_csl
 from ..references.identifiers import normalize_doi
+from ..references.reference import Reference
 from .crossref import Malformed, WebPage, read_json
 from .http import Response
 

@@ -28,16 +28,17 @@ and with which URL. Nothing here prints.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import email.utils
 import os
 import re
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from http.client import HTTPException
-from typing import Callable, Iterable, Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -56,7 +57,7 @@ MB = 1_000_000
 CHUNK = 64 * 1024
 
 
-class ProblemKind(str, Enum):
+class ProblemKind(StrEnum):
     """Why a request failed."""
 
     TIMEOUT = "timeout"          # no complete answer within the deadline
@@ -211,7 +212,7 @@ class Deadline:
         self._timer = threading.Timer(max(seconds, 0.0), self._expire)
         self._timer.daemon = True
 
-    def __enter__(self) -> "Deadline":
+    def __enter__(self) -> Deadline:
         Deadline._current.value = self
         self._timer.start()
         return self
@@ -226,7 +227,7 @@ class Deadline:
             sock.close()
 
     @classmethod
-    def current(cls) -> "Deadline | None":
+    def current(cls) -> Deadline | None:
         return getattr(cls._current, "value", None)
 
     def remaining(self) -> float:
@@ -263,10 +264,8 @@ class Deadline:
 
 
 def _shut(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 def _watch(sock: socket.socket | None) -> None:
@@ -476,9 +475,8 @@ class HttpClient:
         with Deadline(s.timeout) as deadline:
             try:
                 response = self._exchange(url, params, headers, redirect_hosts, deadline)
-            except HttpProblem as problem:
-                if deadline.expired:
-                    problem = self._late(url)
+            except HttpProblem as exc:
+                problem = self._late(url) if deadline.expired else exc
                 return _Attempt(problem=problem, wait=backoff if problem.kind in RETRYABLE else None)
             except (requests.exceptions.RequestException, OSError, HTTPException, urllib3.exceptions.HTTPError) as exc:
                 problem = self._late(url) if deadline.passed else _request_problem(exc, url, s.timeout)

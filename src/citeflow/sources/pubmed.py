@@ -16,8 +16,8 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from ..references.bibliography import Reference
 from ..references.identifiers import normalize_doi, normalize_pmcid, normalize_pmid
+from ..references.reference import Reference
 from .crossref import Malformed, read_json
 from .http import Response
 
@@ -64,10 +64,7 @@ def _text(element: ET.Element | None) -> str:
 
 
 def _title(element: ET.Element | None) -> str:
-    title = _text(element)
-    if title.endswith(".") and not title.endswith(".."):
-        title = title[:-1]
-    return title
+    return _strip_period(_text(element))
 
 
 def parse_efetch(response: Response) -> list[ET.Element]:
@@ -110,40 +107,79 @@ def reference_from_pubmed(article: ET.Element) -> Reference:
     art = citation.find("Article") if citation is not None else None
     if citation is None or art is None:
         raise Malformed("PubMed record without MedlineCitation/Article")
-    pmid = normalize_pmid(_text(citation.find("PMID")))
-    authors = []
-    for author in art.findall("AuthorList/Author"):
-        collective = _text(author.find("CollectiveName"))
-        if collective:
-            authors.append(collective)
-            continue
-        family = _text(author.find("LastName"))
-        given = _text(author.find("ForeName")) or _text(author.find("Initials"))
-        suffix = _text(author.find("Suffix"))
-        if suffix:
-            given = f"{given}, {suffix}" if given else suffix
-        if family:
-            authors.append(f"{family}, {given}" if given else family)
     journal = art.find("Journal")
     issue = journal.find("JournalIssue") if journal is not None else None
-    year = None
+    doi, pmcid = _article_ids(article, art)
+    publication_types = [_text(t) for t in art.findall("PublicationTypeList/PublicationType")]
+    return Reference(
+        key="",
+        type=_csl_type(publication_types),
+        title=_title(art.find("ArticleTitle")) or _title(art.find("VernacularTitle")),
+        authors=[name for name in map(_author_name, art.findall("AuthorList/Author")) if name],
+        year=_publication_year(art, issue),
+        container=_text(journal.find("Title")) if journal is not None else "",
+        volume=_text(issue.find("Volume")) if issue is not None else "",
+        issue=_text(issue.find("Issue")) if issue is not None else "",
+        pages=expand_pages(_pages(art)),
+        doi=doi,
+        pmid=normalize_pmid(_text(citation.find("PMID"))),
+        pmcid=pmcid,
+        abstract=_abstract(art),
+        keywords=_keywords(citation),
+        fields=_raw_fields(art, journal, publication_types),
+        updates=_notices(citation),
+    )
+
+
+def _author_name(author: ET.Element) -> str:
+    """``"Family, Given"`` (a suffix after the given names), a group's whole name, or ""."""
+    collective = _text(author.find("CollectiveName"))
+    if collective:
+        return collective
+    family = _text(author.find("LastName"))
+    given = _text(author.find("ForeName")) or _text(author.find("Initials"))
+    suffix = _text(author.find("Suffix"))
+    if suffix:
+        given = f"{given}, {suffix}" if given else suffix
+    if not family:
+        return ""
+    return f"{family}, {given}" if given else family
+
+
+def _publication_year(art: ET.Element, issue: ET.Element | None) -> int | None:
+    """The year of the journal issue (``MedlineDate`` such as ``2016 Dec-2017 Jan`` too),
+    else of the electronic publication."""
     if issue is not None:
         year_text = _text(issue.find("PubDate/Year")) or _text(issue.find("PubDate/MedlineDate"))
         match = re.search(r"\d{4}", year_text)
-        year = int(match.group(0)) if match else None
-    if year is None:
-        match = re.search(r"\d{4}", _text(art.find("ArticleDate/Year")))
-        year = int(match.group(0)) if match else None
+        if match:
+            return int(match.group(0))
+    match = re.search(r"\d{4}", _text(art.find("ArticleDate/Year")))
+    return int(match.group(0)) if match else None
+
+
+def _pages(art: ET.Element) -> str:
+    """``MedlinePgn`` as written, else ``StartPage-EndPage`` (or the start page alone)."""
     pages = _text(art.find("Pagination/MedlinePgn"))
-    if not pages:
-        start, end = _text(art.find("Pagination/StartPage")), _text(art.find("Pagination/EndPage"))
-        pages = f"{start}-{end}" if start and end else start
-    abstract_parts = []
+    if pages:
+        return pages
+    start, end = _text(art.find("Pagination/StartPage")), _text(art.find("Pagination/EndPage"))
+    return f"{start}-{end}" if start and end else start
+
+
+def _abstract(art: ET.Element) -> str:
+    """The abstract's parts in order, each structured part after its label (``METHODS: ...``)."""
+    parts = []
     for part in art.findall("Abstract/AbstractText"):
         label = part.get("Label")
         text = _text(part)
         if text:
-            abstract_parts.append(f"{label}: {text}" if label else text)
+            parts.append(f"{label}: {text}" if label else text)
+    return " ".join(parts)
+
+
+def _article_ids(article: ET.Element, art: ET.Element) -> tuple[str | None, str | None]:
+    """The record's DOI and PMCID from ``ArticleIdList``; the DOI else from ``ELocationID``."""
     doi = None
     pmcid = None
     for article_id in article.findall("PubmedData/ArticleIdList/ArticleId"):
@@ -153,15 +189,32 @@ def reference_from_pubmed(article: ET.Element) -> Reference:
         elif kind == "pmc" and pmcid is None:
             pmcid = normalize_pmcid(_text(article_id))
     if doi is None:
-        for location in art.findall("ELocationID"):
-            if location.get("EIdType") == "doi":
-                doi = normalize_doi(_text(location))
-                break
+        location = next((e for e in art.findall("ELocationID") if e.get("EIdType") == "doi"), None)
+        if location is not None:
+            doi = normalize_doi(_text(location))
+    return doi, pmcid
+
+
+def _keywords(citation: ET.Element) -> list[str]:
+    """The author keywords, then the MeSH descriptors not among them."""
     keywords = [_text(k) for k in citation.findall("KeywordList/Keyword") if _text(k)]
     keywords += [_text(d) for d in citation.findall("MeshHeadingList/MeshHeading/DescriptorName")
                  if _text(d) and _text(d) not in keywords]
-    pubtypes = [_text(t) for t in art.findall("PublicationTypeList/PublicationType")]
-    csl_type = next((_PUBTYPE_TO_CSL[t] for t in pubtypes if t in _PUBTYPE_TO_CSL), "article-journal")
+    return keywords
+
+
+def _csl_type(publication_types: list[str]) -> str:
+    """The CSL type of the first publication type that has one; a journal article otherwise."""
+    return next((_PUBTYPE_TO_CSL[t] for t in publication_types if t in _PUBTYPE_TO_CSL), "article-journal")
+
+
+#: The DOI that ends a ``RefSource`` (``... 2016;375(24):2335. doi: 10.1056/NEJMx170005.``).
+_REF_SOURCE_DOI = re.compile(r"doi:\s*(\S+?)\.?$")
+
+
+def _notices(citation: ET.Element) -> list[dict[str, Any]]:
+    """Retractions, errata, expressions of concern and new versions linked in
+    ``CommentsCorrections``, as :attr:`Reference.updates` entries."""
     updates: list[dict[str, Any]] = []
     for link in citation.findall("CommentsCorrectionsList/CommentsCorrections"):
         ref_type = link.get("RefType", "")
@@ -169,7 +222,7 @@ def reference_from_pubmed(article: ET.Element) -> Reference:
             continue
         kind, direction = _LINKS[ref_type]
         source = _text(link.find("RefSource"))
-        doi_match = re.search(r"doi:\s*(10\.\S+?)\.?$", source)
+        doi_match = _REF_SOURCE_DOI.search(source)
         updates.append({
             "type": kind,
             "doi": normalize_doi(doi_match.group(1)) if doi_match else None,
@@ -179,31 +232,20 @@ def reference_from_pubmed(article: ET.Element) -> Reference:
             "date": None,
             "source": "pubmed",
         })
-    raw = {"source": "pubmed", "publication-types": "; ".join(pubtypes)}
+    return updates
+
+
+def _raw_fields(art: ET.Element, journal: ET.Element | None, publication_types: list[str]) -> dict[str, str]:
+    """What the record says beyond the Reference fields: publication types, the journal's
+    ISO abbreviation, the title in the original language."""
+    raw = {"source": "pubmed", "publication-types": "; ".join(publication_types)}
     abbreviation = _text(journal.find("ISOAbbreviation")) if journal is not None else ""
     if abbreviation:
         raw["journal-abbreviation"] = abbreviation
     vernacular = _text(art.find("VernacularTitle"))
     if vernacular:
         raw["vernacular-title"] = vernacular
-    return Reference(
-        key="",
-        type=csl_type,
-        title=_title(art.find("ArticleTitle")) or _title(art.find("VernacularTitle")),
-        authors=authors,
-        year=year,
-        container=_text(journal.find("Title")) if journal is not None else "",
-        volume=_text(issue.find("Volume")) if issue is not None else "",
-        issue=_text(issue.find("Issue")) if issue is not None else "",
-        pages=expand_pages(pages),
-        doi=doi,
-        pmid=pmid,
-        pmcid=pmcid,
-        abstract=" ".join(abstract_parts),
-        keywords=keywords,
-        fields=raw,
-        updates=updates,
-    )
+    return raw
 
 
 def reference_from_esummary(data: dict[str, Any], pmid: str) -> Reference | None:
@@ -254,7 +296,8 @@ def parse_idconv(response: Response, identifier: str) -> dict[str, str] | None:
         raise Malformed("the PMC ID converter sent JSON that is not an object")
     if data.get("status") == "error" and not data.get("records"):
         return None
-    for record in data.get("records") or []:
+    records = data.get("records") or []
+    for record in records:
         if not isinstance(record, dict):
             continue
         if record.get("status") == "error" or record.get("errmsg"):
@@ -264,6 +307,6 @@ def parse_idconv(response: Response, identifier: str) -> dict[str, str] | None:
             "pmid": normalize_pmid(record.get("pmid")),
             "pmcid": normalize_pmcid(record.get("pmcid")),
         }
-        if found["pmcid"] == normalize_pmcid(identifier) or len(data.get("records")) == 1:
+        if found["pmcid"] == normalize_pmcid(identifier) or len(records) == 1:
             return {k: v for k, v in found.items() if v}
     return None

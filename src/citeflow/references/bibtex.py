@@ -1,0 +1,272 @@
+"""BibTeX/BibLaTeX entries <-> :class:`~citeflow.references.reference.Reference`.
+
+Reading: :func:`reference_from_bibtex` maps a pybtex entry (LaTeX decoded with
+:func:`decode_latex` so that matching compares like with like, identifiers normalised, raw
+fields kept); :func:`entry_lines` finds where each entry head is written. Writing:
+:func:`to_bibtex` formats one entry and :func:`bibtex_addition` the text that appends entries
+to a file as it is (its newline convention kept), for both the append itself and its preview.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pybtex.backends.plaintext import Backend as PlainTextBackend
+from pybtex.database import Person
+from pybtex.richtext import Text
+
+from citeflow.references.identifiers import normalize_doi, normalize_pmcid, normalize_pmid
+from citeflow.references.reference import Reference, first_isbn, page_range, year_in
+
+# BibTeX/BibLaTeX entry types -> CSL types, and back for writing.
+BIBTEX_TO_CSL = {
+    "article": "article-journal",
+    "book": "book",
+    "mvbook": "book",
+    "booklet": "pamphlet",
+    "inbook": "chapter",
+    "incollection": "chapter",
+    "inproceedings": "paper-conference",
+    "conference": "paper-conference",
+    "proceedings": "book",
+    "collection": "book",
+    "phdthesis": "thesis",
+    "mastersthesis": "thesis",
+    "thesis": "thesis",
+    "techreport": "report",
+    "report": "report",
+    "manual": "report",
+    "online": "webpage",
+    "electronic": "webpage",
+    "www": "webpage",
+    "unpublished": "manuscript",
+    "patent": "patent",
+    "dataset": "dataset",
+    "software": "software",
+    "misc": "document",
+}
+CSL_TO_BIBTEX = {
+    "article-journal": "article",
+    "article-magazine": "article",
+    "article-newspaper": "article",
+    "review": "article",
+    "book": "book",
+    "chapter": "incollection",
+    "paper-conference": "inproceedings",
+    "thesis": "phdthesis",
+    "report": "techreport",
+    "manuscript": "unpublished",
+    "webpage": "online",
+    "patent": "patent",
+}
+
+
+# -- LaTeX decoding -------------------------------------------------------------------------
+_LEFTOVER_COMMAND = re.compile(r"\\([A-Za-z]+)\*?\s*")
+_COMMAND_TEXT = {"textquotesingle": "'", "textquotedbl": '"', "textendash": "–",
+                 "textemdash": "—", "ldots": "…", "dots": "…", "textregistered": "®",
+                 "texttrademark": "™", "copyright": "©", "textdegree": "°", "textmu": "µ",
+                 "textbackslash": "\\", "textasciitilde": "~", "S": "§", "P": "¶"}
+
+
+_PLAIN_TEXT = PlainTextBackend()
+
+
+@lru_cache(maxsize=8192)
+def decode_latex(text: str | None) -> str:
+    """Plain Unicode text from a BibTeX field value: accents decoded, braces and
+    formatting commands (``\\textit``, ``\\emph``) dropped, white space collapsed."""
+    if not text:
+        return ""
+    if "\\" in text or "{" in text or "~" in text or "--" in text:
+        try:
+            text = Text.from_latex(text).render(_PLAIN_TEXT)
+        except Exception:  # pybtex gives up on unbalanced braces: fall back to stripping
+            text = text.replace("{", "").replace("}", "")
+        text = _LEFTOVER_COMMAND.sub(lambda m: _COMMAND_TEXT.get(m.group(1), ""), text)
+        text = text.replace("{", "").replace("}", "")
+    return " ".join(text.split())
+
+
+def _person_name(person: Person) -> str:
+    family = decode_latex(" ".join(person.prelast_names + person.last_names))
+    given = decode_latex(" ".join(person.first_names + person.middle_names))
+    lineage = decode_latex(" ".join(person.lineage_names))
+    if lineage:
+        family = f"{family}, {lineage}" if not given else family
+        given = f"{given}, {lineage}" if given else ""
+    # a corporate author written as {World Health Organization} arrives as one last name
+    return f"{family}, {given}" if given else family
+
+
+# -- entry heads ------------------------------------------------------------------------------
+_ENTRY_HEAD = re.compile(r"@[ \t]*([A-Za-z]+)[ \t\r\n]*[{(][ \t\r\n]*([^,\s{}()=\"#%'~]+)[ \t\r\n]*,")
+_NON_ENTRIES = {"string", "preamble", "comment"}
+
+
+def entry_lines(text: str) -> dict[str, list[int]]:
+    """Line numbers (1-based) of each entry head in BibTeX text, by key (lower-cased)."""
+    lines: dict[str, list[int]] = {}
+    line_starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+    for match in _ENTRY_HEAD.finditer(text):
+        if match.group(1).lower() in _NON_ENTRIES:
+            continue
+        line = bisect.bisect_right(line_starts, match.start())
+        lines.setdefault(match.group(2).lower(), []).append(line)
+    return lines
+
+
+def _first(values: Iterable[str | None]) -> str:
+    for value in values:
+        if value:
+            return value
+    return ""
+
+
+def reference_from_bibtex(key: str, entry: Any, file: Path | None = None,
+                          line: int | None = None) -> Reference:
+    """A :class:`Reference` from a pybtex ``Entry`` (fields already crossref-merged)."""
+    raw = {name.lower(): str(value) for name, value in entry.fields.items()}
+    authors = [_person_name(p) for p in entry.persons.get("author", [])]
+    editors = [_person_name(p) for p in entry.persons.get("editor", [])]
+    bib_type = entry.type.lower()
+    doi = normalize_doi(raw.get("doi"))
+    if doi is None:
+        for candidate in (raw.get("url"), raw.get("eprint") if raw.get("eprinttype", "").lower() == "doi" else None):
+            doi = doi or normalize_doi(candidate)
+    pmid = normalize_pmid(raw.get("pmid"))
+    eprinttype = raw.get("eprinttype", raw.get("archiveprefix", "")).lower()
+    if pmid is None and eprinttype in ("pubmed", "pmid"):
+        pmid = normalize_pmid(raw.get("eprint"))
+    pmcid = normalize_pmcid(raw.get("pmcid"))
+    if pmcid is None and eprinttype in ("pmc", "pmcid"):
+        pmcid = normalize_pmcid(raw.get("eprint"))
+    if eprinttype == "arxiv" and raw.get("eprint"):
+        raw.setdefault("arxiv", raw["eprint"].strip())
+    container = _first(decode_latex(raw.get(name)) for name in ("journal", "journaltitle", "booktitle", "maintitle", "series"))
+    if bib_type in ("phdthesis", "mastersthesis", "thesis") and not raw.get("publisher"):
+        publisher = decode_latex(raw.get("school") or raw.get("institution"))
+    elif bib_type in ("techreport", "report") and not raw.get("publisher"):
+        publisher = decode_latex(raw.get("institution"))
+    else:
+        publisher = decode_latex(raw.get("publisher"))
+    keywords = [decode_latex(k) for k in re.split(r"[;,]", raw.get("keywords", "")) if k.strip()]
+    return Reference(
+        key=key,
+        type=BIBTEX_TO_CSL.get(bib_type, "document"),
+        title=decode_latex(raw.get("title")),
+        authors=authors,
+        year=year_in(raw.get("year")) or year_in(raw.get("date")),
+        container=container,
+        volume=decode_latex(raw.get("volume")),
+        issue=decode_latex(raw.get("number") or raw.get("issue")),
+        pages=page_range(decode_latex(raw.get("pages"))),
+        doi=doi,
+        pmid=pmid,
+        pmcid=pmcid,
+        url=raw.get("url", "").strip(),
+        isbn=first_isbn(raw["isbn"]) if raw.get("isbn") else None,
+        abstract=decode_latex(raw.get("abstract")),
+        keywords=keywords,
+        publisher=publisher,
+        fields=raw,
+        file=file,
+        line=line,
+        editors=editors,
+    )
+
+
+# -- writing -------------------------------------------------------------------------------------
+_LATEX_SPECIAL = re.compile(r"([&%$#_{}])")
+
+
+def _escape(text: str) -> str:
+    text = text.replace("\\", r"\textbackslash{}")
+    text = _LATEX_SPECIAL.sub(r"\\\1", text)
+    return text.replace(r"\textbackslash\{\}", r"\textbackslash{}")
+
+
+def _bib_name(display: str) -> str:
+    if "," in display:
+        return _escape(display)
+    return "{" + _escape(display) + "}"  # an organisation: keep it whole
+
+
+def to_bibtex(ref: Reference) -> str:
+    """A BibTeX entry for a reference: UTF-8 text, special characters escaped, identifiers
+    verbatim, ending with a newline."""
+    bib_type = CSL_TO_BIBTEX.get(ref.type, "misc")
+    pairs: list[tuple[str, str]] = []
+    if ref.authors:
+        pairs.append(("author", " and ".join(_bib_name(a) for a in ref.authors)))
+    if ref.editors and bib_type in ("book", "incollection", "inproceedings", "misc"):
+        pairs.append(("editor", " and ".join(_bib_name(a) for a in ref.editors)))
+    if ref.title:
+        pairs.append(("title", _escape(ref.title)))
+    container_field = {"article": "journal", "incollection": "booktitle",
+                       "inproceedings": "booktitle"}.get(bib_type, "howpublished" if bib_type == "misc" else "")
+    if ref.container and container_field:
+        pairs.append((container_field, _escape(ref.container)))
+    if ref.year:
+        pairs.append(("year", str(ref.year)))
+    for name, value in (("volume", ref.volume), ("number", ref.issue)):
+        if value:
+            pairs.append((name, _escape(value)))
+    if ref.pages:
+        pairs.append(("pages", _escape(ref.pages.replace("-", "--"))))
+    if ref.publisher:
+        publisher_field = {"phdthesis": "school", "techreport": "institution"}.get(bib_type, "publisher")
+        pairs.append((publisher_field, _escape(ref.publisher)))
+    for name, identifier in (("doi", ref.doi), ("pmid", ref.pmid), ("pmcid", ref.pmcid),
+                             ("isbn", ref.isbn), ("url", ref.url)):
+        if identifier:
+            pairs.append((name, identifier.replace("{", "").replace("}", "")))
+    if ref.keywords:
+        pairs.append(("keywords", _escape(", ".join(ref.keywords))))
+    if ref.abstract:
+        pairs.append(("abstract", _escape(ref.abstract)))
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in pairs)
+    return f"@{bib_type}{{{ref.key},\n{body}\n}}\n"
+
+
+@dataclass(frozen=True)
+class BibtexAddition:
+    """What appending entries to a BibTeX file adds: ``text`` goes after the file's last
+    byte; ``lines`` are the lines (1-based) where the entries' heads will then be."""
+
+    text: str
+    lines: tuple[int, ...]
+
+
+def bibtex_addition(existing: str, refs: Sequence[Reference]) -> BibtexAddition:
+    """The text that appends :func:`to_bibtex` entries for ``refs`` to a file holding
+    ``existing``: each entry after a blank line (none before the first entry of an empty
+    file), a newline first if the file lacks a final one, all in the file's own newline
+    convention (CRLF when the file has one)."""
+    newline = "\r\n" if "\r\n" in existing else "\n"
+    chunks: list[str] = []
+    lines: list[int] = []
+    line = _line_count(existing)
+    if existing and not existing.endswith(("\n", "\r")):
+        chunks.append(newline)
+        line += 1
+    for ref in refs:
+        if existing or chunks:
+            chunks.append(newline)
+            line += 1
+        lines.append(line)
+        entry = to_bibtex(ref)
+        chunks.append(entry.replace("\n", newline))
+        line += entry.count("\n")
+    return BibtexAddition("".join(chunks), tuple(lines))
+
+
+def _line_count(text: str) -> int:
+    """The line a text ends on (1 for empty text; CRLF, CR and LF all end a line)."""
+    return len(re.findall(r"\r\n|\r|\n", text)) + 1
