@@ -149,8 +149,12 @@ def test_free_text_placeholders_are_listed_with_candidates_not_filled(project):
     assert result.exit_code == 0  # only identifier placeholders decide the exit status
     assert path.read_text(encoding="utf-8") == text
     assert f"{path}:5:66: free-text placeholder [citation needed]" in result.stderr
-    assert "jay2022review  score" in result.stderr
-    assert "joint pain" in result.stderr
+    # Candidates as a writer knows them: "Author Year, Title (key)", no internal scores.
+    assert re.search(r"\d\. Jay et al\. 2022, Review of dupilumab-associated inflammatory "
+                     r"arthritis: .*\(jay2022review\)\n", result.stderr)
+    assert "score" not in result.stderr and "(~" not in result.stderr
+    verbose = run("--verbose", "resolve", str(path))
+    assert "(jay2022review)  [score " in verbose.stderr and "joint pain" in verbose.stderr
 
 
 def test_picked_reference_fills_a_free_text_placeholder(project):
