@@ -193,6 +193,33 @@ def test_interactive_pick_fills_the_chosen_reference(project, monkeypatch):
     assert "[citation needed]" not in written
 
 
+def test_interactive_without_write_shows_the_picks_and_asks_before_writing(project, monkeypatch):
+    from citeflow.cli import cmd_resolve
+
+    monkeypatch.setattr(cmd_resolve, "_stdin_is_terminal", lambda: True)
+    text = FRONT + "Asthma exacerbations fell [CITE].\n"
+    path = write(project / "p.md", text)
+    declined = CliRunner().invoke(main, ["resolve", "-i", str(path)],
+                                  input="castro2018dupilumab\nn\n")
+    assert declined.exit_code == 0, declined.output
+    # The diff shows the pick; declining keeps the file and repeats the pick.
+    assert "+Asthma exacerbations fell [@castro2018dupilumab]." in declined.output
+    assert path.read_text(encoding="utf-8") == text
+    assert "nothing written; your picks: line 5 -> @castro2018dupilumab" in declined.output
+    accepted = CliRunner().invoke(main, ["resolve", "-i", str(path)],
+                                  input="castro2018dupilumab\ny\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert path.read_text(encoding="utf-8") == FRONT + "Asthma exacerbations fell [@castro2018dupilumab].\n"
+
+
+def test_a_bibliography_option_naming_no_file_is_refused(project):
+    path = write(project / "p.md", FRONT + "Text [CITE].\n")
+    for command in ("resolve", "suggest"):
+        result = run(command, "--bib", str(project / "nope.bib"), str(path))
+        assert result.exit_code == 2
+        assert "nope.bib" in result.stderr and "does not exist" in result.stderr
+
+
 def test_malformed_and_offline_identifiers_are_named_with_exit_1(project):
     text = FRONT + "Bad [doi:11.1056/x] and unknown [pmid:9999999] and known [pmid:27690741].\n"
     path = write(project / "p.md", text)
