@@ -107,3 +107,36 @@ def test_cite_knows_the_projects_bibliography_when_writing_to_another(project):
     assert done.exit_code == 0, done.output
     assert "already in" in done.stderr and "dupilumab.bib as @simpson2016two" in done.stderr
     assert not (project / "references" / "new.bib").exists()
+
+
+def test_resolve_reports_its_fetching_to_a_progress_hook(project):
+    import citeflow
+
+    shutil.copy(ROOT / "manuscripts" / "dupilumab-arthralgia-draft.md", project / "manuscripts")
+
+    class Recorder:
+        def __init__(self):
+            self.calls = []
+
+        def start(self, total, label=None):
+            self.calls.append(("start", total, label))
+
+        def advance(self, result):
+            self.calls.append(("advance", str(result.identifier), result.status))
+
+    recorder = Recorder()
+    result = citeflow.Project.find(project).resolve(
+        project / "manuscripts" / "dupilumab-arthralgia-draft.md", offline=True,
+        progress=recorder)
+    assert result.resolved == 6 and len(result.unresolved) == 2
+    assert recorder.calls[0] == ("start", 2, "Fetching metadata")
+    assert sorted(recorder.calls[1:]) == [
+        ("advance", "doi:10.1007/978-3-662-46370-3_13", "offline"),
+        ("advance", "pmid:29915538", "offline")]
+    # On a terminal the command line draws it as a bar on stderr (never with --quiet).
+    shown = run("resolve", "--offline", "manuscripts/dupilumab-arthralgia-draft.md",
+                FORCE_COLOR="1")
+    assert shown.exit_code == 1 and "Fetching metadata" in shown.stderr
+    assert "Fetching metadata" not in run("--quiet", "resolve", "--offline",
+                                          "manuscripts/dupilumab-arthralgia-draft.md",
+                                          FORCE_COLOR="1").stderr

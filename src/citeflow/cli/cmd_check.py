@@ -90,21 +90,20 @@ def check(manuscripts, fmt, output, fail_on, select, ignore, diff_base, statisti
         _emit(buffer.getvalue(), output)
         click.get_current_context().exit(report.exit_code())
     kind = {"full": "text", "concise": "text"}.get(fmt, fmt)
-    options = {"output_format": "concise" if fmt == "concise" else "full", "color": color,
-               "references": _references(report), "width": _width(to_terminal)}
     from ..report.github import repository_root, write_job_summary
 
-    if kind in ("github", "sarif"):
-        # Paths relative to the repository root, whatever the working directory: GitHub
-        # attaches annotations and code-scanning results by those paths.
-        options["base"] = repository_root(github_only=kind == "sarif")
+    # GitHub attaches annotations and code-scanning results by paths from the repository
+    # root, whatever the working directory.
+    base = repository_root(github_only=kind == "sarif") if kind in ("github", "sarif") else None
     buffer = io.StringIO()
-    write_report(kind, report.findings, buffer, summary=report.summary(), **options)
+    write_report(kind, report.findings, buffer, summary=report.summary(), base=base,
+                 output_format="concise" if fmt == "concise" else "full", color=color,
+                 references=_references(report), width=_width(to_terminal))
     _emit(buffer.getvalue(), output)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if kind == "github" and summary_file:
         write_job_summary(report.findings, Path(summary_file), summary=report.summary(),
-                          base=options.get("base"), fail_on=report.fail_on)
+                          base=base, fail_on=report.fail_on)
     click.get_current_context().exit(report.exit_code())
 
 

@@ -85,14 +85,21 @@ def header(finding: Finding, base: str | Path | None = None, paint: _Painter | N
             f"{paint(str(finding.severity), style.replace('bold ', ''))} {finding.message}")
 
 
-def window(length: int, focus_start: int, span_start: int, width: int) -> tuple[int, int]:
+def window(length: int, focus_start: int, span_start: int, width: int,
+           span_end: int | None = None) -> tuple[int, int]:
     """The part ``[left, right)`` of a line of ``length`` characters to show, at most
     ``width`` long: from the start of the span when the focus (the flagged words) is near
-    it, else from a little before the focus."""
+    it, else from a little before the focus; a short span gets some text before it."""
     if length <= width:
         return 0, length
-    near = 0 <= focus_start - span_start <= width // 2
-    left = span_start if near else focus_start - _CONTEXT
+    near = 0 < focus_start - span_start <= width // 2
+    short = span_end is not None and span_end - focus_start <= width - 2 * _CONTEXT
+    if near:
+        left = span_start
+    elif focus_start == span_start and not short:
+        left = span_start
+    else:
+        left = focus_start - _CONTEXT
     left = 0 if left <= _CONTEXT // 2 else left
     right = min(length, left + width)
     return max(0, right - width), right
@@ -140,7 +147,7 @@ def excerpt(finding: Finding, lines: list[str], *, width: int = 100,
         end = max(start + 1, min(end, len(text)))
         cue = _cue_span(finding, text, start, end)
         focus = cue or (start, end)
-        left, right = window(len(text), focus[0], start, width)
+        left, right = window(len(text), focus[0], start, width, end)
         prefix = "…" if left > 0 else ""
         suffix = "…" if right < len(text) else ""
         piece = prefix + text[left:right] + suffix
