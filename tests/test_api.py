@@ -77,7 +77,7 @@ def test_project_sees_a_bibliography_edited_between_calls(project: Path):
 
 def test_check_all_reports_a_shared_bibliography_once(project: Path):
     report = citeflow.Project.find(project).check_all()
-    assert len(report.results) == 2
+    assert len(report.results) == len(list((project / "manuscripts").glob("*.md"))) >= 2
     keys = [(str(f.file), f.line, f.code, f.message) for f in report.findings]
     assert len(keys) == len(set(keys))
     assert report.exit_code() == 0

@@ -175,6 +175,39 @@ def test_unknown_manuscript_named_is_an_error(project):
     assert "manuscripts/nope.md: manuscript not found" in result.output
 
 
+def test_an_output_rewritten_since_the_build_is_built_again(project):
+    assert _status(_build().output) == {"alpha": "built", "beta": "built"}
+    html = project / "build" / "alpha.html"
+    ama = html.read_text(encoding="utf-8")
+    # `render --csl vancouver` writes into the same folder: build must not call that current.
+    done = CliRunner().invoke(main, ["render", "manuscripts/alpha.md", "--to", "html",
+                                     "--csl", "vancouver"])
+    assert done.exit_code == 0, done.output
+    assert html.read_text(encoding="utf-8") != ama
+    again = _build()
+    assert _status(again.output) == {"alpha": "built", "beta": "up to date"}
+    assert html.read_text(encoding="utf-8") == ama
+    # A different style asked of the build is a different build, recorded as such.
+    assert _status(_build("--csl", "vancouver").output) == {"alpha": "built", "beta": "built"}
+    assert _status(_build("--csl", "vancouver").output) == {"alpha": "up to date",
+                                                            "beta": "up to date"}
+
+
+def test_outputs_of_a_deleted_manuscript_are_removed(project):
+    _build()
+    out = project / "build"
+    (project / "manuscripts" / "beta.md").unlink()
+    keep = out / "notes.txt"  # a file the build did not write stays
+    keep.write_text("mine")
+    result = _build()
+    assert result.exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        STAMP_NAME, "alpha.html", "alpha.pdf", "notes.txt"]
+    assert f"removed {out.resolve() / 'beta.html'} (its manuscript no longer exists)" in result.output
+    stamp = json.loads((out / STAMP_NAME).read_text())
+    assert [Path(k).name for k in stamp["manuscripts"]] == ["alpha.md"]
+
+
 # --------------------------------------------------------------------------------------
 # Pull-request integration files
 
@@ -211,10 +244,12 @@ def test_example_workflow_uses_the_action_on_pull_requests_and_uploads_sarif():
     checkout, check, upload = steps
     assert checkout["uses"].startswith("actions/checkout@")
     assert checkout["with"]["fetch-depth"] == 0  # --diff needs the base revision
+    assert "push" in triggers  # code scanning needs results from the default branch
     assert check["uses"] == "./"
-    assert check["with"]["diff-base"] == "origin/${{ github.base_ref }}"
+    assert check["with"]["diff-base"] == "auto"  # pull requests and pushes alike
     assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
-    assert upload["with"]["sarif_file"] == check["with"]["sarif-file"]
+    assert upload["with"]["sarif_file"] == "${{ steps.%s.outputs.sarif-file }}" % check["id"]
+    assert "head.repo.full_name == github.repository" in upload["if"]  # forks cannot upload
 
 
 def test_pre_commit_hook_checks_markdown_manuscripts():

@@ -117,8 +117,6 @@ def test_usage_error_without_identifiers(project):
 
 
 def test_progress_bar_on_a_terminal_when_fetching_many(project, httpserver, monkeypatch):
-    from citeflow.cli import cmd_cite
-
     for n in range(5):
         httpserver.expect_request(f"/crossref/works/10.5555/missing.{n}").respond_with_data("Resource not found.", status=404)
         httpserver.expect_request(f"/doi/10.5555/missing.{n}").respond_with_data("DOI Not Found", status=404)
@@ -126,7 +124,8 @@ def test_progress_bar_on_a_terminal_when_fetching_many(project, httpserver, monk
     quiet = run("cite", *ids)
     assert "Fetching metadata" not in quiet.stderr
     sent = len(httpserver.log)
-    monkeypatch.setattr(cmd_cite, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich: treat stderr as a terminal
+    assert "Fetching metadata" not in run("--quiet", "cite", "--offline", *ids).stderr
     shown = run("cite", "--offline", *ids)
     assert "Fetching metadata" in shown.stderr
     # offline, the cached "not found" answers are reused: same verdicts, no request

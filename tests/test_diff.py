@@ -92,3 +92,60 @@ def test_bad_revision_and_no_repository_are_exit_2(repo, tmp_path_factory):
 def test_hunk_parsing():
     diff = "@@ -3 +3 @@\n-a\n+b\n@@ -10,0 +11,2 @@\n+c\n+d\n@@ -20,2 +22,0 @@\n-e\n-f\n"
     assert parse_hunks(diff) == {3, 11, 12}
+
+
+# A paragraph of the sample draft (tests/data/seed: real text from a public web page): one
+# line, three sentences, each a finding.
+PARAGRAPH = (
+    "While type 2 inflammation is primarily associated with allergic and atopic diseases, "
+    "emerging research suggests its involvement in various musculoskeletal conditions. While "
+    "not a direct cause-and-effect, inflammation, in general, can contribute to joint pain and "
+    "discomfort. The body's inflammatory response, while crucial for healing, can sometimes "
+    "overshoot, leading to pain and stiffness in joints.")
+
+
+def test_editing_one_sentence_of_a_paragraph_reports_that_sentence_only(repo):
+    (repo / "paper.md").write_text(ORIGINAL + "\n" + PARAGRAPH + "\n")
+    git(repo, "commit", "-q", "-am", "paragraph")
+    everything = {(f["code"], f["column"]) for f in findings("paper.md") if f["line"] == 11}
+    assert len(everything) == 3
+    edited = PARAGRAPH.replace("can contribute to joint pain", "may contribute to joint pain")
+    (repo / "paper.md").write_text(ORIGINAL + "\n" + edited + "\n")
+    reported = findings("paper.md", "--diff", "HEAD")
+    assert [(f["line"], f["sentence"][:28]) for f in reported] == [
+        (11, "While not a direct cause-and")]
+    # Rewrapping the paragraph (one sentence a line) changes lines, not sentences.
+    rewrapped = PARAGRAPH.replace("conditions. While", "conditions.\nWhile").replace(
+        "discomfort. The", "discomfort.\nThe")
+    (repo / "paper.md").write_text(ORIGINAL + "\n" + rewrapped + "\n")
+    assert findings("paper.md", "--diff", "HEAD") == []
+
+
+def _event(tmp_path, monkeypatch, name, payload):
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(payload))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", name)
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+
+
+def test_diff_auto_takes_the_base_from_the_github_event(repo, monkeypatch, tmp_path_factory):
+    first = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                           text=True, check=True).stdout.strip()
+    (repo / "paper.md").write_text(ORIGINAL.replace("3.2% of patients.", "3.4% of adults."))
+    git(repo, "commit", "-q", "-am", "second")
+    events = tmp_path_factory.mktemp("events")
+    # A push compares with the commit before it.
+    _event(events, monkeypatch, "push", {"before": first, "after": "unused"})
+    assert [(f["code"], f["line"]) for f in findings("paper.md", "--diff", "auto")] == [("CF303", 7)]
+    # A pull request with its base commit.
+    _event(events, monkeypatch, "pull_request", {"pull_request": {"base": {"sha": first}}})
+    assert [(f["code"], f["line"]) for f in findings("paper.md", "--diff", "auto")] == [("CF303", 7)]
+    # A new branch (no commit before it) is checked whole, and says so.
+    _event(events, monkeypatch, "push", {"before": "0" * 40})
+    done = CliRunner().invoke(main, ["check", "paper.md", "--diff", "auto", "--format", "json"])
+    assert {f["code"] for f in json.loads(done.stdout)["findings"]} == {"CF302", "CF303"}
+    assert "checking every line" in done.stderr
+    # Outside Actions, `auto` has nothing to go on: a usage error naming what is missing.
+    monkeypatch.delenv("GITHUB_EVENT_PATH")
+    done = CliRunner().invoke(main, ["check", "paper.md", "--diff", "auto"])
+    assert done.exit_code == 2 and "GITHUB_EVENT_PATH" in done.output

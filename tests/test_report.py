@@ -60,13 +60,28 @@ def _render(fmt, result):
     return stream.getvalue()
 
 
-def test_text_lines_name_path_line_column_code_severity_and_sentence(result):
+def test_text_lines_name_path_line_column_code_severity_and_the_source_with_a_caret(result):
     out = _render("text", result)
-    assert "paper.md:9:15: CF303 warning statistic \"30%\" without a citation" in out
-    assert "    > Dupilumab reduces itch by 30%." in out
+    lines = out.splitlines()
+    head = lines.index("paper.md:9:15: CF303 warning statistic \"30%\" without a citation")
+    # The source line, and "^" under the statistic ("30%"), "-" under the rest of the sentence.
+    assert lines[head + 1:head + 5] == [
+        "   |",
+        " 9 | - First item. Dupilumab reduces itch by 30%.",
+        "   |               --------------------------^^^- CF303",
+        "   |"]
     assert "refs.bib:1:1: CF106 info simpson2016two is not cited" in out
+    assert " 1 | @article{simpson2016two," in out
     assert "Studies show dupilumab helps" not in out  # suppressed findings are not listed
-    assert out.rstrip().splitlines()[-1].startswith("3 findings (0 errors, 2 warnings, 1 info), 1 suppressed")
+    assert lines[-1].startswith("3 findings (0 errors, 2 warnings, 1 info), 1 suppressed")
+    concise = io.StringIO()
+    write_report("text", result.findings, concise, summary=result.summary(),
+                 output_format="concise")
+    assert concise.getvalue().splitlines()[:3] == [
+        "paper.md:9:15: CF303 warning statistic \"30%\" without a citation",
+        "paper.md:13:7: CF302 warning vague attribution \"Experts say\" without a citation: "
+        "name and cite the source",
+        "refs.bib:1:1: CF106 info simpson2016two is not cited"]
 
 
 def test_json_has_positions_in_lists_footnotes_and_after_front_matter(result):
@@ -134,12 +149,17 @@ def test_github_annotations_and_escaping(result):
     assert escape_property("x:y,z%") == "x%3Ay%2Cz%25"
 
 
-def test_junit_has_a_failure_per_finding_and_skips_suppressed(result):
+def test_junit_fails_on_warnings_and_errors_notes_info_and_skips_suppressed(result):
     root = ET.fromstring(_render("junit", result))
     suite = root.find("testsuite")
-    assert suite.get("failures") == "3" and suite.get("skipped") == "1"
+    assert suite.get("failures") == "2" and suite.get("skipped") == "1"
+    assert root.get("failures") == "2" and suite.get("tests") == "4"
     failures = [case.find("failure") for case in suite.iter("testcase") if case.find("failure") is not None]
-    assert sorted(f.get("type") for f in failures) == ["CF106", "CF302", "CF303"]
+    assert sorted(f.get("type") for f in failures) == ["CF302", "CF303"]
+    # An info notice (an unused entry) is a passing test case that still says what it found.
+    notice = next(case for case in suite.iter("testcase") if case.get("name").startswith("CF106"))
+    assert notice.find("failure") is None
+    assert "CF106 info simpson2016two is not cited" in notice.find("system-out").text
     skipped = [case for case in suite.iter("testcase") if case.find("skipped") is not None]
     assert skipped[0].find("skipped").get("message") == "quoted from the sponsor, cited below"
 

@@ -149,8 +149,12 @@ def test_free_text_placeholders_are_listed_with_candidates_not_filled(project):
     assert result.exit_code == 0  # only identifier placeholders decide the exit status
     assert path.read_text(encoding="utf-8") == text
     assert f"{path}:5:66: free-text placeholder [citation needed]" in result.stderr
-    assert "jay2022review  score" in result.stderr
-    assert "joint pain" in result.stderr
+    # Candidates as a writer knows them: "Author Year, Title (key)", no internal scores.
+    assert re.search(r"\d\. Jay et al\. 2022, Review of dupilumab-associated inflammatory "
+                     r"arthritis: .*\(jay2022review\)\n", result.stderr)
+    assert "score" not in result.stderr and "(~" not in result.stderr
+    verbose = run("--verbose", "resolve", str(path))
+    assert "(jay2022review)  [score " in verbose.stderr and "joint pain" in verbose.stderr
 
 
 def test_picked_reference_fills_a_free_text_placeholder(project):
@@ -187,6 +191,33 @@ def test_interactive_pick_fills_the_chosen_reference(project, monkeypatch):
     assert "Asthma [@castro2018dupilumab]. Eczema [ref]." in written
     assert written.startswith(FRONT + "Joint pain was reported [@")
     assert "[citation needed]" not in written
+
+
+def test_interactive_without_write_shows_the_picks_and_asks_before_writing(project, monkeypatch):
+    from citeflow.cli import cmd_resolve
+
+    monkeypatch.setattr(cmd_resolve, "_stdin_is_terminal", lambda: True)
+    text = FRONT + "Asthma exacerbations fell [CITE].\n"
+    path = write(project / "p.md", text)
+    declined = CliRunner().invoke(main, ["resolve", "-i", str(path)],
+                                  input="castro2018dupilumab\nn\n")
+    assert declined.exit_code == 0, declined.output
+    # The diff shows the pick; declining keeps the file and repeats the pick.
+    assert "+Asthma exacerbations fell [@castro2018dupilumab]." in declined.output
+    assert path.read_text(encoding="utf-8") == text
+    assert "nothing written; your picks: line 5 -> @castro2018dupilumab" in declined.output
+    accepted = CliRunner().invoke(main, ["resolve", "-i", str(path)],
+                                  input="castro2018dupilumab\ny\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert path.read_text(encoding="utf-8") == FRONT + "Asthma exacerbations fell [@castro2018dupilumab].\n"
+
+
+def test_a_bibliography_option_naming_no_file_is_refused(project):
+    path = write(project / "p.md", FRONT + "Text [CITE].\n")
+    for command in ("resolve", "suggest"):
+        result = run(command, "--bib", str(project / "nope.bib"), str(path))
+        assert result.exit_code == 2
+        assert "nope.bib" in result.stderr and "does not exist" in result.stderr
 
 
 def test_malformed_and_offline_identifiers_are_named_with_exit_1(project):

@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence, Union
 
 from .config import Config, load_config
 from .errors import CiteflowError
@@ -188,6 +188,37 @@ class CiteResult:
         return 1 if self.failed else 0
 
 
+class Progress(Protocol):
+    """What long-running calls report progress to (``Project.resolve(progress=...)``): the
+    number of steps once known, then each step done. The command line's progress bar is
+    one; anything with these two methods will do."""
+
+    def start(self, total: int, label: str | None = None) -> None: ...
+
+    def advance(self, *args: Any) -> None: ...
+
+
+@dataclass
+class _ReportingFetcher:
+    """A fetcher that tells a :class:`Progress` how many identifiers it fetches and each
+    one done."""
+
+    inner: Any
+    progress: Progress
+
+    def fetch_many(self, identifiers: Iterable[Any], on_result: Callable[[Any], None] | None = None
+                   ) -> dict:
+        wanted = list(identifiers)
+        self.progress.start(len(wanted), "Fetching metadata")
+
+        def done(result: Any) -> None:
+            self.progress.advance(result)
+            if on_result is not None:
+                on_result(result)
+
+        return self.inner.fetch_many(wanted, on_result=done)
+
+
 # --------------------------------------------------------------------------------------
 # The project
 
@@ -320,11 +351,18 @@ class Project:
                   ) -> CheckReport:
         """Check several manuscripts (default: the project's) into one report.
 
-        ``diff_base`` (a git revision) keeps only findings on lines changed since it.
+        ``diff_base`` (a git revision) keeps only findings in sentences new or changed since
+        it (and, in bibliographies, on changed lines); ``"auto"`` takes the revision from
+        the GitHub Actions event (a pull request's base, the commit before a push) and
+        checks everything when the event has none.
         """
         from .checks.base import Severity
         from .checks.engine import CheckSettings
 
+        if diff_base == "auto":
+            from .document.gitdiff import event_base
+
+            diff_base = event_base()
         sources = list(sources)
         if all(is_path_like(s) for s in sources):  # files and folders (none: the project's)
             sources = list(self.manuscripts(Path(os.fspath(s)) for s in sources))  # type: ignore[arg-type]
@@ -337,7 +375,7 @@ class Project:
             results.append(result)
             batch = result.findings
             if diff_base:
-                batch = _changed_only(batch, result.path, diff_base)
+                batch = _changed_only(batch, result.path, diff_base, result.manuscript)
             for finding in batch:
                 key = (str(finding.file), finding.line, finding.column, finding.code,
                        finding.message)
@@ -356,22 +394,34 @@ class Project:
     def resolve(self, source: Source, *, write: bool = False, offline: bool = False,
                 bibliography: str | os.PathLike[str] | None = None,
                 picks: dict[int, str] | None = None, fetcher: Any = None,
-                original: str | None = None) -> "ResolveResult":
+                original: str | None = None, progress: "Progress | None" = None
+                ) -> "ResolveResult":
         """Resolve identifier placeholders to ``[@key]``; fetch what the bibliography lacks.
 
         Without ``write`` nothing is written and :attr:`ResolveResult.diff` shows what would
         change. ``write`` needs a manuscript file. ``picks`` maps the start offset of a
         free-text placeholder to the key chosen for it; ``original`` is the text the picks
         were made on (the rewrite is refused when the file no longer holds it).
+        ``progress`` is told how many identifiers are fetched and each one done
+        (:class:`Progress`).
         """
         from .fixes.resolve import resolve_manuscript
 
         if write and not is_path_like(source):
             raise CiteflowError("resolve(write=True) needs a manuscript file, not text")
-        return resolve_manuscript(self._load(source), self.config,
-                                  offline=offline, write=write, fetcher=fetcher,
-                                  bibliography=_path(bibliography), picks=picks,
-                                  original=original)
+        manuscript = self._load(source)
+        if progress is None or fetcher is not None:
+            return resolve_manuscript(manuscript, self.config,
+                                      offline=offline, write=write, fetcher=fetcher,
+                                      bibliography=_path(bibliography), picks=picks,
+                                      original=original)
+        from .sources import Fetcher
+
+        with Fetcher(self.config, offline=True if offline else None) as inner:
+            return resolve_manuscript(manuscript, self.config, offline=offline, write=write,
+                                      fetcher=_ReportingFetcher(inner, progress),
+                                      bibliography=_path(bibliography), picks=picks,
+                                      original=original)
 
     def suggest(self, source: Source, *, k: int = 3, include_weak: bool = False,
                 bibliography: str | os.PathLike[str] | None = None) -> list[Candidates]:
@@ -453,14 +503,18 @@ class Project:
 
         wanted = parse_identifiers(identifiers)
         target = Path(bibliography) if bibliography is not None else None
-        paths = [target] if target is not None else list(self.config.bibliography)
+        # The project's bibliographies count too: a work cited there is not fetched again
+        # into another file.
+        project_paths = [p for p in self.config.bibliography
+                         if target is None or p.resolve() != target.resolve()]
+        paths = ([target] if target is not None else []) + project_paths
         existing = (self.bibliography(paths, missing_ok=True) if paths else Bibliography())
-        where = target or (paths[0] if paths else None)
         result = CiteResult(bibliography=target)
         to_fetch = []
         for ident in wanted:
             present = existing.find(ident)
             if present is not None:
+                where = present.file or target or (paths[0] if paths else None)
                 result.skipped.append(f"{ident}: already in {where} as @{present.key}")
             else:
                 to_fetch.append(ident)
@@ -476,6 +530,7 @@ class Project:
             ref = answer.reference
             same = existing.by_doi(ref.doi) if ref.doi else None
             if same is not None:
+                where = same.file or target or (paths[0] if paths else None)
                 result.skipped.append(f"{ident}: already in {where} as @{same.key} (same DOI)")
                 continue
             if ref.doi and ref.doi in seen_dois:
@@ -643,17 +698,67 @@ def _file_state(path: Path) -> tuple:
     return (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
-def _changed_only(findings: list["Finding"], manuscript: Path, base: str) -> list["Finding"]:
+def _changed_only(findings: list["Finding"], manuscript: Path, base: str,
+                  parsed: Manuscript | None = None) -> list["Finding"]:
+    """The findings in sentences new or changed since ``base`` (in the manuscript), or on
+    lines changed since it (bibliographies, and what lies outside any sentence)."""
     from .checks.engine import filter_lines
     from .document.gitdiff import changed_lines
 
     files = {Path(manuscript)} | {Path(f.file) for f in findings}
     changed = {f: changed_lines(f, base) for f in files if f.exists()}
-    return filter_lines(findings, changed)
+    by_lines = filter_lines(findings, changed)
+    if parsed is None or parsed.path is None:
+        return by_lines
+    spans = _changed_sentences(parsed, base, changed.get(Path(manuscript)))
+    if spans is None:
+        return by_lines
+    sentence_spans, changed_sentence_spans = spans
+    keep = {id(f) for f in by_lines}
+    own = Path(manuscript).resolve()
+    kept = []
+    for finding in findings:
+        if Path(finding.file).resolve() != own:
+            if id(finding) in keep:
+                kept.append(finding)
+            continue
+        inside = [s for s in sentence_spans if s[0] <= finding.start < s[1]]
+        if not inside:
+            if id(finding) in keep:
+                kept.append(finding)
+        elif any(s[0] <= finding.start < s[1] for s in changed_sentence_spans):
+            kept.append(finding)
+    return kept
+
+
+def _changed_sentences(manuscript: Manuscript, base: str, lines: set[int] | None
+                       ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]] | None:
+    """(every sentence span, the spans of sentences new or changed since ``base``); None
+    when the old revision cannot be read as a manuscript (lines decide then)."""
+    from .claims.detect import sentences
+    from .document.gitdiff import changed_spans, text_at
+
+    assert manuscript.path is not None
+    current = sentences(manuscript)
+    spans = [(s.start, s.end) for s in current]
+    if lines is None:  # a file new since base: every sentence is new
+        return spans, spans
+    old_text = text_at(manuscript.path, base)
+    if old_text is None:
+        return spans, spans
+    try:
+        old = parse_manuscript(old_text, manuscript.path)
+    except CiteflowError:
+        return None
+    line_of = lambda offset: manuscript.line_col(offset)[0]  # noqa: E731
+    changed = changed_spans(((s.start, s.end, s.text) for s in current),
+                            (s.text for s in sentences(old)), lines, line_of)
+    return spans, changed
 
 
 __all__ = [
-    "Candidates", "CheckReport", "CiteResult", "FixResult", "fix", "MARKDOWN_SUFFIXES", "Project", "Source",
+    "Candidates", "CheckReport", "CiteResult", "FixResult", "fix", "MARKDOWN_SUFFIXES", "Progress",
+    "Project", "Source",
     "build", "candidate_report", "check", "cite", "is_path_like", "load_manuscript",
     "markdown_files", "parse_identifiers", "render", "resolve", "suggest",
 ]

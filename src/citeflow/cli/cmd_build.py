@@ -8,6 +8,7 @@ import click
 
 from ..output.build import BuildStatus
 from . import main
+from ._output import ProgressBar, Verbosity, error, say, verbosity, warning
 
 
 def _severity(ctx, param, value):
@@ -19,8 +20,6 @@ def _severity(ctx, param, value):
 
 
 def _describe(outcome) -> str:
-    if outcome.status is BuildStatus.FAILED:
-        return f"citeflow: error: {outcome.error}"
     counts = outcome.counts
     found = (f"{outcome.total} findings: {counts.get('error', 0)} error, "
              f"{counts.get('warning', 0)} warning, {counts.get('info', 0)} info")
@@ -56,16 +55,30 @@ def build(ctx: click.Context, manuscripts: tuple[Path, ...], outdir: Path | None
     Exit code: 0, 1 when findings reach --fail-on, 2 when a manuscript cannot be built.
     """
     from ..api import Project
+    from ..errors import CiteflowError
 
-    def report(outcome) -> None:
-        for warning in outcome.warnings:
-            click.echo(f"citeflow: warning: {warning}", err=True)
-        click.echo(_describe(outcome), err=outcome.status is BuildStatus.FAILED)
+    project = Project.find()
+    try:
+        count = len(project.manuscripts(manuscripts))
+    except CiteflowError:
+        count = 0  # the build names the problem
 
-    result = Project.find().build(manuscripts, output_dir=outdir, jobs=jobs, fail_on=fail_on,
-                                  force=force, csl=csl, on_done=report,
-                                  trusted=trusted or None)
-    click.echo(f"{len(result.by_status(BuildStatus.BUILT))} built, "
-               f"{len(result.by_status(BuildStatus.UP_TO_DATE))} up to date, "
-               f"{len(result.by_status(BuildStatus.FAILED))} failed in {result.seconds:.1f} s")
+    with ProgressBar("Building", count, minimum=2) as bar:
+        def report(outcome) -> None:
+            for text in outcome.warnings:
+                warning(text)
+            if outcome.status is BuildStatus.FAILED:
+                error(outcome.error)
+            elif outcome.status is BuildStatus.BUILT or verbosity() >= Verbosity.NORMAL:
+                click.echo(_describe(outcome))
+            bar.advance()
+
+        result = project.build(manuscripts, output_dir=outdir, jobs=jobs, fail_on=fail_on,
+                               force=force, csl=csl, on_done=report, trusted=trusted or None)
+    for path in result.removed:
+        say(f"removed {path} (its manuscript no longer exists)")
+    say(f"{len(result.by_status(BuildStatus.BUILT))} built, "
+        f"{len(result.by_status(BuildStatus.UP_TO_DATE))} up to date, "
+        f"{len(result.by_status(BuildStatus.FAILED))} failed in {result.seconds:.1f} s",
+        err=False)
     ctx.exit(result.exit_code)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sys
 from pathlib import Path
-from typing import Iterator
 
 import click
 
 from ..api import Project, parse_identifiers
 from ..references.bibliography import reference_to_csl, to_bibtex
 from . import main
+from ._output import ProgressBar, say
 
 #: Show a progress bar (on a terminal) from this many identifiers on.
 PROGRESS_FROM = 5
@@ -35,11 +33,13 @@ def cite(identifiers: tuple[str, ...], bib: Path | None, fmt: str, offline: bool
     """
     count = len(parse_identifiers(identifiers))
     project = Project.find(bib.parent if bib and bib.parent.is_dir() else None)
-    with _progress(count) as advance:
+    if bib is not None and not bib.exists():
+        say(f"{bib} does not exist yet: it will be created")
+    with ProgressBar("Fetching metadata", count, minimum=PROGRESS_FROM) as bar:
         result = project.cite(identifiers, bibliography=bib, offline=offline,
-                              on_result=advance)
+                              on_result=bar.advance)
     for skipped in result.skipped:
-        click.echo(f"skipped {skipped}", err=True)
+        say(f"skipped {skipped}")
     if bib is not None:
         for ref in result.written:
             click.echo(f"added @{ref.key} to {bib}:{ref.line}")
@@ -51,17 +51,3 @@ def cite(identifiers: tuple[str, ...], bib: Path | None, fmt: str, offline: bool
     for failed in result.failed:
         click.echo(f"citeflow: {failed.describe()}", err=True)
     click.get_current_context().exit(result.exit_code())
-
-
-def _stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()
-
-
-@contextlib.contextmanager
-def _progress(count: int) -> Iterator:
-    """A callback advancing a progress bar on stderr (a terminal, from PROGRESS_FROM items)."""
-    if count < PROGRESS_FROM or not _stderr_is_terminal():
-        yield None
-        return
-    with click.progressbar(length=count, label="Fetching metadata", file=sys.stderr) as bar:
-        yield lambda _result: bar.update(1)

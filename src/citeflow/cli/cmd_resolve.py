@@ -9,7 +9,8 @@ import click
 
 from ..api import Project
 from ..fixes.resolve import FreeText, ResolveResult
-from ._output import print_candidates, short
+from ._output import (ProgressBar, Verbosity, bibliography_entries, echo, print_candidates, say,
+                      short, verbosity)
 from . import main
 
 _MANUSCRIPTS = click.argument(
@@ -17,10 +18,12 @@ _MANUSCRIPTS = click.argument(
 )
 _BIB = click.option(
     "--bib",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="BibTeX file to look in first and to add fetched entries to "
     "(default: the first bibliography in the front matter).",
 )
+#: Show a progress bar (on a terminal) from this many identifiers to fetch on.
+PROGRESS_FROM = 2
 
 
 @main.command()
@@ -30,7 +33,8 @@ _BIB = click.option(
 @_BIB
 @click.option(
     "--interactive", "-i", is_flag=True,
-    help="Pick a reference for each free-text placeholder (needs a terminal).",
+    help="Pick a reference for each free-text placeholder (needs a terminal); without "
+         "--write, the diff is shown and you are asked whether to write it.",
 )
 def resolve(manuscripts: tuple[Path, ...], write: bool, offline: bool, bib: Path | None, interactive: bool) -> None:
     """Turn citation placeholders into citations.
@@ -47,13 +51,15 @@ def resolve(manuscripts: tuple[Path, ...], write: bool, offline: bool, bib: Path
     status = 0
     for path in manuscripts:
         project = Project.find(path)
-        result = project.resolve(path, offline=offline, write=write and not interactive,
-                                 bibliography=bib)
+        with ProgressBar("Fetching metadata", minimum=PROGRESS_FROM) as bar:
+            result = project.resolve(path, offline=offline, write=write and not interactive,
+                                     bibliography=bib, progress=bar)
+        references = bibliography_entries(project, path, bib)
         if interactive:
-            picks = _ask(result)
-            result = project.resolve(path, offline=offline, write=write, bibliography=bib,
-                                     picks=picks, original=result.original)
-        _report(result, write)
+            result = _interactive(project, path, result, references, offline=offline,
+                                  write=write, bib=bib)
+            write = write or result.written
+        _report(result, write, references)
         status = max(status, result.exit_code)
     click.get_current_context().exit(status)
 
@@ -65,15 +71,43 @@ def _stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def _report(result: ResolveResult, write: bool) -> None:
+def _interactive(project: Project, path: Path, first: ResolveResult, references: dict, *,
+                 offline: bool, write: bool, bib: Path | None) -> ResolveResult:
+    """Ask for the picks, then apply them: written with --write; otherwise the diff with the
+    picks is shown and the writer is asked whether to write it, so no choice is lost."""
+    picks = _ask(first, references)
+    planned = project.resolve(path, offline=offline, write=False, bibliography=bib,
+                              picks=picks, original=first.original)
+    if not planned.changed and not planned.appended:
+        return planned
+    if not write:
+        click.echo(planned.diff, nl=False)
+        if not click.confirm(f"Write these changes to {path}"
+                             + (" and the bibliography" if planned.appended else "") + "?",
+                             default=False):
+            say(f"{path}: nothing written; your picks: "
+                + (", ".join(f"line {first.freetext[i].line} -> @{key}"
+                             for i, key in _numbered_picks(first, picks)) or "none"))
+            return planned
+    return project.resolve(path, offline=offline, write=True, bibliography=bib,
+                           picks=picks, original=first.original)
+
+
+def _numbered_picks(result: ResolveResult, picks: dict[int, str]) -> list[tuple[int, str]]:
+    return [(i, picks[free.placeholder.start]) for i, free in enumerate(result.freetext)
+            if free.placeholder.start in picks]
+
+
+def _report(result: ResolveResult, write: bool, references: dict) -> None:
     """Diff (without --write) on stdout; what was done and what is left on stderr."""
     if not write and result.diff:
         click.echo(result.diff, nl=False)
     name = result.path
     for left in result.unresolved:
-        click.echo(f"{name}:{left.line}:{left.column}: unresolved {left.describe()}", err=True)
+        echo(f"{name}:{left.line}:{left.column}: unresolved {left.describe()}", style="yellow",
+             err=True)
     for free in result.freetext:
-        _report_freetext(name, free)
+        _report_freetext(name, free, references)
     verb = "resolved" if write else "would resolve"
     summary = f"{name}: {verb} {result.resolved} placeholder(s)"
     if result.appended and result.bibliography_path is not None:
@@ -83,25 +117,23 @@ def _report(result: ResolveResult, write: bool) -> None:
         summary += f"; {len(result.unresolved)} identifier(s) left"
     if result.freetext:
         summary += f"; {len(result.freetext)} free-text placeholder(s) need a reference"
-    click.echo(summary, err=True)
+    say(summary, style="bold")
 
 
-def _report_freetext(name: Path, free: FreeText) -> None:
-    click.echo(
-        f"{name}:{free.line}:{free.column}: free-text placeholder {short(free.placeholder.text)} "
-        "(not filled; choose a reference)",
-        err=True,
-    )
-    print_candidates(free.suggestions, free.confident, err=True)
+def _report_freetext(name: Path, free: FreeText, references: dict) -> None:
+    say(f"{name}:{free.line}:{free.column}: free-text placeholder {short(free.placeholder.text)} "
+        "(not filled; choose a reference)")
+    if verbosity() >= Verbosity.NORMAL:
+        print_candidates(free.suggestions, free.confident, references=references, err=True)
 
 
-def _ask(result: ResolveResult) -> dict[int, str]:
+def _ask(result: ResolveResult, references: dict) -> dict[int, str]:
     """Ask the writer to pick a candidate (or type a key, or skip) per free-text placeholder."""
     picks: dict[int, str] = {}
     for free in result.freetext:
         click.echo(f"\n{result.path}:{free.line}:{free.column}: {short(free.placeholder.text)}")
         click.echo(f"    for: {short(free.sentence, 100)}")
-        print_candidates(free.suggestions, free.confident)
+        print_candidates(free.suggestions, free.confident, references=references)
         while True:
             answer = click.prompt("Pick a number, type a key, or press Enter to skip",
                                   default="", show_default=False).strip()

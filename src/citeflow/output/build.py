@@ -6,11 +6,18 @@ the editorial review ``STEM.review.html``/``STEM.review.pdf``. Manuscripts are b
 worker processes (``jobs`` of them).
 
 A manuscript is *up to date*, and skipped, when a hash of all its inputs equals the one
-recorded by the last successful build and its outputs are still there. The inputs are the
-manuscript's bytes, the bibliographies and the CSL style it renders with, the project
-config file and citeflow's version. The record lives in ``OUTDIR/.citeflow-build.json``
-together with each manuscript's finding counts, so that an up-to-date manuscript still
-counts towards the exit code the way ``citeflow check --fail-on`` would.
+recorded by the last successful build, the options of the build are the same, and its
+outputs are still there exactly as that build wrote them. The inputs are the manuscript's
+bytes, the bibliographies and the CSL style it renders with, the project config file and
+citeflow's version; the options are the style asked for and trusted mode. An output
+rewritten since (``citeflow render --csl vancouver`` into the same folder) or deleted makes
+the manuscript build again. The record lives in ``OUTDIR/.citeflow-build.json`` together
+with each manuscript's outputs (size, time and SHA-256) and finding counts, so that an
+up-to-date manuscript still counts towards the exit code the way ``citeflow check
+--fail-on`` would.
+
+The outputs recorded for a manuscript that no longer exists are removed from ``OUTDIR``
+(only files inside it), and its record is dropped.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from citeflow.errors import CiteflowError
 from citeflow.files import atomic_write_text
 
 STAMP_NAME = ".citeflow-build.json"
-STAMP_VERSION = 1
+STAMP_VERSION = 2
 MANUSCRIPT_SUFFIXES = (".md", ".qmd", ".markdown")  # as `citeflow check`
 
 
@@ -104,11 +111,15 @@ class BuildOutcome:
 
 @dataclass
 class BuildReport:
-    """All outcomes of one build and the exit code that follows from them."""
+    """All outcomes of one build and the exit code that follows from them.
+
+    ``removed`` lists the outputs of manuscripts that no longer exist, deleted by this
+    build."""
 
     outcomes: list[BuildOutcome]
     fail_on: Severity
     seconds: float = 0.0
+    removed: list[Path] = field(default_factory=list)
 
     def by_status(self, status: BuildStatus | str) -> list[BuildOutcome]:
         return [o for o in self.outcomes if o.status == BuildStatus(status)]
@@ -207,15 +218,70 @@ def write_stamp(outdir: Path, manuscripts: dict) -> None:
     atomic_write_text(outdir / STAMP_NAME, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def task_options(task: BuildTask) -> dict:
+    """The options a build ran with, as recorded next to its outputs."""
+    return {"csl": task.csl, "trusted": task.trusted, "formats": ["html", "pdf"]}
+
+
+def output_record(path: Path) -> dict:
+    """What the stamp keeps of one output: size, modification time and SHA-256."""
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": _file_digest(path)}
+
+
+def output_unchanged(path: Path, record: object) -> bool:
+    """True when ``path`` still holds what the build wrote (same size and time, or the same
+    bytes)."""
+    if not isinstance(record, dict):
+        return False
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    if not path.is_file() or stat.st_size != record.get("size"):
+        return False
+    if stat.st_mtime_ns == record.get("mtime_ns"):
+        return True
+    return _file_digest(path) == record.get("sha256")
+
+
 def _up_to_date(task: BuildTask, stamp: dict) -> BuildOutcome | None:
     entry = stamp.get(task.key)
     if not isinstance(entry, dict) or entry.get("inputs") != task.inputs_hash:
         return None
-    outputs = [Path(p) for p in entry.get("outputs", [])]
-    if not outputs or not all(p.is_file() for p in outputs):
+    if entry.get("options") != task_options(task):
+        return None
+    recorded = entry.get("outputs")
+    if not isinstance(recorded, dict) or not recorded:
+        return None
+    outputs = [Path(p) for p in recorded]
+    if not all(output_unchanged(p, recorded[str(p)]) for p in outputs):
         return None
     counts = {k: int(v) for k, v in entry.get("counts", {}).items()}
     return BuildOutcome(task.manuscript, BuildStatus.UP_TO_DATE, outputs, counts)
+
+
+def remove_stale(stamp: dict, outdir: Path) -> tuple[dict, list[Path]]:
+    """The stamp without the manuscripts that no longer exist, and their outputs deleted
+    (only files inside ``outdir``)."""
+    kept: dict = {}
+    removed: list[Path] = []
+    root = outdir.resolve()
+    for key, entry in stamp.items():
+        if Path(key).exists():
+            kept[key] = entry
+            continue
+        outputs = entry.get("outputs", {}) if isinstance(entry, dict) else {}
+        for name in outputs:
+            path = Path(name)
+            try:
+                inside = path.resolve().parent == root or root in path.resolve().parents
+            except OSError:
+                inside = False
+            if inside and path.is_file() and not path.is_symlink():
+                path.unlink()
+                removed.append(path)
+    return kept, removed
 
 
 # --------------------------------------------------------------------------------------
@@ -324,7 +390,8 @@ def build(
     for outcome in outcomes:
         if on_done:
             on_done(outcome)
-    stamp = read_stamp(out)
+    recorded = read_stamp(out)
+    stamp, removed = remove_stale(recorded, out)
     pending: list[BuildTask] = []
     for task in tasks:
         current = None if force else _up_to_date(task, stamp)
@@ -339,21 +406,23 @@ def build(
     built = _run(pending, workers, on_done)
     outcomes += built
 
-    hashes = {task.key: task.inputs_hash for task in tasks}
+    by_key = {task.key: task for task in tasks}
     updated = dict(stamp)
     for outcome in outcomes:
         key = str(outcome.manuscript.resolve())
         if outcome.status is BuildStatus.BUILT:
-            updated[key] = {"inputs": hashes[key],
-                            "outputs": [str(p.resolve()) for p in outcome.outputs],
+            updated[key] = {"inputs": by_key[key].inputs_hash,
+                            "options": task_options(by_key[key]),
+                            "outputs": {str(p.resolve()): output_record(p)
+                                        for p in outcome.outputs if p.is_file()},
                             "counts": outcome.counts}
         elif outcome.status is BuildStatus.FAILED:
             updated.pop(key, None)
-    if updated != stamp:
+    if updated != recorded:
         write_stamp(out, updated)
     order = {str(p.manuscript): i for i, p in enumerate(tasks)}
     outcomes.sort(key=lambda o: order.get(str(o.manuscript), -1))
-    return BuildReport(outcomes, fail_on, time.perf_counter() - started)
+    return BuildReport(outcomes, fail_on, time.perf_counter() - started, removed)
 
 
 #: What a build worker imports; the fork server loads it once for all workers.

@@ -19,15 +19,19 @@ _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "
 
 
 def rule_descriptor(code: str) -> dict[str, Any]:
+    """A rule's metadata: its explanation as plain text and as Markdown, without the
+    docstring's markup."""
+    from . import ruledoc
+
     rule = RULES[code]
-    paragraphs = [p.strip() for p in rule.doc.split("\n\n") if p.strip()]
-    short = " ".join(paragraphs[0].split()) if paragraphs else rule.name
+    short = ruledoc.summary_text(rule.doc) or rule.name
     return {
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": short},
-        "fullDescription": {"text": " ".join(rule.doc.split()) or short},
-        "help": {"text": rule.doc or short},
+        "fullDescription": {"text": ruledoc.description_text(rule.doc) or short},
+        "help": {"text": ruledoc.full_text(rule.doc) or short,
+                 "markdown": ruledoc.markdown(rule.doc) or short},
         "defaultConfiguration": {"level": _LEVEL[rule.severity]},
         "properties": {"tags": ["citations"]},
     }
