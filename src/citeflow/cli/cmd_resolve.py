@@ -54,7 +54,9 @@ def resolve(manuscripts: tuple[Path, ...], write: bool, offline: bool, bib: Path
         with ProgressBar("Fetching metadata", minimum=PROGRESS_FROM) as bar:
             result = project.resolve(path, offline=offline, write=write and not interactive,
                                      bibliography=bib, progress=bar)
-        references = bibliography_entries(project, path, bib)
+        # Entries only to show candidates: a manuscript with nothing to choose reads none.
+        references = (bibliography_entries(project, path, bib)
+                      if result.freetext or interactive else {})
         if interactive:
             result = _interactive(project, path, result, references, offline=offline,
                                   write=write, bib=bib)
