@@ -30,13 +30,17 @@ def _findings(ctx, code: str) -> list[Finding]:
             message = f'vague attribution "{cue.text}" without a citation: name and cite the source'
         elif code == "CF303":
             message = f'statistic "{cue.text}" without a citation'
+        elif cue.kind == "assertion":
+            message = (f"claim without a citation (a statement of fact, model confidence "
+                       f"{claim.probability:.2f})")
         else:
             message = f'claim without a citation ({cue.kind} cue "{cue.text}")'
         suggestions = ctx.suggestions(claim.text, claim.sentence.block.content)
         if suggestions:
             message += "; candidates: " + ", ".join(s.key for s in suggestions)
         result.append(ctx.finding(claim.start, claim.end, message, sentence=claim.text,
-                                  cue=str(cue), suggestions=suggestions))
+                                  cue=str(cue), suggestions=suggestions,
+                                  explanation=claim.explanation()))
     return result
 
 

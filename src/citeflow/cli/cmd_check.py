@@ -36,8 +36,11 @@ _SEVERITIES = ["error", "warning", "info"]
 @click.option("--unsafe-fixes", is_flag=True,
               help="With --fix, also apply unsafe fixes (such as a likely key for a mistyped "
                    "one): read the diff afterwards.")
+@click.option("--explain", is_flag=True,
+              help="Say why each finding was raised: the cue, the claim model's confidence "
+                   "and the features that weighed most.")
 def check(manuscripts, fmt, output, fail_on, select, ignore, diff_base, config_path,
-          no_suggest, apply_fixes, unsafe_fixes) -> None:
+          no_suggest, apply_fixes, unsafe_fixes, explain) -> None:
     """Check manuscripts for unsupported claims, placeholders and broken references.
 
     With --fix, the safe fixes that findings carry are applied first (for example an
@@ -71,10 +74,10 @@ def check(manuscripts, fmt, output, fail_on, select, ignore, diff_base, config_p
         raise
     if output is not None:
         buffer = io.StringIO()
-        write_report(fmt, report.findings, buffer, summary=report.summary())
+        write_report(fmt, report.findings, buffer, summary=report.summary(), explain=explain)
         atomic_write_text(output, buffer.getvalue())
     else:
-        write_report(fmt, report.findings, sys.stdout, summary=report.summary())
+        write_report(fmt, report.findings, sys.stdout, summary=report.summary(), explain=explain)
         sys.stdout.flush()
     click.get_current_context().exit(report.exit_code())
 

@@ -32,11 +32,16 @@ def has_span(finding: Finding) -> bool:
 
 
 def write_report(fmt: str, findings: Sequence[Finding], stream: TextIO, *,
-                 summary: dict[str, Any] | None = None, base: str | Path | None = None) -> None:
-    """Write ``findings`` in format ``fmt`` (one of :data:`FORMATS`) to ``stream``."""
+                 summary: dict[str, Any] | None = None, base: str | Path | None = None,
+                 explain: bool = False) -> None:
+    """Write ``findings`` in format ``fmt`` (one of :data:`FORMATS`) to ``stream``.
+
+    ``explain`` adds each finding's explanation to the text report (the other formats
+    always carry it as data)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r} (use {', '.join(FORMATS)})")
     from importlib import import_module
 
     module = import_module(f"{__name__}.{fmt}")
-    module.write(findings, stream, summary=summary, base=base)
+    extra = {"explain": True} if explain and fmt == "text" else {}
+    module.write(findings, stream, summary=summary, base=base, **extra)

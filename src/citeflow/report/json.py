@@ -24,6 +24,7 @@ def finding_dict(finding: Finding, base: str | Path | None = None) -> dict[str, 
         "message": finding.message,
         "sentence": finding.sentence,
         "cue": finding.cue,
+        "explanation": finding.explanation,
         "suggestions": [{"key": s.key, "score": round(float(s.score), 4)}
                         for s in finding.suggestions],
         "start": finding.start,

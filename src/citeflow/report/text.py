@@ -9,21 +9,24 @@ from ..checks.base import Finding
 from . import display_path
 
 
-def format_finding(finding: Finding, base: str | Path | None = None) -> str:
+def format_finding(finding: Finding, base: str | Path | None = None,
+                   explain: bool = False) -> str:
     path = display_path(finding.file, base)
     head = (f"{path}:{finding.line}:{finding.column}: {finding.code} "
             f"{finding.severity} {finding.message}")
     if finding.sentence:
         sentence = " ".join(finding.sentence.split())
         head += f"\n    > {sentence}"
+    if explain and finding.explanation:
+        head += f"\n    why: {finding.explanation}"
     return head
 
 
 def write(findings: Sequence[Finding], stream: TextIO, *, summary: dict[str, Any] | None = None,
-          base: str | Path | None = None) -> None:
+          base: str | Path | None = None, explain: bool = False) -> None:
     active = [f for f in findings if not f.suppressed]
     for finding in active:
-        stream.write(format_finding(finding, base) + "\n")
+        stream.write(format_finding(finding, base, explain) + "\n")
     counts = {"error": 0, "warning": 0, "info": 0}
     for finding in active:
         counts[str(finding.severity)] += 1
