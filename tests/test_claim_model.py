@@ -5,6 +5,7 @@ on real text (sources in tests/data/claims/PROVENANCE.md)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from importlib import resources
@@ -236,3 +237,20 @@ def test_claim_threshold_is_read_from_check_settings(project):
     bad = runner.invoke(main, ["check", str(project / "draft.md")])
     assert bad.exit_code == 2
     assert "citeflow.toml" in bad.output and "claim_threshold" in bad.output
+
+
+def test_candidates_are_shown_as_author_year_and_title(tmp_path):
+    bib = Path(__file__).parent / "data" / "check" / "dupilumab.bib"
+    (tmp_path / "refs.bib").write_bytes(bib.read_bytes())
+    (tmp_path / "draft.md").write_text(
+        "---\nbibliography: refs.bib\n---\n\n"
+        "Dupixent (dupilumab) has revolutionized the treatment of atopic dermatitis (eczema), "
+        "asthma, and chronic rhinosinusitis with nasal polyposis.\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "draft.md"), "--select", "CF3"])
+    line = next(x for x in result.output.splitlines() if "CF301" in x)
+    candidates = line.split("candidates: ", 1)[1].split("; ")
+    assert candidates
+    for candidate in candidates:
+        # Author [et al.] YEAR, "Title" [key]
+        assert re.fullmatch(r"[A-Z][\w'\- ]+(?: et al\.)? (?:19|20)\d\d, \".+\" \[[a-z0-9]+\]",
+                            candidate), candidate

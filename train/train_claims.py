@@ -36,7 +36,6 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "src"))
 
 import numpy as np  # noqa: E402
-from claims_data import read_manubot, read_pairs, read_web  # noqa: E402
 
 from citeflow.claims.detect import find_cues, mask  # noqa: E402
 from citeflow.claims.model import (  # noqa: E402
@@ -45,6 +44,7 @@ from citeflow.claims.model import (  # noqa: E402
     excluded,
     features,
 )
+from claims_data import read_manubot, read_pairs, read_web  # noqa: E402
 
 #: Manubot repositories held out for evaluation: a perspective review, a tutorial-style
 #: review and a research article.

@@ -559,8 +559,13 @@ class Claim:
     #: The model's probability that the sentence needs a source, and the features that
     #: raised it most (:class:`citeflow.claims.model.Contribution`); None without a model.
     probability: float | None = None
-    reasons: tuple = ()
+    verdict: object = field(default=None, repr=False, compare=False)
     threshold: float | None = None
+
+    @property
+    def reasons(self) -> list:
+        """The three features that raised the model's probability most."""
+        return self.verdict.reasons(3) if self.verdict is not None else []
 
     def explanation(self) -> str:
         """Why this sentence counts as a claim: its cue, the model's confidence and the
@@ -643,7 +648,7 @@ def find_claims(manuscript: Manuscript, cues: CueSet | None = None, *,
             [f for f in found if not hasattr(f, "kind")],
             [f for f in found if hasattr(f, "kind")],
             verdict.probability if verdict is not None else None,
-            tuple(verdict.reasons(3)) if verdict is not None else (),
+            verdict,
             limit,
         ))
     return result
@@ -660,9 +665,9 @@ _REFERENCE_ENTRY = re.compile(
 
 def _judged(manuscript: Manuscript, cues: CueSet, model, threshold: float | None):
     """(sentence, cue, verdict, threshold) for each claim sentence, in source order."""
-    if model is None:
-        from citeflow.claims.model import default_model
+    from citeflow.claims.model import cues_of, default_model
 
+    if model is None:
         model = default_model()
     if model is not False and threshold is None:
         threshold = model.threshold
@@ -685,7 +690,7 @@ def _judged(manuscript: Manuscript, cues: CueSet, model, threshold: float | None
         for index, (sentence, text) in enumerate(members):
             if not_claim_reason(text, cues) or _REFERENCE_ENTRY.search(text):
                 continue
-            found = find_cues(text, cues, first=True)
+            found = cues_of(text, cues)
             cue = found[0] if found else None
             if model is False:
                 if cue is not None:

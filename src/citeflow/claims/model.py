@@ -23,11 +23,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from heapq import nlargest
 from importlib import resources
-from itertools import pairwise
+from itertools import pairwise, repeat
 from pathlib import Path
 
-from citeflow.claims.detect import CUE_KINDS, CueSet, default_cues, find_cues, not_claim_reason
+from citeflow.claims.detect import CUE_KINDS, Cue, CueSet, default_cues, find_cues, not_claim_reason
 
 MODEL_FILE = "claim-model.json.gz"
 
@@ -56,6 +57,11 @@ class SentenceContext:
 
 def tokens(text: str) -> list[str]:
     """Lower-case word tokens with quantities folded: ``<year>``, ``<num>``, ``%``."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=32768)
+def _tokens(text: str) -> tuple[str, ...]:
     result = []
     for token in _TOKEN.findall(text.lower()):
         if token.isdigit() and len(token) == 4 and _YEAR.fullmatch(token):
@@ -64,19 +70,29 @@ def tokens(text: str) -> list[str]:
             result.append("<num>")
         else:
             result.append(token)
-    return result
+    return tuple(result)
 
 
-@lru_cache(maxsize=16384)
-def _default_cue_kinds(text: str) -> tuple[str, ...]:
-    return tuple(cue.kind for cue in find_cues(text, default_cues()))
+@lru_cache(maxsize=32768)
+def _word_set(text: str) -> tuple[str, ...]:
+    return tuple(sorted(set(_tokens(text))))
+
+
+@lru_cache(maxsize=32768)
+def _default_cues_of(text: str) -> tuple[Cue, ...]:
+    return tuple(find_cues(text, default_cues()))
+
+
+def cues_of(text: str, cues: CueSet | None = None) -> tuple[Cue, ...]:
+    """Every cue of ``text``, one per kind, best kind first (:func:`find_cues`); cached for
+    the default cues, since each sentence is also its neighbours' context."""
+    if cues is None or cues is default_cues():
+        return _default_cues_of(text)
+    return tuple(find_cues(text, cues))
 
 
 def _cue_kinds(text: str, cues: CueSet) -> tuple[str, ...]:
-    """Cue kinds of ``text`` (each sentence is also its neighbours' context: cached)."""
-    if cues is default_cues():
-        return _default_cue_kinds(text)
-    return tuple(cue.kind for cue in find_cues(text, cues))
+    return tuple(cue.kind for cue in cues_of(text, cues))
 
 
 def _length_bucket(n: int) -> str:
@@ -92,14 +108,41 @@ def _length_bucket(n: int) -> str:
 def features(context: SentenceContext, cues: CueSet | None = None) -> list[str]:
     """The names of the features that hold for ``context`` (each counts once)."""
     cues = cues or default_cues()
-    words = tokens(context.text)
-    found: list[str] = []
-    found += [f"w:{w}" for w in words]
+    found = list(_own_features(context.text, cues))
+    found.append(f"block:{context.kind}")
+    if context.count <= 1:
+        found.append("position:only sentence")
+    elif context.position == 0:
+        found.append("position:first sentence")
+    elif context.position >= context.count - 1:
+        found.append("position:last sentence")
+    found += _heading_features(context.heading)
+    if context.previous:
+        found += _neighbour_features("prev", context.previous, cues)
+    if context.next:
+        found += _neighbour_features("next", context.next, cues)
+    return found
+
+
+def _own_features(text: str, cues: CueSet) -> tuple[str, ...]:
+    if cues is default_cues():
+        return _default_own_features(text)
+    return _sentence_features(text, cues)
+
+
+@lru_cache(maxsize=32768)
+def _default_own_features(text: str) -> tuple[str, ...]:
+    return _sentence_features(text, default_cues())
+
+
+def _sentence_features(text: str, cues: CueSet) -> tuple[str, ...]:
+    """Features of the sentence itself: words, word pairs, cues, shape."""
+    words = _tokens(text)
+    found: list[str] = [f"w:{w}" for w in words]
     padded = ["^", *words]
     found += [f"b:{a} {b}" for a, b in pairwise(padded)]
-    found += [f"cue:{kind}" for kind in _cue_kinds(context.text, cues)]
+    found += [f"cue:{kind}" for kind in _cue_kinds(text, cues)]
     found.append(f"len:{_length_bucket(len(words))}")
-    text = context.text
     if "<num>" in words:
         found.append("shape:number")
     if "%" in words:
@@ -120,20 +163,28 @@ def features(context: SentenceContext, cues: CueSet | None = None) -> list[str]:
         found.append("shape:modal verb")
     if vocabulary & _HEDGES:
         found.append("shape:hedge")
-    found.append(f"block:{context.kind}")
-    if context.count <= 1:
-        found.append("position:only sentence")
-    elif context.position == 0:
-        found.append("position:first sentence")
-    elif context.position >= context.count - 1:
-        found.append("position:last sentence")
-    found += [f"h:{w}" for w in sorted(set(tokens(context.heading)))]
-    for prefix, neighbour in (("prev", context.previous), ("next", context.next)):
-        if not neighbour:
-            continue
-        found += [f"{prefix}:cue:{kind}" for kind in _cue_kinds(neighbour, cues)]
-        found += [f"{prefix}:w:{w}" for w in sorted(set(tokens(neighbour)))]
-    return list(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found))
+
+
+@lru_cache(maxsize=4096)
+def _heading_features(heading: str) -> tuple[str, ...]:
+    return tuple(f"h:{w}" for w in _word_set(heading))
+
+
+def _neighbour_features(prefix: str, text: str, cues: CueSet) -> tuple[str, ...]:
+    if cues is default_cues():
+        return _default_neighbour_features(prefix, text)
+    return _context_features(prefix, text, cues)
+
+
+@lru_cache(maxsize=32768)
+def _default_neighbour_features(prefix: str, text: str) -> tuple[str, ...]:
+    return _context_features(prefix, text, default_cues())
+
+
+def _context_features(prefix: str, text: str, cues: CueSet) -> tuple[str, ...]:
+    return (tuple(f"{prefix}:cue:{kind}" for kind in _cue_kinds(text, cues))
+            + tuple(f"{prefix}:w:{w}" for w in _word_set(text)))
 
 
 def describe(feature: str) -> str:
@@ -172,18 +223,30 @@ class Contribution:
         return f"{describe(self.feature)} ({self.weight:+.2f})"
 
 
-@dataclass(frozen=True)
 class Verdict:
     """The model's probability that a sentence needs a source, with the features behind it."""
 
-    probability: float
-    contributions: tuple[Contribution, ...]
+    __slots__ = ("_names", "_weights", "probability")
+
+    def __init__(self, probability: float, names: tuple[str, ...] = (),
+                 weights: dict[str, float] | None = None) -> None:
+        self.probability = probability
+        self._names = names
+        self._weights = weights or {}
+
+    @property
+    def contributions(self) -> tuple[Contribution, ...]:
+        """Every feature of the sentence that has a weight, with that weight."""
+        weights = self._weights
+        return tuple(Contribution(n, weights[n]) for n in self._names if n in weights)
 
     def reasons(self, n: int = 3, positive: bool = True) -> list[Contribution]:
         """The ``n`` features that pushed the probability up (or down) the most."""
-        chosen = [c for c in self.contributions if (c.weight > 0) == positive and c.weight]
-        chosen.sort(key=lambda c: -abs(c.weight))
-        return chosen[:n]
+        sign = 1.0 if positive else -1.0
+        weights = self._weights
+        chosen = [(sign * w, name) for name in self._names
+                  if (w := weights.get(name, 0.0)) and (w > 0) == positive]
+        return [Contribution(name, sign * w) for w, name in nlargest(n, chosen)]
 
 
 @dataclass(frozen=True)
@@ -232,11 +295,10 @@ class ClaimModel:
         return verdict.probability >= (limit * self.cue_discount if cue_kind else limit)
 
     def score_features(self, names: Iterable[str]) -> Verdict:
-        weights = self.weights
-        contributions = tuple(Contribution(n, weights[n]) for n in names if n in weights)
-        z = self.bias + sum(c.weight for c in contributions)
+        names = tuple(names)
+        z = self.bias + sum(map(self.weights.get, names, repeat(0.0)))
         z = max(-30.0, min(30.0, z))
-        return Verdict(1.0 / (1.0 + math.exp(-z)), contributions)
+        return Verdict(1.0 / (1.0 + math.exp(-z)), names, self.weights)
 
     def score(self, context: SentenceContext, cues: CueSet | None = None) -> Verdict:
         """The probability that the sentence in ``context`` needs a source."""
@@ -255,6 +317,15 @@ def excluded(text: str, cues: CueSet | None = None) -> str | None:
 
 
 __all__ = [
-    "CUE_KINDS", "ClaimModel", "Contribution", "SentenceContext", "Verdict", "default_model",
-    "describe", "excluded", "features", "tokens",
+    "CUE_KINDS",
+    "ClaimModel",
+    "Contribution",
+    "SentenceContext",
+    "Verdict",
+    "cues_of",
+    "default_model",
+    "describe",
+    "excluded",
+    "features",
+    "tokens",
 ]

@@ -25,7 +25,8 @@ def finding_dict(finding: Finding, base: str | Path | None = None) -> dict[str, 
         "sentence": finding.sentence,
         "cue": finding.cue,
         "explanation": finding.explanation,
-        "suggestions": [{"key": s.key, "score": round(float(s.score), 4)}
+        "suggestions": [{"key": s.key, "score": round(float(s.score), 4),
+                         **({"label": s.label} if s.label else {})}
                         for s in finding.suggestions],
         "start": finding.start,
         "end": finding.end,
