@@ -60,7 +60,7 @@ TEXT = textwrap.dedent("""\
 
     Arthralgia occurred in 3.2% of patients. Studies show it helps.
 
-    Dupilumab revolutionized care. [citation needed]
+    Dupilumab has revolutionized the treatment of atopic dermatitis. [citation needed]
 
     The mechanism was described [doi:10.1038/nnano.2014.279]. Another work [pmid:99999999].
 
@@ -141,7 +141,7 @@ def test_reference_placeholder_and_claim_rules_fire_where_they_should(project):
     (vague,) = found["CF302"]
     assert vague.sentence == "Studies show it helps." and "Studies show" in vague.message
     (claim,) = found["CF301"]
-    assert claim.sentence.startswith("Dupilumab revolutionized care.") and "revolutionized" in claim.cue
+    assert claim.sentence.startswith("Dupilumab has revolutionized the treatment") and "revolutionized" in claim.cue
     # sentences with a citation or an identifier placeholder are supported
     supported = {c.text for c in result.claims if c.supported}
     assert "Dupilumab reduces itch in adults [@simpson2016two]." in supported

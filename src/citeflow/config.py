@@ -30,7 +30,7 @@ Recognised keys (all optional)::
     [cache]            # dir (default: the user cache directory), ttl_days, notfound_ttl_days
     [placeholders]     # extra = ["regex", ...] (free-text)
     [check]            # fail_on, select, ignore, suggest, placeholders, severity = {CF106 = "info"},
-                       # cues = {...}, per_file = {"glob" = ["CF106"]}
+                       # cues = {...}, per_file = {"glob" = ["CF106"]}, claim_threshold = 0.75
     [render]           # trusted = true: keep raw HTML/Typst (see docs/security.md)
 """
 
@@ -120,6 +120,7 @@ SCHEMA: dict[str | None, dict[str, Key]] = {
         "severity": Key((dict,), "severity by rule code"),
         "cues": Key((dict,), "extra cue phrases by kind"),
         "per_file": Key((dict,), "rule codes silenced by file glob"),
+        "claim_threshold": Key(_NUMBER, "claim model probability from which a sentence is a claim"),
     },
     "render": {
         "trusted": Key((bool,), "keep raw HTML and Typst (docs/security.md)"),

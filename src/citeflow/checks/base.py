@@ -54,6 +54,9 @@ class Finding:
     start: int = 0  # source offsets in the file, for in-place highlighting
     end: int = 0
     fix: Fix | None = None
+    #: Why the finding was raised, for ``check --explain``: for a claim, its cue and the
+    #: claim model's confidence with the features that weighed most.
+    explanation: str = ""
 
 
 @dataclass(frozen=True)

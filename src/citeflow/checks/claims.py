@@ -1,6 +1,7 @@
 """Claim rules (CF301–CF303): claims in the manuscript that no citation supports.
 
-A claim sentence (see :mod:`citeflow.claims.detect`) is supported when it holds a Pandoc citation
+A claim sentence (see :mod:`citeflow.claims.detect` and the claim model,
+:mod:`citeflow.claims.model`) is supported when it holds a Pandoc citation
 or an identifier placeholder. Each unsupported claim gives exactly one finding, chosen by the
 cue that made it a claim: a vague attribution gives CF302, a number or statistic CF303,
 anything else CF301. The finding names the cue and, when the bibliography has relevant
@@ -30,13 +31,17 @@ def _findings(ctx, code: str) -> list[Finding]:
             message = f'vague attribution "{cue.text}" without a citation: name and cite the source'
         elif code == "CF303":
             message = f'statistic "{cue.text}" without a citation'
+        elif cue.kind == "assertion":
+            message = (f"claim without a citation (a statement of fact, model confidence "
+                       f"{claim.probability:.2f})")
         else:
             message = f'claim without a citation ({cue.kind} cue "{cue.text}")'
         suggestions = ctx.suggestions(claim.text, claim.sentence.block.content)
         if suggestions:
-            message += "; candidates: " + ", ".join(s.key for s in suggestions)
+            message += "; candidates: " + "; ".join(str(s) for s in suggestions)
         result.append(ctx.finding(claim.start, claim.end, message, sentence=claim.text,
-                                  cue=str(cue), suggestions=suggestions))
+                                  cue=str(cue), suggestions=suggestions,
+                                  explanation=claim.explanation()))
     return result
 
 
@@ -45,8 +50,11 @@ def claim_without_citation(ctx) -> list[Finding]:
     """A sentence asserts something checkable but cites nothing.
 
     The sentence makes a comparative, causal or superlative assertion ("reduces",
-    "revolutionized", "most widely prescribed") or a statement about efficacy or safety, and
-    has neither a citation nor an identifier placeholder. Cite the work that supports it,
+    "revolutionized", "most widely prescribed"), a statement about efficacy or safety, or a
+    plain statement of fact the claim model is confident needs a source ("is typically
+    prescribed first-line"), and has neither a citation nor an identifier placeholder.
+    ``citeflow check --explain`` shows the cue, the model's confidence and the features that
+    weighed most; ``[check] claim_threshold`` sets how confident the model must be. Cite the work that supports it,
     soften it, or silence the block with ``<!-- citeflow: ignore CF301 reason="..." -->``.
     Sentences that are questions, headings, advice or about the article itself are never
     claims.

@@ -19,6 +19,7 @@ Settings come from ``[check]`` in ``citeflow.toml`` (or ``[tool.citeflow.check]`
     [check.per_file]             # globs relative to the config file's folder
     "manuscripts/drafts/*.md" = ["CF3"]
     "references/legacy.bib" = ["CF105", "CF106"]
+    claim_threshold = 0.75       # claim model probability from which a sentence is a claim
     [check.cues]
     attribution = ["as everyone knows"]
     not_claim = ["in our experience"]
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from ..document.citations import Citation, find_citations
-from ..claims.detect import Claim, CueSet, Sentence, find_claims, sentences
+from ..claims.detect import Claim, CueSet, Sentence, default_cues, find_claims, sentences
 from ..config import Config, load_config
 from ..errors import CiteflowError
 from ..document.manuscript import Manuscript, read_manuscript
@@ -80,6 +81,7 @@ class CheckSettings:
     extra_placeholders: list[str] = field(default_factory=list)
     per_file: dict[str, list[str]] = field(default_factory=dict)
     root: Path | None = None
+    claim_threshold: float | None = None  # None: the claim model's own default
 
     @classmethod
     def from_config(cls, config: Config | None) -> "CheckSettings":
@@ -121,6 +123,10 @@ class CheckSettings:
             raise CiteflowError('[check] per_file must be a table ("glob" = ["CF106"])', path)
         per_file = {str(glob): _codes(codes, f"[check.per_file] {glob}", path)
                     for glob, codes in per_file_raw.items()}
+        claim_threshold = section.get("claim_threshold")
+        if claim_threshold is not None and not 0.0 < float(claim_threshold) < 1.0:
+            raise CiteflowError("[check] claim_threshold must lie between 0 and 1 "
+                                f"(got {claim_threshold})", path)
         return cls(
             select=_codes(section.get("select"), "[check] select", path),
             ignore=_codes(section.get("ignore"), "[check] ignore", path),
@@ -131,6 +137,7 @@ class CheckSettings:
             extra_placeholders=[str(p) for p in extra],
             per_file=per_file,
             root=config.root,
+            claim_threshold=float(claim_threshold) if claim_threshold is not None else None,
         )
 
     def enabled(self, code: str) -> bool:
@@ -240,7 +247,7 @@ class CheckContext:
 
     @cached_property
     def cues(self) -> CueSet:
-        return CueSet.build(self.settings.cues)
+        return CueSet.build(self.settings.cues) if self.settings.cues else default_cues()
 
     @cached_property
     def sentences(self) -> list[Sentence]:
@@ -249,7 +256,8 @@ class CheckContext:
     @cached_property
     def claims(self) -> list[Claim]:
         return find_claims(self.manuscript, self.cues, citations=self.citations,
-                           placeholders=self.placeholders)
+                           placeholders=self.placeholders,
+                           threshold=self.settings.claim_threshold)
 
     @cached_property
     def suggester(self):
@@ -303,7 +311,8 @@ class CheckContext:
     # -- building findings -----------------------------------------------------------------
     def finding(self, start: int, end: int, message: str, *, sentence: str = "",
                 cue: str = "", suggestions: Iterable[Suggestion] = (),
-                code: str | None = None, fix: Fix | None = None) -> Finding:
+                code: str | None = None, fix: Fix | None = None,
+                explanation: str = "") -> Finding:
         """A finding at source offsets ``start:end`` of the manuscript."""
         rule = RULES[code] if code else self.rule
         assert rule is not None
@@ -311,7 +320,7 @@ class CheckContext:
         end_line, end_column = self.manuscript.line_col(max(end, start))
         return Finding(self.path, line, column, end_line, end_column, rule.code,
                        self.settings.severity_of(rule), message, sentence, cue,
-                       list(suggestions), None, start, end, fix)
+                       list(suggestions), None, start, end, fix, explanation)
 
     def fix(self, message: str, edits: Iterable[tuple[int, int, str]],
             applicability: Applicability = Applicability.SAFE) -> Fix:

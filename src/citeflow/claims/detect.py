@@ -106,7 +106,32 @@ def segment(text: str) -> tuple[tuple[int, int], ...]:
                 spans[-1] = (prev_start, end)
                 continue
         spans.append((start, end))
-    return tuple(spans)
+    return tuple(_split_after_letter_names(text, spans))
+
+
+# A name ending in a capital letter ("vitamin C", "hepatitis B", "type A") that ends a
+# sentence: segmenters take the letter for an initial and run on into the next sentence.
+_LETTER_NAME_END = re.compile(
+    r"\b(?:vitamin|vitamins|hepatitis|influenza|type|group|factor|class|grade|stage|phase|"
+    r"protein|complex|arm|zone|part|appendix|schedule|clade|strain|serotype|genotype|"
+    r"cluster|category|wave|panel|cohort|lane|ward|plan|level)\s+[A-Z]\.(?=\s+[A-Z][a-z])"
+)
+
+
+def _split_after_letter_names(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` with each one split after a name such as "vitamin C." that ends a sentence."""
+    result: list[tuple[int, int]] = []
+    for start, end in spans:
+        piece = text[start:end]
+        if "." not in piece:
+            result.append((start, end))
+            continue
+        for match in _LETTER_NAME_END.finditer(piece):
+            cut = start + match.end()
+            result.append(_trim(text, start, cut))
+            start = _trim(text, cut, end)[0]
+        result.append((start, end))
+    return result
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -215,6 +240,9 @@ _SELF_REFERENCE_PARTS = (
     r"\bbelow,? we\b",
     r"\bin this (?:article|post|section|review|paper)\b",
     r"\b(?:read|continue reading|min read)\b",
+    r"^here (?:is|are) (?:a|an|the|some|our|what|how)\b",
+    r"^(?:let's|let us|now,? let's) (?:look|take a look|explore|dive|review|turn|start|consider)\b",
+    r"^(?:in|over) the (?:following|next) (?:sections?|paragraphs?)\b",
 )
 _SELF_REFERENCE = re.compile("|".join(_SELF_REFERENCE_PARTS), re.I)
 _DISCLAIMER = re.compile(
@@ -227,6 +255,17 @@ _DISCLAIMER = re.compile(
 _QUESTION_START = re.compile(
     r"^(?:why|what|how|when|where|who|which|whose|is|are|can|could|does|do|did|should|"
     r"will|would)\b", re.I
+)
+# "It is unclear whether ...", "Further research is needed ...", "Future trials will provide
+# evidence ...": a question left open or a plan, not an assertion.
+_OPEN_QUESTION = re.compile(
+    r"^(?:\W*\w+\W+){0,3}?it (?:is|remains) (?:still )?(?:unclear|unknown|uncertain|not (?:yet )?"
+    r"(?:clear|known)) (?:if|whether|how|why|what|which)\b"
+    r"|^(?:\W*\w+\W+){0,3}?(?:further|more|additional|future|larger) (?:\w+ )?(?:research|studies|"
+    r"work|trials|investigations?|data) (?:is|are|will be|would be) (?:still )?(?:needed|required|"
+    r"warranted|necessary)\b"
+    r"|\b(?:will|would) (?:provide|offer|yield|give) (?:\w+ )?(?:evidence|insights?|answers?|data)\b",
+    re.I,
 )
 _NOTE_PLACEHOLDER = re.compile(r"^\(?\s*(?:note|todo|xxx|tbd)\b\s*:", re.I)
 
@@ -372,6 +411,8 @@ def not_claim_reason(text: str, cues: CueSet | None = None) -> str | None:
         return "about the article"
     if (_INTENTION_ASCII if ascii_ else _INTENTION).match(low):
         return "intention"
+    if _OPEN_QUESTION.search(low):
+        return "open question"
     return None
 
 
@@ -403,23 +444,27 @@ def find_cues(text: str, cues: CueSet | None = None, first: bool = False) -> lis
     return found
 
 
-_NUMBER = re.compile(r"(?<![\w\-./:#'‘\"“])\d+(?:\.\d+)?(?![\w\-'’\"”]|\.\d)")
+_NUMBER = re.compile(r"(?<![\w\-./:#'‘\"“])\d+(?:\.\d+)?(?![\w\-'’\"”/]|\.\d)")
 _NAMING_WORDS = frozenset(
     "type phase grade stage class figure fig fig. figs. table tab. section chapter appendix "
     "eq. equation version part step item row line page ref. box panel level cohort arm "
-    "group no. number visit lead".split()
+    "group no. number visit lead omega covid disease hiv hpv sars-cov ec eu regulation "
+    "directive article annex schedule paragraph act no".split()
 )
+_YEAR_NUMBER = re.compile(r"(?:1[89]|20)\d\d")
 
 
 def _bare_number(text: str) -> re.Match[str] | None:
     """A number that is not part of a name (IL-4, type 2, phase 3, Figure 2, a list label)."""
     for match in _NUMBER.finditer(text):
         before = text[: match.start()].rstrip().rsplit(None, 1)
-        previous = before[-1].lower().lstrip("([{\"'*_!]") if before else ""
+        previous = before[-1].lower().strip("([{\"'*_!]}),;:") if before else ""
         if previous in _NAMING_WORDS or previous.rstrip(".") in _NAMING_WORDS:
             continue
         if not before and text[match.end():match.end() + 1] in (".", ")"):
             continue  # "1." or "2)" opening a line
+        if _YEAR_NUMBER.fullmatch(match.group()):
+            continue  # a year dates something; it is not a quantity
         return match
     return None
 
@@ -511,6 +556,29 @@ class Claim:
     cue: Cue
     citations: list = field(default_factory=list)
     placeholders: list = field(default_factory=list)
+    #: The model's probability that the sentence needs a source, and the features that
+    #: raised it most (:class:`citeflow.claims.model.Contribution`); None without a model.
+    probability: float | None = None
+    verdict: object = field(default=None, repr=False, compare=False)
+    threshold: float | None = None
+
+    @property
+    def reasons(self) -> list:
+        """The three features that raised the model's probability most."""
+        return self.verdict.reasons(3) if self.verdict is not None else []
+
+    def explanation(self) -> str:
+        """Why this sentence counts as a claim: its cue, the model's confidence and the
+        features that weighed most."""
+        parts = [f"cue {self.cue}"] if self.cue.kind != "assertion" else []
+        if self.probability is not None:
+            model = f"model {self.probability:.2f}"
+            if self.threshold is not None:
+                model += f" (threshold {self.threshold:.2f})"
+            if self.reasons:
+                model += ": " + ", ".join(str(r) for r in self.reasons)
+            parts.append(model)
+        return "; ".join(parts)
 
     @property
     def text(self) -> str:
@@ -535,11 +603,16 @@ class Claim:
 
 
 def find_claims(manuscript: Manuscript, cues: CueSet | None = None, *,
-                citations: list | None = None, placeholders: list | None = None) -> list[Claim]:
+                citations: list | None = None, placeholders: list | None = None,
+                model=None, threshold: float | None = None) -> list[Claim]:
     """Every claim sentence of the manuscript with the citations that support it.
 
     ``citations`` and ``placeholders`` default to :func:`citeflow.document.citations.find_citations`
     and the identifier placeholders of :func:`citeflow.document.placeholders.find_placeholders`.
+    A sentence is a claim when nothing excludes it (see :func:`not_claim_reason`; headings
+    and reference lists too) and the claim model (:mod:`citeflow.claims.model`, the shipped
+    one by default) gives it a probability of at least ``threshold`` (the model's default),
+    half that when a cue holds. ``model=False`` uses the cues alone.
     """
     if citations is None:
         from citeflow.document.citations import find_citations
@@ -566,19 +639,92 @@ def find_claims(manuscript: Manuscript, cues: CueSet | None = None, *,
     )
     starts = [s[0] for s in supports]
     result: list[Claim] = []
+    for sentence, cue, verdict, limit in _judged(manuscript, cues, model, threshold):
+        lo = bisect_left(starts, sentence.start)
+        hi = bisect_left(starts, sentence.end)
+        found = [s[2] for s in supports[lo:hi]]
+        result.append(Claim(
+            sentence, cue,
+            [f for f in found if not hasattr(f, "kind")],
+            [f for f in found if hasattr(f, "kind")],
+            verdict.probability if verdict is not None else None,
+            verdict,
+            limit,
+        ))
+    return result
+
+
+_REFERENCE_HEADING = re.compile(
+    r"^\W*(?:\d+\.?\s*)?(?:references?|bibliography|works cited|literature cited|sources|"
+    r"citations|further reading|notes and references)\W*$", re.I)
+# "Smith J, Doe A. Title. J Med. 2020;12(3):45-67." or "... (2019). Title. Journal, 3, 1-9."
+_REFERENCE_ENTRY = re.compile(
+    r"\b(?:19|20)\d\d\s*;\s*\d+|\b\d+\s*\(\d+\)\s*[:,]\s*\d+|\((?:19|20)\d\d[a-z]?\)\.\s|"
+    r"^\W*\[?\d+\]?\.?\s+[A-Z][\w'\-]+,? (?:[A-Z]{1,3}\b|[A-Z]\.)")
+
+
+def _judged(manuscript: Manuscript, cues: CueSet, model, threshold: float | None):
+    """(sentence, cue, verdict, threshold) for each claim sentence, in source order."""
+    from citeflow.claims.model import cues_of, default_model
+
+    if model is None:
+        model = default_model()
+    if model is not False and threshold is None:
+        threshold = model.threshold
+    section: list[tuple[Sentence, str]] = []  # the current section's sentences, masked
+    sections: list[tuple[str, list[tuple[Sentence, str]]]] = [("", section)]
     for block in manuscript.prose_blocks():
         if block.kind == "heading":
+            section = []
+            sections.append((block.content.strip(), section))
             continue
         for sentence in block_sentences(block):
-            cue = is_claim(sentence, cues)
-            if cue is None:
+            text = masked_text(sentence)
+            if block.kind in _UNPUNCTUATED_OK and text.rstrip()[-1:].isalnum():
+                text = text.rstrip() + "."  # a list item needs no full stop to be a claim
+            section.append((sentence, text))
+    for heading, members in sections:
+        if _REFERENCE_HEADING.match(heading):
+            continue
+        places = _places(members)
+        for index, (sentence, text) in enumerate(members):
+            if not_claim_reason(text, cues) or _REFERENCE_ENTRY.search(text):
                 continue
-            lo = bisect_left(starts, sentence.start)
-            hi = bisect_left(starts, sentence.end)
-            found = [s[2] for s in supports[lo:hi]]
-            result.append(Claim(
-                sentence, cue,
-                [f for f in found if not hasattr(f, "kind")],
-                [f for f in found if hasattr(f, "kind")],
-            ))
-    return result
+            found = cues_of(text, cues)
+            cue = found[0] if found else None
+            if model is False:
+                if cue is not None:
+                    yield sentence, cue, None, None
+                continue
+            verdict = model.score(_context(members, index, heading, places[index]), cues)
+            if not model.needs_source(verdict, cue.kind if cue else None, threshold):
+                continue
+            if cue is None:
+                strongest = verdict.reasons(1)
+                words = strongest[0].feature.partition(":")[2] if strongest else ""
+                cue = Cue("assertion", words.lstrip("^ "))
+            yield sentence, cue, verdict, threshold
+
+
+def _places(members: list[tuple[Sentence, str]]) -> list[tuple[int, int]]:
+    """(index in its paragraph, sentences in the paragraph) for each sentence."""
+    places: list[tuple[int, int]] = []
+    start = 0
+    for index in range(len(members) + 1):
+        if index == len(members) or (index and members[index][0].block is not members[start][0].block):
+            places += [(i - start, index - start) for i in range(start, index)]
+            start = index
+    return places
+
+
+def _context(members: list[tuple[Sentence, str]], index: int, heading: str,
+             place: tuple[int, int]):
+    from citeflow.claims.model import SentenceContext
+
+    sentence, text = members[index]
+    return SentenceContext(
+        text,
+        members[index - 1][1] if index > 0 else "",
+        members[index + 1][1] if index + 1 < len(members) else "",
+        heading, place[0], place[1], sentence.block.kind,
+    )

@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover - only where the dependency is missing
     snowballstemmer = None
 
 from citeflow.claims.data import load_data
-from citeflow.claims.suggestion import Suggestion
+from citeflow.claims.suggestion import Suggestion, cite_label
 
 #: Minimum BM25 score of a confident candidate (tuned on the sample claims, see tests).
 CONFIDENT_SCORE = 4.0
@@ -385,7 +385,8 @@ class Suggester:
                     if label is None:
                         label = labels[token] = _label(query, token)
                     terms.append(label)
-            result.append(Suggestion(self.keys[index], round(float(scores[index]), 2), tuple(terms)))
+            result.append(Suggestion(self.keys[index], round(float(scores[index]), 2), tuple(terms),
+                                     cite_label(self.references[index])))
         return result
 
     def is_confident(self, suggestion: Suggestion, sentence: str = "") -> bool:

@@ -47,8 +47,11 @@ _FORMATS = ["full", "concise", "text", "json", "sarif", "github", "junit"]
 @click.option("--unsafe-fixes", is_flag=True,
               help="With --fix, also apply unsafe fixes (such as a likely key for a mistyped "
                    "one): read the diff afterwards.")
+@click.option("--explain", is_flag=True,
+              help="Say why each finding was raised: the cue, the claim model's confidence "
+                   "and the features that weighed most.")
 def check(manuscripts, fmt, output, fail_on, select, ignore, diff_base, statistics, config_path,
-          no_suggest, apply_fixes, unsafe_fixes) -> None:
+          no_suggest, apply_fixes, unsafe_fixes, explain) -> None:
     """Check manuscripts for unsupported claims, placeholders and broken references.
 
     With --fix, the safe fixes that findings carry are applied first (for example an
@@ -98,7 +101,7 @@ def check(manuscripts, fmt, output, fail_on, select, ignore, diff_base, statisti
     buffer = io.StringIO()
     write_report(kind, report.findings, buffer, summary=report.summary(), base=base,
                  output_format="concise" if fmt == "concise" else "full", color=color,
-                 references=_references(report), width=_width(to_terminal))
+                 references=_references(report), width=_width(to_terminal), explain=explain)
     _emit(buffer.getvalue(), output)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if kind == "github" and summary_file:

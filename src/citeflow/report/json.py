@@ -24,7 +24,9 @@ def finding_dict(finding: Finding, base: str | Path | None = None) -> dict[str, 
         "message": finding.message,
         "sentence": finding.sentence,
         "cue": finding.cue,
-        "suggestions": [{"key": s.key, "score": round(float(s.score), 4)}
+        "explanation": finding.explanation,
+        "suggestions": [{"key": s.key, "score": round(float(s.score), 4),
+                         **({"label": s.label} if s.label else {})}
                         for s in finding.suggestions],
         "start": finding.start,
         "end": finding.end,

@@ -165,10 +165,13 @@ def excerpt(finding: Finding, lines: list[str], *, width: int = 100,
 
 
 def help_lines(finding: Finding, references: Mapping[str, Any] | None = None,
-               paint: _Painter | None = None, limit: int = 3) -> list[str]:
-    """``= help:`` lines: candidate references (as "Author Year, Title (key)") and the fix."""
+               paint: _Painter | None = None, limit: int = 3, explain: bool = False) -> list[str]:
+    """``= help:`` lines: candidate references (as "Author Year, Title (key)") and the fix;
+    with ``explain``, first a ``= why:`` line saying why the finding was raised."""
     paint = paint or _Painter(False)
     out = []
+    if explain and finding.explanation:
+        out.append(f"  {paint('= why:', 'bold cyan')} {finding.explanation}")
     for suggestion in finding.suggestions[:limit]:
         ref = (references or {}).get(suggestion.key)
         out.append(f"  {paint('= help:', 'bold cyan')} candidate: "
@@ -183,17 +186,19 @@ def help_lines(finding: Finding, references: Mapping[str, Any] | None = None,
 def format_finding(finding: Finding, base: str | Path | None = None, *,
                    output_format: str = "full", lines: list[str] | None = None,
                    references: Mapping[str, Any] | None = None, width: int = 100,
-                   color: bool = False) -> str:
+                   color: bool = False, explain: bool = False) -> str:
     """One finding in ``full`` or ``concise`` form (``lines``: the file's lines, for the
     excerpt; without them a full finding quotes its sentence instead)."""
     paint = _Painter(color)
     head = header(finding, base, paint)
     if output_format == "concise":
+        if explain and finding.explanation:
+            return f"{head}\n  why: {finding.explanation}"
         return head
     body = excerpt(finding, lines, width=width, paint=paint) if lines else []
     if not body and finding.sentence:
         body = [f"    > {' '.join(finding.sentence.split())}"]
-    return "\n".join([head, *body, *help_lines(finding, references, paint)])
+    return "\n".join([head, *body, *help_lines(finding, references, paint, explain=explain)])
 
 
 def summary_line(findings: Sequence[Finding], summary: Mapping[str, Any] | None = None) -> str:
@@ -244,9 +249,10 @@ def write_statistics(findings: Sequence[Finding], stream: TextIO, *, color: bool
 
 def write(findings: Sequence[Finding], stream: TextIO, *, summary: dict[str, Any] | None = None,
           base: str | Path | None = None, output_format: str = "full", color: bool = False,
-          references: Mapping[str, Any] | None = None, width: int = 100) -> None:
+          references: Mapping[str, Any] | None = None, width: int = 100,
+          explain: bool = False) -> None:
     """Every unsuppressed finding (``full`` or ``concise``), then the counts and what
-    ``--fix`` would do."""
+    ``--fix`` would do; ``explain`` adds why each finding was raised."""
     if output_format not in OUTPUT_FORMATS:
         raise ValueError(f"unknown output format {output_format!r} (use full or concise)")
     paint = _Painter(color)
@@ -255,7 +261,8 @@ def write(findings: Sequence[Finding], stream: TextIO, *, summary: dict[str, Any
     for finding in active:
         lines = sources.lines(Path(finding.file)) if output_format == "full" else None
         stream.write(format_finding(finding, base, output_format=output_format, lines=lines,
-                                    references=references, width=width, color=color) + "\n")
+                                    references=references, width=width, color=color,
+                                    explain=explain) + "\n")
         if output_format == "full":
             stream.write("\n")
     stream.write(paint(summary_line(findings, summary), "bold") + "\n")

@@ -1,0 +1,331 @@
+"""A small learned model of whether a sentence needs a source, explainable feature by feature.
+
+The model is a logistic regression over named, binary features of a sentence *in its
+context*: its words and word pairs, the cue kinds of :mod:`citeflow.claims.detect` it
+raises, its shape (numbers, length, who speaks), the words of the section heading above it,
+its place in the paragraph and the cues and words of the sentences before and after it.
+Its weights are a gzip'd JSON file shipped in ``claims/data/`` (a few hundred kilobytes,
+read once, on first use); scoring needs nothing but the standard library. The training
+script ``train/train_claims.py`` fits it with scikit-learn and writes that file; see
+``docs/model-card.md`` for the data, the held-out figures and the known limits.
+
+Because every feature has a name, a verdict can say which features pushed the probability
+up the most (:meth:`Verdict.reasons`): ``words "typically prescribed"``, ``cue statistic``,
+``heading "results"``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from heapq import nlargest
+from importlib import resources
+from itertools import pairwise, repeat
+from pathlib import Path
+
+from citeflow.claims.detect import CUE_KINDS, Cue, CueSet, default_cues, find_cues, not_claim_reason
+
+MODEL_FILE = "claim-model.json.gz"
+
+# Words kept as they are even though they hold digits (names, not quantities) are handled
+# by the tokenizer: "il-4", "covid-19", "omega-3" are one token each.
+_TOKEN = re.compile(r"[a-z0-9]+(?:['’\-][a-z0-9]+)*|%")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_MODALS = frozenset(["may", "might", "could", "can", "would", "should", "must"])
+_HEDGES = frozenset(["possibly", "perhaps", "likely", "unlikely", "potentially", "probably", "appear", "appears", "seem", "seems", "suggest", "suggests"])
+
+
+@dataclass(frozen=True)
+class SentenceContext:
+    """A sentence and what surrounds it: the sentences before and after it in the same
+    section, the section heading, its index in its paragraph and the paragraph's size."""
+
+    text: str
+    previous: str = ""
+    next: str = ""
+    heading: str = ""
+    position: int = 0
+    count: int = 1
+    kind: str = "paragraph"
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case word tokens with quantities folded: ``<year>``, ``<num>``, ``%``."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=32768)
+def _tokens(text: str) -> tuple[str, ...]:
+    result = []
+    for token in _TOKEN.findall(text.lower()):
+        if token.isdigit() and len(token) == 4 and _YEAR.fullmatch(token):
+            result.append("<year>")
+        elif _NUMBER.fullmatch(token):
+            result.append("<num>")
+        else:
+            result.append(token)
+    return tuple(result)
+
+
+@lru_cache(maxsize=32768)
+def _word_set(text: str) -> tuple[str, ...]:
+    return tuple(sorted(set(_tokens(text))))
+
+
+@lru_cache(maxsize=32768)
+def _default_cues_of(text: str) -> tuple[Cue, ...]:
+    return tuple(find_cues(text, default_cues()))
+
+
+def cues_of(text: str, cues: CueSet | None = None) -> tuple[Cue, ...]:
+    """Every cue of ``text``, one per kind, best kind first (:func:`find_cues`); cached for
+    the default cues, since each sentence is also its neighbours' context."""
+    if cues is None or cues is default_cues():
+        return _default_cues_of(text)
+    return tuple(find_cues(text, cues))
+
+
+def _cue_kinds(text: str, cues: CueSet) -> tuple[str, ...]:
+    return tuple(cue.kind for cue in cues_of(text, cues))
+
+
+def _length_bucket(n: int) -> str:
+    if n < 8:
+        return "short"
+    if n < 16:
+        return "medium"
+    if n < 31:
+        return "long"
+    return "very long"
+
+
+def features(context: SentenceContext, cues: CueSet | None = None) -> list[str]:
+    """The names of the features that hold for ``context`` (each counts once)."""
+    cues = cues or default_cues()
+    found = list(_own_features(context.text, cues))
+    found.append(f"block:{context.kind}")
+    if context.count <= 1:
+        found.append("position:only sentence")
+    elif context.position == 0:
+        found.append("position:first sentence")
+    elif context.position >= context.count - 1:
+        found.append("position:last sentence")
+    found += _heading_features(context.heading)
+    if context.previous:
+        found += _neighbour_features("prev", context.previous, cues)
+    if context.next:
+        found += _neighbour_features("next", context.next, cues)
+    return found
+
+
+def _own_features(text: str, cues: CueSet) -> tuple[str, ...]:
+    if cues is default_cues():
+        return _default_own_features(text)
+    return _sentence_features(text, cues)
+
+
+@lru_cache(maxsize=32768)
+def _default_own_features(text: str) -> tuple[str, ...]:
+    return _sentence_features(text, default_cues())
+
+
+def _sentence_features(text: str, cues: CueSet) -> tuple[str, ...]:
+    """Features of the sentence itself: words, word pairs, cues, shape."""
+    words = _tokens(text)
+    found: list[str] = [f"w:{w}" for w in words]
+    padded = ["^", *words]
+    found += [f"b:{a} {b}" for a, b in pairwise(padded)]
+    found += [f"cue:{kind}" for kind in _cue_kinds(text, cues)]
+    found.append(f"len:{_length_bucket(len(words))}")
+    if "<num>" in words:
+        found.append("shape:number")
+    if "%" in words:
+        found.append("shape:percent")
+    if "<year>" in words:
+        found.append("shape:year")
+    if "(" in text:
+        found.append("shape:parenthesis")
+    if text.rstrip().endswith(":"):
+        found.append("shape:ends with colon")
+    if any(q in text for q in "\"“”"):
+        found.append("shape:quotation")
+    vocabulary = set(words)
+    for person in ("you", "your", "we", "our", "i", "my"):
+        if person in vocabulary:
+            found.append(f"person:{person}")
+    if vocabulary & _MODALS:
+        found.append("shape:modal verb")
+    if vocabulary & _HEDGES:
+        found.append("shape:hedge")
+    return tuple(dict.fromkeys(found))
+
+
+@lru_cache(maxsize=4096)
+def _heading_features(heading: str) -> tuple[str, ...]:
+    return tuple(f"h:{w}" for w in _word_set(heading))
+
+
+def _neighbour_features(prefix: str, text: str, cues: CueSet) -> tuple[str, ...]:
+    if cues is default_cues():
+        return _default_neighbour_features(prefix, text)
+    return _context_features(prefix, text, cues)
+
+
+@lru_cache(maxsize=32768)
+def _default_neighbour_features(prefix: str, text: str) -> tuple[str, ...]:
+    return _context_features(prefix, text, default_cues())
+
+
+def _context_features(prefix: str, text: str, cues: CueSet) -> tuple[str, ...]:
+    return (tuple(f"{prefix}:cue:{kind}" for kind in _cue_kinds(text, cues))
+            + tuple(f"{prefix}:w:{w}" for w in _word_set(text)))
+
+
+def describe(feature: str) -> str:
+    """A feature name as a reader would say it: ``words "is typically"``, ``cue statistic``."""
+    kind, _, value = feature.partition(":")
+    if kind == "w":
+        return f'word "{value}"'
+    if kind == "b":
+        return f'words "{value.lstrip("^ ")}"' if not value.startswith("^ ") else \
+            f'opening word "{value[2:]}"'
+    if kind == "cue":
+        return f"cue {value}"
+    if kind == "h":
+        return f'heading word "{value}"'
+    if kind in ("prev", "next"):
+        where = "previous sentence" if kind == "prev" else "next sentence"
+        sub, _, rest = value.partition(":")
+        return f"{where} has cue {rest}" if sub == "cue" else f'{where} has word "{rest}"'
+    if kind == "len":
+        return f"{value} sentence"
+    if kind == "person":
+        return f'speaks as "{value}"'
+    if kind == "block":
+        return f"in a {value.replace('_', ' ')}"
+    return value
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One feature of a sentence and the weight the model gives it."""
+
+    feature: str
+    weight: float
+
+    def __str__(self) -> str:
+        return f"{describe(self.feature)} ({self.weight:+.2f})"
+
+
+class Verdict:
+    """The model's probability that a sentence needs a source, with the features behind it."""
+
+    __slots__ = ("_names", "_weights", "probability")
+
+    def __init__(self, probability: float, names: tuple[str, ...] = (),
+                 weights: dict[str, float] | None = None) -> None:
+        self.probability = probability
+        self._names = names
+        self._weights = weights or {}
+
+    @property
+    def contributions(self) -> tuple[Contribution, ...]:
+        """Every feature of the sentence that has a weight, with that weight."""
+        weights = self._weights
+        return tuple(Contribution(n, weights[n]) for n in self._names if n in weights)
+
+    def reasons(self, n: int = 3, positive: bool = True) -> list[Contribution]:
+        """The ``n`` features that pushed the probability up (or down) the most."""
+        sign = 1.0 if positive else -1.0
+        weights = self._weights
+        chosen = [(sign * w, name) for name in self._names
+                  if (w := weights.get(name, 0.0)) and (w > 0) == positive]
+        return [Contribution(name, sign * w) for w, name in nlargest(n, chosen)]
+
+
+@dataclass(frozen=True)
+class ClaimModel:
+    """Weights by feature name, an intercept and the default decision threshold."""
+
+    weights: dict[str, float]
+    bias: float
+    threshold: float
+    info: dict
+    #: A sentence with a cue (a statistic, an attribution, a causal verb ...) needs only this
+    #: share of the threshold: the cue is independent evidence that something is asserted.
+    cue_discount: float = 0.5
+    #: Cue kinds that make a sentence a claim whatever the probability (a statistic, a
+    #: vague attribution): chosen in training, stored with the weights.
+    decisive: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: dict) -> ClaimModel:
+        return cls({str(k): float(v) for k, v in data["weights"].items()}, float(data["bias"]),
+                   float(data["threshold"]), dict(data.get("info", {})),
+                   float(data.get("cue_discount", 0.5)), tuple(data.get("decisive", ())))
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> ClaimModel:
+        """The model in ``path`` (gzip'd JSON), or the one shipped with citeflow."""
+        if path is None:
+            handle = resources.files("citeflow.claims.data").joinpath(MODEL_FILE).open("rb")
+        else:
+            handle = open(path, "rb")  # noqa: SIM115 - closed below
+        with handle, gzip.open(handle, "rt", encoding="utf-8") as text:
+            return cls.from_json(json.load(text))
+
+    def to_json(self) -> dict:
+        return {"bias": self.bias, "threshold": self.threshold, "info": self.info,
+                "cue_discount": self.cue_discount, "decisive": list(self.decisive),
+                "weights": self.weights}
+
+    def needs_source(self, verdict: Verdict, cue_kind: str | None,
+                     threshold: float | None = None) -> bool:
+        """The decision: a decisive cue kind, or a probability that reaches the threshold
+        (the model's own unless given), lowered by :attr:`cue_discount` when a cue holds."""
+        if cue_kind and cue_kind in self.decisive:
+            return True
+        limit = self.threshold if threshold is None else threshold
+        return verdict.probability >= (limit * self.cue_discount if cue_kind else limit)
+
+    def score_features(self, names: Iterable[str]) -> Verdict:
+        names = tuple(names)
+        z = self.bias + sum(map(self.weights.get, names, repeat(0.0)))
+        z = max(-30.0, min(30.0, z))
+        return Verdict(1.0 / (1.0 + math.exp(-z)), names, self.weights)
+
+    def score(self, context: SentenceContext, cues: CueSet | None = None) -> Verdict:
+        """The probability that the sentence in ``context`` needs a source."""
+        return self.score_features(features(context, cues))
+
+
+@lru_cache(maxsize=1)
+def default_model() -> ClaimModel:
+    """The shipped model, read on first use."""
+    return ClaimModel.load()
+
+
+def excluded(text: str, cues: CueSet | None = None) -> str | None:
+    """Why ``text`` is never a claim, whatever the model says (see ``not_claim_reason``)."""
+    return not_claim_reason(text, cues)
+
+
+__all__ = [
+    "CUE_KINDS",
+    "ClaimModel",
+    "Contribution",
+    "SentenceContext",
+    "Verdict",
+    "cues_of",
+    "default_model",
+    "describe",
+    "excluded",
+    "features",
+    "tokens",
+]
