@@ -226,6 +226,7 @@ class CheckContext:
         self.config = config
         self.settings = settings
         self.rule = rule
+        self._suggested: dict[tuple[str, str], tuple[Suggestion, ...]] = {}
 
     # -- shared material ------------------------------------------------------------------
     @cached_property
@@ -277,7 +278,12 @@ class CheckContext:
         """
         if self.suggester is None:
             return []
-        return list(self.suggester.confident(sentence, paragraph=paragraph, k=3))
+        # Ranked once per text: the placeholders of one sentence share what they stand for.
+        found = self._suggested.get((sentence, paragraph))
+        if found is None:
+            found = self._suggested[(sentence, paragraph)] = tuple(
+                self.suggester.confident(sentence, paragraph=paragraph, k=3))
+        return list(found)
 
     @cached_property
     def _cache_hits(self) -> dict:

@@ -45,7 +45,12 @@ _NO_BREAK_AFTER = re.compile(
 _STARTS_CONTINUATION = re.compile(r"^\s*[a-z0-9(\[]")
 # Blocks whose sentences often lack a full stop without being headings.
 _UNPUNCTUATED_OK = frozenset({"list_item", "footnote", "blockquote"})
-_ONLY_CITATIONS = re.compile(r"^\s*(?:\[[^\]]*@[^\]]*\]|\[\^[^\]]+\]|[.,;:)\]\s])*\s*$")
+# Taken possessively: a fragment that is not only citations fails at once, not after trying
+# every way of splitting its white space between the two quantifiers.
+_ONLY_CITATIONS = re.compile(r"^\s*+(?:\[[^\]@]*+@[^\]]*+\]|\[\^[^\]]+\]|[.,;:)\]\s])*+\s*$")
+# The longest text _NO_BREAK_AFTER can match at the end of a sentence ("approx."), plus room
+# for the character before it that its \b looks at.
+_ABBREVIATION_TAIL = 16
 
 
 @lru_cache(maxsize=8192)
@@ -96,12 +101,13 @@ def segment(text: str) -> tuple[tuple[int, int], ...]:
         if spans:
             prev_start, prev_end = spans[-1]
             piece = text[start:end]
-            previous = text[prev_start:prev_end]
             # The cheap tests first: an abbreviation can only end a sentence that ends in "."
+            # (spans are trimmed, so that is its last character), and only its last few
+            # characters can hold one: a sentence grown by many joins is not read again.
             if _ONLY_CITATIONS.match(piece) or (
                 _STARTS_CONTINUATION.match(piece)
-                and previous.rstrip().endswith(".")
-                and _NO_BREAK_AFTER.search(previous)
+                and text[prev_end - 1] == "."
+                and _NO_BREAK_AFTER.search(text[max(prev_start, prev_end - _ABBREVIATION_TAIL):prev_end])
             ):
                 spans[-1] = (prev_start, end)
                 continue
@@ -213,10 +219,15 @@ _ADVICE_VERBS = (
     "bear in mind|schedule|limit|drink|eat|exercise|rest|apply|wear|store|go|stay|click|"
     "subscribe|sign up|download|refer"
 )
-_ADVICE = re.compile(
-    rf"^(?:[\W\d]*(?:\w+\s+){{0,1}}\w+:\s+)?(?:[*_\"“']*)(?:{_ADVICE_VERBS})\b(?!\s+(?:is|are|was|were|has|have)\b)",
+# Advice: an imperative opening the sentence, perhaps after a label such as "1. Tip:" or
+# "Important note:" (see _is_advice for the label).
+_ADVICE_BODY = re.compile(
+    rf"(?:[*_\"“']*)(?:{_ADVICE_VERBS})\b(?!\s+(?:is|are|was|were|has|have)\b)",
     re.I,
 )
+_LABEL_COLON = re.compile(r"(?<=\w):\s+")
+_LETTER = re.compile(r"[^\W\d]")
+_WORD_CHAR = re.compile(r"\w")
 _YOU_ADVICE = re.compile(
     r"\b(?:you should|you must|you may want to|you might want to|we recommend|"
     r"it is (?:important|crucial|vital|essential|advisable|best|wise|recommended) (?:for you )?"
@@ -225,7 +236,7 @@ _YOU_ADVICE = re.compile(
     re.I,
 )
 _INTENTION = re.compile(
-    r"^(?:\W*\w+\W+){0,3}?(?:we|i|you)(?:'ll| will| need to| must| should| have to| want to|"
+    r"^(?:\W*+\w++\W++){0,3}?(?:we|i|you)(?:'ll| will| need to| must| should| have to| want to|"
     r" would like to| plan to| intend to| hope to| are going to|'re going to| am going to|"
     r"'m going to)\b",
     re.I,
@@ -403,7 +414,7 @@ def not_claim_reason(text: str, cues: CueSet | None = None) -> str | None:
         return "disclaimer"
     if any(p.search(low) for p in cues.not_claim):
         return "configured not-claim phrase"
-    if _ADVICE.match(stripped) or any(p.match(low) for p in cues.advice):
+    if _is_advice(stripped) or any(p.match(low) for p in cues.advice):
         return "advice"
     if (_YOU_ADVICE_ASCII if ascii_ else _YOU_ADVICE).search(low):
         return "advice"
@@ -414,6 +425,60 @@ def not_claim_reason(text: str, cues: CueSet | None = None) -> str | None:
     if _OPEN_QUESTION.search(low):
         return "open question"
     return None
+
+
+def _is_advice(text: str) -> bool:
+    """True when ``text`` opens with an imperative (:data:`_ADVICE_BODY`), perhaps after a
+    label: white space, punctuation and digits, at most one word, then a word and a colon
+    (``"1. Tip: talk to ..."``, ``"Important note: consult ..."``).
+
+    The same decision as the expression ``^(?:[\\W\\d]*(?:\\w+\\s+)?\\w+:\\s+)?`` followed by
+    the imperative, made in linear time: that expression tries every way of sharing a
+    run of digits between its parts, which on a long number takes time quadratic in it.
+    """
+    if _ADVICE_BODY.match(text):
+        return True
+    letter = _LETTER.search(text)
+    first_letter = letter.start() if letter else len(text)
+    for colon in _LABEL_COLON.finditer(text):
+        if colon.start() > first_letter and not _label_before(text, colon.start(), first_letter):
+            if colon.start() > _label_limit(text, first_letter):
+                break  # every later colon has more than two words before it
+            continue
+        if _ADVICE_BODY.match(text, colon.end()):
+            return True
+    return False
+
+
+def _word_start(text: str, end: int) -> int:
+    """Where the run of word characters that ends at ``end`` starts."""
+    while end > 0 and _WORD_CHAR.match(text, end - 1):
+        end -= 1
+    return end
+
+
+def _label_before(text: str, colon: int, first_letter: int) -> bool:
+    """Whether ``text[:colon]`` is a label: no letter before the last word, or before the
+    word and the white space in front of the last word."""
+    last = _word_start(text, colon)
+    if first_letter >= last:
+        return True
+    space = last
+    while space > 0 and text[space - 1].isspace():
+        space -= 1
+    return space < last and first_letter >= _word_start(text, space) and _word_start(text, space) < space
+
+
+def _label_limit(text: str, first_letter: int) -> int:
+    """The end of the second run of word characters from the first letter on: a label's
+    colon cannot come after it."""
+    end = first_letter
+    for _ in range(2):
+        while end < len(text) and _WORD_CHAR.match(text, end):
+            end += 1
+        while end < len(text) and not _WORD_CHAR.match(text, end):
+            end += 1
+    return end
 
 
 def find_cues(text: str, cues: CueSet | None = None, first: bool = False) -> list[Cue]:
@@ -457,16 +522,29 @@ _YEAR_NUMBER = re.compile(r"(?:1[89]|20)\d\d")
 def _bare_number(text: str) -> re.Match[str] | None:
     """A number that is not part of a name (IL-4, type 2, phase 3, Figure 2, a list label)."""
     for match in _NUMBER.finditer(text):
-        before = text[: match.start()].rstrip().rsplit(None, 1)
-        previous = before[-1].lower().strip("([{\"'*_!]}),;:") if before else ""
+        before = _last_word(text, match.start())
+        previous = before.lower().strip("([{\"'*_!]}),;:") if before is not None else ""
         if previous in _NAMING_WORDS or previous.rstrip(".") in _NAMING_WORDS:
             continue
-        if not before and text[match.end():match.end() + 1] in (".", ")"):
+        if before is None and text[match.end():match.end() + 1] in (".", ")"):
             continue  # "1." or "2)" opening a line
         if _YEAR_NUMBER.fullmatch(match.group()):
             continue  # a year dates something; it is not a quantity
         return match
     return None
+
+
+def _last_word(text: str, end: int) -> str | None:
+    """The last white-space separated word of ``text[:end]`` (None when there is none),
+    read backwards from ``end`` rather than by splitting all the text before it."""
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    if end == 0:
+        return None
+    start = end
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    return text[start:end]
 
 
 def is_claim(sentence: "Sentence | str", cues: CueSet | None = None) -> Cue | None:
@@ -491,30 +569,57 @@ def is_claim(sentence: "Sentence | str", cues: CueSet | None = None) -> Cue | No
 
 # -- masking -----------------------------------------------------------------------------
 
-_MASKABLE = re.compile(
-    r"\[[^\[\]]*@[^\[\]]*\]"  # bracketed citations
-    r"|(?<![\w\\])-?@[\w{][^\s,;\]]*"  # in-text citations
-    r"|\[\^[^\]\s]+\]"  # footnote references
-    r"|\[\s*(?:doi|pmid|pmcid|arxiv|isbn)\s*:[^\]]*\]"  # identifier placeholders
-    r"|\(\s*(?:doi|pmid|pmcid)\s*:[^)]*\)"
-    r"|https?://\S+"
-    r"|\b10\.\d{4,9}/\S+"  # bare DOIs
-    r"|\\[A-Za-z]+\*?(?:\{[^{}]*\})?"  # LaTeX commands: \label{fig:x}, \autoref{...}
-    r"|\]\([^()]*\.(?:png|jpe?g|gif|svg|pdf|tiff?)\)",  # image targets with spaces
-    re.I,
+# What is masked, as one alternation tried left to right, split in three by the character
+# each part needs to close: a part needing "]" is searched only up to the last "]" of the
+# text (and one needing ")" up to the last ")"), so an unclosed "[doi:" is not read to the
+# end of the text again from each of thousands of such openings.
+_MASKABLE_PARTS = (
+    (r"\[[^\[\]@]*+@[^\[\]]*+\]"  # bracketed citations
+     r"|\[\^[^\]\s]+\]"  # footnote references
+     r"|\[\s*(?:doi|pmid|pmcid|arxiv|isbn)\s*:[^\]]*\]", "]"),  # identifier placeholders
+    (r"\(\s*(?:doi|pmid|pmcid)\s*:[^)]*\)", ")"),
+    (r"(?<![\w\\])-?@[\w{][^\s,;\]]*"  # in-text citations
+     r"|https?://\S+"
+     r"|\b10\.\d{4,9}/\S+"  # bare DOIs
+     r"|\\[A-Za-z]+\*?(?:\{[^{}]*\})?"  # LaTeX commands: \label{fig:x}, \autoref{...}
+     r"|\]\([^()]*\.(?:png|jpe?g|gif|svg|pdf|tiff?)\)", None),  # image targets with spaces
 )
+_MASKABLE = tuple((re.compile(source, re.I), closer) for source, closer in _MASKABLE_PARTS)
+# The same expressions for lower-cased ASCII text, where ignoring case changes nothing.
+_MASKABLE_ASCII = tuple((re.compile(_lower_pattern(source)), closer) for source, closer in _MASKABLE_PARTS)
 
 
-# The same expression for lower-cased ASCII text, where ignoring case changes nothing.
-_MASKABLE_ASCII = re.compile(_lower_pattern(_MASKABLE.pattern), _MASKABLE.flags & ~re.I)
+def _maskable_spans(text: str, parts) -> list[tuple[int, int]]:
+    """(start, end) of each match of the alternation of ``parts``, left to right.
+
+    No two parts can match at one position (each starts with characters of its own), so
+    the first match at or after a position is the earliest of the parts' first matches.
+    """
+    limits = [text.rfind(closer) + 1 if closer else len(text) for _, closer in parts]
+    pending: list[re.Match[str] | None | bool] = [False] * len(parts)  # False: not searched
+    spans: list[tuple[int, int]] = []
+    position = 0
+    while True:
+        best = None
+        for index, (pattern, _) in enumerate(parts):
+            match = pending[index]
+            if match is False or (match is not None and match.start() < position):
+                match = pending[index] = (pattern.search(text, position, limits[index])
+                                          if position < limits[index] else None)
+            if match is not None and (best is None or match.start() < best.start()):
+                best = match
+        if best is None:
+            return spans
+        spans.append(best.span())
+        position = best.end()
 
 
 def mask(text: str) -> str:
     """``text`` with citations, identifiers, URLs, code and math replaced by spaces."""
     if text.isascii():  # lower-casing ASCII keeps every offset
-        spans = [m.span() for m in _MASKABLE_ASCII.finditer(text.lower())]
+        spans = _maskable_spans(text.lower(), _MASKABLE_ASCII)
     else:
-        spans = [m.span() for m in _MASKABLE.finditer(text)]
+        spans = _maskable_spans(text, _MASKABLE)
     if any(mark in text for mark in "`<$]"):
         spans += protected_spans(text)
     if not spans:
@@ -557,7 +662,7 @@ class Claim:
     citations: list = field(default_factory=list)
     placeholders: list = field(default_factory=list)
     #: The model's probability that the sentence needs a source, and the features that
-    #: raised it most (:class:`citeflow.claims.model.Contribution`); None without a model.
+    #: raised it most (:class:`citeflow.claims.detect.model.Contribution`); None without a model.
     probability: float | None = None
     verdict: object = field(default=None, repr=False, compare=False)
     threshold: float | None = None
@@ -610,7 +715,7 @@ def find_claims(manuscript: Manuscript, cues: CueSet | None = None, *,
     ``citations`` and ``placeholders`` default to :func:`citeflow.document.citations.find_citations`
     and the identifier placeholders of :func:`citeflow.document.placeholders.find_placeholders`.
     A sentence is a claim when nothing excludes it (see :func:`not_claim_reason`; headings
-    and reference lists too) and the claim model (:mod:`citeflow.claims.model`, the shipped
+    and reference lists too) and the claim model (:mod:`citeflow.claims.detect.model`, the shipped
     one by default) gives it a probability of at least ``threshold`` (the model's default),
     half that when a cue holds. ``model=False`` uses the cues alone.
     """
@@ -665,7 +770,7 @@ _REFERENCE_ENTRY = re.compile(
 
 def _judged(manuscript: Manuscript, cues: CueSet, model, threshold: float | None):
     """(sentence, cue, verdict, threshold) for each claim sentence, in source order."""
-    from citeflow.claims.model import cues_of, default_model
+    from citeflow.claims.detect.model import cues_of, default_model
 
     if model is None:
         model = default_model()
@@ -719,7 +824,7 @@ def _places(members: list[tuple[Sentence, str]]) -> list[tuple[int, int]]:
 
 def _context(members: list[tuple[Sentence, str]], index: int, heading: str,
              place: tuple[int, int]):
-    from citeflow.claims.model import SentenceContext
+    from citeflow.claims.detect.model import SentenceContext
 
     sentence, text = members[index]
     return SentenceContext(

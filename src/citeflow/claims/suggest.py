@@ -78,7 +78,9 @@ _GENERIC_CONTAINER = frozenset(
 )
 
 _MEDIATOR = re.compile(r"\b(il|interleukin|th|tnf|ig|cd)[\s-]?(\d{1,2}[a-z]?)\b")
-_WORD = re.compile(r"[a-z][a-z0-9]+|\d+[a-z]+[a-z0-9]*")
+# A word of letters (and digits), or digits followed by letters ("2b"), tried from the first
+# digit of a number only: from a later digit it would fail where the first did.
+_WORD = re.compile(r"[a-z][a-z0-9]+|(?<!\d)\d+[a-z]+[a-z0-9]*")
 
 
 def _leading_literal(phrase: str) -> str:

@@ -16,7 +16,9 @@ from citeflow.document.manuscript import Block, Manuscript, in_ranges, protected
 
 _KEY = r"(?:\{(?P<bkey>[^{}]+)\}|(?P<key>[\w](?:[\w]|[:.#$%&\-+?<>~/]+(?=[\w]))*))"
 _AT_KEY = re.compile(r"(?<![\w\\@])(?P<minus>-?)@" + _KEY)
-_BRACKET = re.compile(r"\[(?P<inner>[^\[\]]*?(?<![\w\\])-?@[^\[\]]*)\](?!\(|:)")
+# The lookahead makes sure first that the bracket closes where it should, so that a bracket
+# never closed is read once, not once for every "@" in it.
+_BRACKET = re.compile(r"\[(?P<inner>(?=[^\[\]]*+\](?!\(|:))[^\[\]]*?(?<![\w\\])-?@[^\[\]]*+)\]")
 _CROSSREF = re.compile(r"^(fig|tbl|eq|sec|lst|thm|lem|cor|prp|cnj|def|exm|exr)[:-]", re.I)
 
 

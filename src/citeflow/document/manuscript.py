@@ -187,12 +187,32 @@ def _front_matter(text: str, path: Path | None, line_starts: list[int]) -> tuple
         data = {}
     if not isinstance(data, dict):
         raise CiteflowError("front matter must be a YAML mapping (key: value)", path, 2)
+    if not _expands_within(data, 4 * len(yaml_text) + 10_000):
+        raise CiteflowError("front matter expands to far more data than it holds (YAML aliases)", path, 2)
     end = opening.end() + closing.end()
     # Step over the newline that ends the closing fence.
     newline = re.match(r"\r\n|\r|\n", text[end:])
     if newline:
         end += newline.end()
     return data, end
+
+
+def _expands_within(data: Any, budget: int) -> bool:
+    """True when ``data``, with every YAML alias written out, holds at most ``budget``
+    values and characters. Aliases let a few lines stand for a structure of exponential
+    size (or a cycle) that anything printing a front-matter value would walk."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        budget -= 1 + (len(value) if isinstance(value, (str, bytes)) else 0)
+        if budget < 0:
+            return False
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple, set)):
+            stack.extend(value)
+    return True
 
 
 # --------------------------------------------------------------------------------------
@@ -204,10 +224,53 @@ _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _LIST = re.compile(r"^( {0,3}|[ \t]*)([-*+•]|\d{1,9}[.)]|#\.|\(?[a-zA-Z][.)])([ \t]+)")
 _QUOTE = re.compile(r"^ {0,3}> ?")
 _FOOTNOTE = re.compile(r"^ {0,3}\[\^[^\]\s]+\]:[ \t]*")
-_TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$|^\s*[-+:| ]{3,}\s*$")
 _HRULE = re.compile(r"^ {0,3}([-*_])([ \t]*\1){2,}[ \t]*$")
 _COMMENT_OPEN = re.compile(r"^ {0,3}<!--")
 _HTML_BLOCK = re.compile(r"^ {0,3}<(div|/div|table|/table|pre|script|style|figure|/figure)\b", re.I)
+_RULE_CHARS = frozenset("-+:| ")
+
+
+# Lines are classified by the functions below rather than by regular expressions such as
+# ``^\s*[-+:| ]{3,}\s*$``, whose backtracking grows with the cube of a line's indentation.
+
+
+def _is_rule_row(line: str, minimum: int = 1) -> bool:
+    """True when ``line`` is white space around at least ``minimum`` characters of
+    ``-+:| `` (a table's delimiter row: ``|---|:--|``), as the whole line would match
+    ``\\s*[-+:| ]{minimum,}\\s*``."""
+    core = line.strip()
+    if not core:  # only white space: a run of plain spaces must make up the minimum
+        return " " * minimum in line
+    if not all(char in _RULE_CHARS for char in core):
+        return False
+    lead, trail = line[: len(line) - len(line.lstrip())], line[len(line.rstrip()) :]
+    spaces = len(lead) - len(lead.rstrip(" ")) + len(trail) - len(trail.lstrip(" "))
+    return len(core) + spaces >= minimum
+
+
+def _is_table_line(line: str) -> bool:
+    """A line of a pipe table: ``| a | b |`` or a delimiter row of three or more characters."""
+    core = line.strip()
+    if len(core) >= 2 and core[0] == "|" and core[-1] == "|":
+        return True
+    return _is_rule_row(line, 3)
+
+
+def _strip_heading_end(body: str) -> str:
+    """A heading's text without closing hashes (``## Title ##``) or attributes
+    (``# Title {#id}``), read from the end of the line: what removing a match of
+    ``[ \\t]+#+[ \\t]*$|[ \\t]*\\{[^}]*\\}[ \\t]*$`` leaves, in linear time."""
+    text = body.rstrip(" \t")
+    cuts = []
+    hashes = text.rstrip("#")
+    if len(hashes) < len(text) and hashes[-1:] in (" ", "\t"):
+        cuts.append(len(hashes.rstrip(" \t")))
+    if text.endswith("}"):
+        previous = text.rfind("}", 0, len(text) - 1)
+        opening = text.find("{", previous + 1, len(text) - 1)
+        if opening >= 0:
+            cuts.append(len(text[:opening].rstrip(" \t")))
+    return body[: min(cuts)] if cuts else body
 
 
 def _split_blocks(text: str, body_start: int, line_starts: list[int]) -> list[Block]:
@@ -281,7 +344,7 @@ def _split_blocks(text: str, body_start: int, line_starts: list[int]) -> list[Bl
         if heading:
             content_start = heading.end()
             body = line[content_start:]
-            body = re.sub(r"[ \t]+#+[ \t]*$|[ \t]*\{[^}]*\}[ \t]*$", "", body)
+            body = _strip_heading_end(body)
             block = Block("heading", start, start + len(line), level=len(heading.group(1)))
             _fill(block, [(start + content_start, body)])
             blocks.append(block)
@@ -295,7 +358,7 @@ def _split_blocks(text: str, body_start: int, line_starts: list[int]) -> list[Bl
             previous_blank = False
             continue
 
-        if _TABLE_LINE.match(line) and "|" in line:
+        if "|" in line and _is_table_line(line):
             j = i
             while j + 1 < n and lines[j + 1][1].strip() and "|" in lines[j + 1][1]:
                 j += 1
@@ -303,7 +366,7 @@ def _split_blocks(text: str, body_start: int, line_starts: list[int]) -> list[Bl
             pieces = []
             for k in range(i, j + 1):
                 s, l = lines[k]
-                if re.fullmatch(r"\s*[-+:| ]+\s*", l):
+                if _is_rule_row(l):
                     continue
                 for cell in re.finditer(r"[^|]+", l):
                     if cell.group().strip():
@@ -390,15 +453,101 @@ def _fill(block: Block, pieces: list[tuple[int, str]], joiner: str = " ") -> Non
 # --------------------------------------------------------------------------------------
 # Regions of prose that are not prose: code spans, link targets, raw HTML, math.
 
-_PROTECTED = re.compile(
-    r"(?P<code>(`+)(?:(?!\2).)+?\2)"  # code span
-    r"|(?P<linkurl>\]\((?:[^()\s]|\([^()]*\))*(?:\s+\"[^\"]*\")?\))"  # ](url "title")
-    r"|(?P<autolink><(?:https?|ftp|mailto):[^>\s]+>)"  # <http://...>
-    r"|(?P<comment><!--.*?-->)"  # inline HTML comment
+# Everything but code spans, in the order the alternatives are tried at one position. An
+# autolink and an HTML comment are found by their opening only: whether and where they
+# close is looked up once per closer (see _scan_protected), since a regular expression
+# would scan to the end of the text again from every unclosed ``<!--`` or ``<http:``.
+_PROTECTED_OTHER = re.compile(
+    r"(?P<linkurl>\]\((?:[^()\s]|\([^()]*\))*(?:\s+\"[^\"]*\")?\))"  # ](url "title")
+    r"|(?P<autolink><(?:https?|ftp|mailto):)"  # <http://...>
+    r"|(?P<comment><!--)"  # inline HTML comment
     r"|(?P<math>\$\$.+?\$\$|(?<![\\$\w])\$(?=\S)[^$\n]+?(?<=\S)\$(?![\w$]))"  # TeX math
     r"|(?P<tag></?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>)",  # raw HTML tag
     re.S,
 )
+_AUTOLINK_STOP = re.compile(r"[>\s]")
+_BACKTICKS = re.compile(r"`+")
+
+
+class _CodeSpans:
+    """Code spans of one text, found in time linear in its length.
+
+    The rule is that of the expression ``(`+)(?:(?!\1).)+?\1`` tried at each position: a
+    run of backticks opens a span that ends at the first later run at least as long as the
+    opening (or, when there is none, as long as the longest later run, if that is more
+    than half the opening), as Pandoc reads a code span for well-formed input.
+    """
+
+    def __init__(self, text: str) -> None:
+        runs = [(m.start(), m.end() - m.start()) for m in _BACKTICKS.finditer(text)]
+        self.starts = [start for start, _ in runs]
+        self.lengths = [length for _, length in runs]
+        # longest run after each run (0 after the last)
+        self.longest_after = [0] * len(runs)
+        longest = 0
+        for index in range(len(runs) - 1, -1, -1):
+            self.longest_after[index] = longest
+            longest = max(longest, self.lengths[index])
+
+    def first(self, position: int, limit: int) -> tuple[int, int] | None:
+        """The first code span that starts in ``[position, limit)``, or None."""
+        index = bisect.bisect_right(self.starts, position) - 1
+        if index < 0 or self.starts[index] + self.lengths[index] <= position:
+            index += 1
+        while index < len(self.starts):
+            run_end = self.starts[index] + self.lengths[index]
+            longest = self.longest_after[index]
+            # From p the opening is run_end - p backticks: a span opens once that is less
+            # than twice the longest later run.
+            start = max(position, self.starts[index], run_end - 2 * longest + 1)
+            if start >= limit:
+                return None
+            if longest and start < run_end:
+                length = min(run_end - start, longest)
+                closer = index + 1
+                while self.lengths[closer] < length:
+                    closer += 1
+                return start, self.starts[closer] + length
+            index += 1
+        return None
+
+
+def _scan_protected(content: str) -> list[tuple[int, int]]:
+    """(start, end) of code spans, link targets, autolinks, comments, math and tags, left to
+    right and never overlapping, as one alternation of all of them would find them."""
+    ranges: list[tuple[int, int]] = []
+    code = _CodeSpans(content) if "`" in content else None
+    comments_from = content.find("-->")  # no comment closes before this
+    stop_from, stop_at = -1, -1  # a known run without '>' or white space, and where it ends
+    position = 0
+    other, searched = None, False  # the next match of _PROTECTED_OTHER (None: no more)
+    while position < len(content):
+        if not searched or (other is not None and other.start() < position):
+            other, searched = _PROTECTED_OTHER.search(content, position), True
+        limit = other.start() if other is not None else len(content)
+        span = code.first(position, limit) if code is not None else None
+        if span is not None:
+            ranges.append(span)
+            position = span[1]
+            continue
+        if other is None:
+            break
+        start, end = other.start(), other.end()
+        if other.lastgroup == "autolink":
+            if not stop_from <= end <= stop_at:
+                found = _AUTOLINK_STOP.search(content, end)
+                stop_from, stop_at = end, found.start() if found else len(content)
+            end = stop_at + 1 if stop_at > other.end() and content[stop_at : stop_at + 1] == ">" else -1
+        elif other.lastgroup == "comment":
+            if comments_from >= 0 and comments_from < start + 4:
+                comments_from = content.find("-->", start + 4)
+            end = comments_from + 3 if comments_from >= 0 else -1
+        if end < 0:  # an opening that never closes
+            position = start + 1
+            continue
+        ranges.append((start, end))
+        position = end
+    return ranges
 
 
 def protected_ranges(content: str) -> list[tuple[int, int]]:
@@ -413,7 +562,7 @@ def protected_ranges(content: str) -> list[tuple[int, int]]:
 @functools.lru_cache(maxsize=4096)
 def _protected_ranges(content: str) -> tuple[tuple[int, int], ...]:
     # Cached: citations, placeholders and claims each ask for the same block.
-    ranges = [(m.start(), m.end()) for m in _PROTECTED.finditer(content)]
+    ranges = _scan_protected(content)
     ref_def = re.match(r"^\s{0,3}\[[^\]]+\]:\s*\S+", content)
     if ref_def and not content.lstrip().startswith("[^"):
         ranges.insert(0, (0, len(content)))

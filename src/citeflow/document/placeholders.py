@@ -33,6 +33,8 @@ text of a link.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Pattern
@@ -89,6 +91,7 @@ class Placeholder:
     block: Block | None = field(default=None, compare=False, repr=False)
     content_start: int = 0
     content_end: int = 0
+    shared: "BlockText | None" = field(default=None, compare=False, repr=False)
 
     @property
     def identifiers(self) -> list[tuple[Identifier | str, str]]:
@@ -110,42 +113,143 @@ class Placeholder:
         return next((f"{item.raw}: {item.malformed}" for item in self.items if item.malformed), None)
 
     def sentence(self) -> str:
-        """The sentence this placeholder stands for, without the placeholder itself.
+        """The sentence this placeholder stands for, without the placeholders of its block.
 
         A marker (``[citation needed]``) stands for the sentence it is attached to, even
         after its full stop. A note in sentences of its own ("... in trials. (Note: citations
-        would be inserted here.)") stands for everything its paragraph said before it. A
-        placeholder at the start of a block stands for the sentence that follows it.
+        would be inserted here.)") stands for everything its paragraph said before it since
+        the previous such note. A placeholder at the start of a block stands for the
+        sentence that follows it. Every placeholder of the block is left out of the text.
         """
         if self.block is None:
             return ""
-        return context_sentence(
-            self.block.content, self.content_start, self.content_end, standalone=self.form == "note"
-        )
+        return self._text().sentence(self.content_start, self.content_end, standalone=self.form == "note")
 
     def written_sentence(self) -> str:
         """The sentence as it stands in the manuscript, placeholder included, for reports.
 
         A note in sentences of its own ("(Note: citations would be inserted here.)") is
         reported with the text it stands for (:meth:`sentence`), which is what an editor must
-        find a source for.
+        find a source for. Of a sentence longer than :data:`SHOWN_AROUND` characters on
+        either side of the placeholder, that much is shown on each side, cut at a space and
+        marked with "…".
         """
         if self.block is None:
             return self.text
         if self.form == "note":
             return self.sentence()
-        content = self.block.content
-        for start, end in sentence_spans(content):
-            if start <= self.content_start < end:
-                return _squash(content[start:max(end, self.content_end)])
-        return self.text
+        return self._text().written(self.content_start, self.content_end) or self.text
 
     def paragraph(self) -> str:
-        """The block's prose with the placeholder removed."""
+        """The block's prose without its placeholders."""
         if self.block is None:
             return ""
-        content = self.block.content
-        return _squash(content[: self.content_start] + " " + content[self.content_end :])
+        return self._text().paragraph
+
+    def _text(self) -> "BlockText":
+        if self.shared is not None:
+            return self.shared
+        text = BlockText(self.block.content if self.block is not None else "")
+        text.placeholders = [(self.content_start, self.content_end, self.form)]
+        return text
+
+
+#: Characters of a long sentence shown on each side of a placeholder in reports.
+SHOWN_AROUND = 1000
+
+
+class BlockText:
+    """The prose of one block as its placeholders see it, each part computed once.
+
+    A paragraph holding thousands of placeholders is split into sentences once (as
+    written, and with every placeholder blanked), not once per placeholder.
+    ``placeholders`` holds the (start, end, form) of each placeholder in ``content``, in
+    order.
+    """
+
+    def __init__(self, content: str) -> None:
+        self.content = content
+        self.placeholders: list[tuple[int, int, str]] = []
+        self._squashed: dict[tuple[int, int], tuple[str, bool]] = {}
+
+    @functools.cached_property
+    def sentences(self) -> list[tuple[int, int]]:
+        """Sentence spans of the content as written."""
+        return sentence_spans(self.content)
+
+    @functools.cached_property
+    def masked(self) -> str:
+        """The content with every placeholder replaced by spaces."""
+        pieces, position = [], 0
+        for start, end, _ in self.placeholders:
+            pieces += [self.content[position:start], " " * (end - start)]
+            position = end
+        return "".join(pieces) + self.content[position:]
+
+    @functools.cached_property
+    def masked_sentences(self) -> list[tuple[int, int]]:
+        return sentence_spans(self.masked)
+
+    @functools.cached_property
+    def note_ends(self) -> list[int]:
+        """Where each note (a placeholder in sentences of its own) ends, in order."""
+        return [end for _, end, form in self.placeholders if form == "note"]
+
+    @functools.cached_property
+    def paragraph(self) -> str:
+        return _squash(self.masked)
+
+    def _masked_span(self, start: int, end: int) -> tuple[str, bool]:
+        """``masked[start:end]`` squashed, and whether it has two words; once per span."""
+        known = self._squashed.get((start, end))
+        if known is None:
+            text = _squash(self.masked[start:end])
+            words = _WORDS.finditer(text)
+            known = self._squashed[(start, end)] = (text, next(words, None) is not None
+                                                    and next(words, None) is not None)
+        return known
+
+    def sentence(self, start: int, end: int, standalone: bool = False) -> str:
+        """What a placeholder at ``content[start:end]`` stands for (see Placeholder.sentence)."""
+        masked = self.masked
+        if standalone:
+            ends = self.note_ends
+            floor = ends[bisect.bisect_right(ends, start) - 1] if ends and ends[0] <= start else 0
+            before = masked[floor:start].rstrip()
+            if _ENDS_SENTENCE.search(before):
+                return self._masked_span(floor, floor + len(before))[0]
+        spans = self.masked_sentences
+        index = bisect.bisect_right(spans, (start, len(masked) + 1)) - 1
+        index = min(max(index, 0), len(spans) - 1)
+        sentence, words = self._masked_span(*spans[index])
+        if words:
+            return sentence
+        if index > 0:
+            return self._masked_span(*spans[index - 1])[0]
+        if index + 1 < len(spans):
+            return self._masked_span(*spans[index + 1])[0]
+        return sentence
+
+    def written(self, start: int, end: int) -> str:
+        """The sentence holding ``content[start:end]`` as written (see Placeholder.written_sentence)."""
+        spans = self.sentences
+        index = bisect.bisect_right(spans, (start, len(self.content) + 1)) - 1
+        if index < 0 or not spans[index][0] <= start < spans[index][1]:
+            return ""
+        first, last = spans[index][0], max(spans[index][1], end)
+        cut_before, cut_after = first < start - SHOWN_AROUND, last > end + SHOWN_AROUND
+        if cut_before:
+            first = self.content.find(" ", start - SHOWN_AROUND, start)
+            first = start - SHOWN_AROUND if first < 0 else first
+        if cut_after:
+            stop = self.content.rfind(" ", end, end + SHOWN_AROUND)
+            last = end + SHOWN_AROUND if stop < 0 else stop
+        text = _squash(self.content[first:last])
+        return ("… " if cut_before else "") + text + (" …" if cut_after else "")
+
+
+_ENDS_SENTENCE = re.compile(r"[.!?:][\"'”’)\]]*\Z")
+_WORDS = re.compile(r"\w+")
 
 
 # --------------------------------------------------------------------------------------
@@ -159,28 +263,36 @@ _DOI_URL = r"(?:https?://)?(?:www\.)?(?:dx\.)?doi\.org/"
 _BRACKET_OPEN = re.compile(r"\[(?=[^\[\]]{0,80}?(?<![\w.])-?@?(?:" + _KIND + "|" + _DOI_URL + "))", re.I)
 _PAREN_OPEN = re.compile(r"\((?=\s*(?:" + _KIND + "))", re.I)
 _ITEM_SPLIT = re.compile(r";(?=\s)|;(?=-?@?(?:doi|pmid|pmcid)\b)", re.I)
-_VALUE = r"(?P<value>(?:[^\s,]|,(?!\s))+)"
+# Runs that a shorter match could never help are taken possessively (``*+``, ``++``): the
+# same matches, without the backtracking that makes a failed attempt cost the square of its
+# length. The locator keeps its trailing white space (callers strip it).
+_VALUE = r"(?P<value>(?:[^\s,]|,(?!\s))++)"
 _ID_ITEM = re.compile(
-    r"^\s*(?P<prefix>(?:[^\W\d_][\w.'’-]*,?\s+){0,4}?)(?P<minus>-?)(?P<at>@?)"
-    r"(?P<head>doi\s*:\s*|pmid\s*:?\s*|pmcid\s*:?\s*|" + _DOI_URL + ")"
+    r"^\s*+(?P<prefix>(?:[^\W\d_][\w.'’-]*+,?\s++){0,4}?)(?P<minus>-?)(?P<at>@?)"
+    r"(?P<head>doi\s*+:\s*+|pmid\s*+:?\s*+|pmcid\s*+:?\s*+|" + _DOI_URL + ")"
     + _VALUE
-    + r"(?:\s*,\s+(?P<locator>[^\[\]]*?))?\s*$",
+    + r"(?:\s*+,\s++(?P<locator>[^\[\]]*+))?\s*+$",
     re.I | re.S,
 )
 _ID_IN_TEXT = re.compile(r"\b(?:doi|pmid|pmcid)\b\s*:?|doi\.org/|@", re.I)
+# A key, then nothing, white space, or a comma and white space (a locator may follow).
 _KEY_ITEM = re.compile(
-    r"^\s*(?P<prefix>(?:[^@;]*?\s)??)-?@(?:\{[^{}]+\}|\w(?:\w|[:.#$%&\-+?<>~/](?=\w))*)"
-    r"(?:\s*,?\s+.*)?\s*$",
-    re.S,
+    r"^\s*+(?P<prefix>(?:[^@;]*?\s)??)-?@(?:\{[^{}]+\}|\w(?:\w|[:.#$%&\-+?<>~/](?=\w))*)"
+    r"(?=\s|,\s|\Z)",
 )
 _URL = re.compile(r"(?<![\w/@.:-])" + _DOI_URL + r"(?P<value>10\.\d{4,9}/[^\s<>\"`]+)", re.I)
-_AUTOLINK = re.compile(r"<(" + _DOI_URL + r"10\.\d{4,9}/[^>\s]+)>", re.I)
+# <https://doi.org/10....>: the opening, then a run without ">" or white space up to ">".
+_AUTOLINK_HEAD = re.compile(r"<" + _DOI_URL + r"10\.\d{4,9}/", re.I)
+_AUTOLINK_STOP = re.compile(r"[>\s]")
 _INTEXT = re.compile(
     r"(?<![\w\\@\[])(?P<minus>-?)@(?P<key>(?P<kind>doi|pmid|pmcid):"
     r"\w(?:\w|[:.#$%&\-+?~/](?=[\w(])|\([\w.;-]*\)(?=\w))*)",
     re.I,
 )
 _LINK_TEXT = re.compile(r"!?\[(?:[^\[\]]|\[[^\[\]]*\])*\](?=\()")
+# The end of a truncated in-text key that is not part of it (tried only where such a run
+# starts, so a long run is not read again from each of its characters).
+_KEY_TAIL = re.compile(r"(?<![^\w)])[^\w)]+$")
 
 # Free-text placeholders, most specific first.
 _FREE_WORD = r"(?:citations?|cite|cit\.|refs?|references?|sources?)"
@@ -188,7 +300,7 @@ _FREETEXT_PATTERNS: tuple[Pattern[str], ...] = (
     # [citation needed], [citation], [CITE], [ref], [refs], [reference needed], [source?]
     re.compile(
         r"\[\s*(?:needs?\s+)?" + _FREE_WORD
-        + r"(?:\s+(?:needed|required|missing|here|to\s+come|tbd|todo|please))?\s*\??\s*\](?![(:{])",
+        + r"(?:\s+(?:needed|required|missing|here|to\s+come|tbd|todo|please))?\s*+\??\s*+\](?![(:{])",
         re.I,
     ),
     # [insert citation here], [add reference]
@@ -198,16 +310,19 @@ _FREETEXT_PATTERNS: tuple[Pattern[str], ...] = (
         re.I,
     ),
     # (ref), (refs), (citation needed), (citation)
-    re.compile(r"\(\s*" + _FREE_WORD + r"(?:\s+(?:needed|required|missing|here))?\s*\??\s*\)", re.I),
+    re.compile(r"\(\s*" + _FREE_WORD + r"(?:\s+(?:needed|required|missing|here))?\s*+\??\s*+\)", re.I),
     # [@?], [@CITATION-NEEDED], [@citation_needed], [@TODO], [@cite]
     re.compile(
         r"\[\s*-?@(?:\?+|(?:citations?|cite|refs?|references?|sources?)?[-_ ]?(?:needed|missing|here|tbd|todo)"
         r"|todo|tbd|tk|xxx|fixme|placeholder|missing|cite|citation|needs?[-_ ]?cit(?:e|ation))\s*\]",
         re.I,
     ),
-    # [TODO: cite the CHRONOS trial], (XXX ref)
-    re.compile(r"\[\s*(?:TODO|FIXME|XXX|TK)\b[^\[\]]*?\b(?i:cite|citation|refs?|reference|source)[^\[\]]*\]"),
-    re.compile(r"\(\s*(?:TODO|FIXME|XXX|TK)\b[^()]*?\b(?i:cite|citation|refs?|reference|source)[^()]*\)"),
+    # [TODO: cite the CHRONOS trial], (XXX ref); the lookahead makes sure first that the
+    # bracket closes, so that an unclosed one is read once, not once per "cite" in it.
+    re.compile(r"\[\s*(?:TODO|FIXME|XXX|TK)\b(?=[^\[\]]*+\])[^\[\]]*?\b(?i:cite|citation|refs?|reference|source)"
+               r"[^\[\]]*+\]"),
+    re.compile(r"\(\s*(?:TODO|FIXME|XXX|TK)\b(?=[^()]*+\))[^()]*?\b(?i:cite|citation|refs?|reference|source)"
+               r"[^()]*+\)"),
     # TODO: cite ..., XXX cite ... in running text (up to the end of the clause)
     re.compile(
         r"\b(?:TODO|FIXME|XXX)\b:?\s*(?i:(?:add|insert|find|need)\s+)?(?i:an?\s+|the\s+)?"
@@ -297,16 +412,18 @@ def block_placeholders(
     """The placeholders of one prose block."""
     content = block.content
     protected = protected_spans(content)
-    taken: list[tuple[int, int]] = []
+    taken = _Spans()
+    shared = BlockText(content)
+    pairs = _Pairs(content)
     result: list[Placeholder] = []
 
     def free(start: int, end: int) -> bool:
         if start >= end or in_ranges(start, protected) or in_ranges(end - 1, protected):
             return False
-        return not any(s < end and start < e for s, e in taken)
+        return not taken.overlaps(start, end)
 
     def add(kind: str, start: int, end: int, form: str, items: tuple[PlaceholderItem, ...] = ()) -> None:
-        taken.append((start, end))
+        taken.add(start, end)
         source_start = block.source_offset(start)
         source_end = block.source_offset(end - 1) + 1
         result.append(
@@ -320,42 +437,47 @@ def block_placeholders(
                 block=block,
                 content_start=start,
                 content_end=end,
+                shared=shared,
             )
         )
 
     # Cheap tests of the literal text each expression needs skip most scans of plain prose.
+    # Whether a candidate is free is asked before it is parsed: the inside of a bracket
+    # already taken (however deeply nested) is never read again.
     links = [(m.start(), m.end()) for m in _LINK_TEXT.finditer(content)] if "](" in content else []
 
     # Bracketed identifiers: [doi:...], [@pmid:...], [see doi:..., p. 3; @key].
     for match in _BRACKET_OPEN.finditer(content):
-        end = _matching(content, match.start(), "[", "]")
+        end = pairs.closing(match.start(), "[", "]")
         if end is None or content[end : end + 1] in ("(", ":", "{"):
             continue
-        if any(s <= match.start() < e for s, e in links):
+        if in_ranges(match.start(), links) or not free(match.start(), end):
             continue
         items = _parse_items(content[match.start() + 1 : end - 1], bracket=True)
-        if items and free(match.start(), end):
+        if items:
             add(IDENTIFIER, match.start(), end, "bracket", items)
 
     # Parenthesised identifiers: (doi: 10.1/x), (PMID 123; doi: 10.1/y).
     for match in _PAREN_OPEN.finditer(content):
-        end = _matching(content, match.start(), "(", ")")
+        end = pairs.closing(match.start(), "(", ")")
         if end is None or content[match.start() - 1 : match.start()] == "]":  # "](...)": a link target
             continue
+        if not free(match.start(), end):
+            continue
         items = _parse_items(content[match.start() + 1 : end - 1], bracket=False)
-        if items and free(match.start(), end):
+        if items:
             add(IDENTIFIER, match.start(), end, "parenthesis", items)
 
     # Autolinks to doi.org are protected as links, but they are pasted DOIs all the same.
-    for match in _AUTOLINK.finditer(content):
-        if not any(s < match.end() and match.start() < e for s, e in taken):
-            add(IDENTIFIER, match.start(), match.end(), "url", (_url_item(match.group(1)),))
+    for start, end in _autolinks(content) if "<" in content else ():
+        if not taken.overlaps(start, end):
+            add(IDENTIFIER, start, end, "url", (_url_item(content[start + 1 : end - 1]),))
 
     # doi.org links in running text (not the target or text of a Markdown link).
     for match in _URL.finditer(content) if "/" in content else ():
         raw = _trim_url(match.group(0))
         end = match.start() + len(raw)
-        if any(s <= match.start() < e for s, e in links):
+        if in_ranges(match.start(), links):
             continue
         if free(match.start(), end):
             add(IDENTIFIER, match.start(), end, "url", (_url_item(raw),))
@@ -364,9 +486,9 @@ def block_placeholders(
     for match in _INTEXT.finditer(content) if "@" in content and ":" in content else ():
         key = _trim_key(match.group("key"))
         # A key running into a placeholder found before ends where that placeholder starts.
-        later = [s for s, _ in taken if match.start("key") < s < match.start("key") + len(key)]
-        if later:
-            key = re.sub(r"[^\w)]+$", "", key[: min(later) - match.start("key")])
+        later = taken.first_start_after(match.start("key"))
+        if later is not None and later < match.start("key") + len(key):
+            key = _KEY_TAIL.sub("", key[: later - match.start("key")])
         end = match.start("key") + len(key)
         if free(match.start(), end):
             item = _identifier_item(
@@ -379,9 +501,15 @@ def block_placeholders(
             add(IDENTIFIER, match.start(), end, "intext", (item,))
 
     # Free-text placeholders.
+    topics = None
     for match in _NOTE_OPEN.finditer(content):
-        end = _matching(content, match.start(), "(", ")")
-        if end is not None and _NOTE_TOPIC.search(content, match.end(), end) and free(match.start(), end):
+        end = pairs.closing(match.start(), "(", ")")
+        if end is None or not free(match.start(), end):
+            continue
+        if topics is None:  # where the topic words are, found once for all notes
+            topics = [(m.start(), m.end()) for m in _NOTE_TOPIC.finditer(content)]
+        index = bisect.bisect_left(topics, (match.end(), -1))
+        if index < len(topics) and topics[index][1] <= end:
             add(FREETEXT, match.start(), end, "note")
     for pattern, needs in _FREETEXT_NEEDS:
         if needs is not None and not any(literal in content for literal in needs):
@@ -391,7 +519,7 @@ def block_placeholders(
             if free(start, end):
                 add(FREETEXT, start, end, "freetext")
     for match in _WILL_BE_ADDED.finditer(content) if _may_say_added(content) else ():
-        start, end = _sentence_bounds(content, match.start(), match.end())
+        start, end = _sentence_bounds(shared.sentences, content, match.start(), match.end())
         if free(start, end):
             add(FREETEXT, start, end, "note")
     for pattern in extra or ():
@@ -400,6 +528,7 @@ def block_placeholders(
                 add(FREETEXT, match.start(), match.end(), "extra")
 
     result.sort(key=lambda p: p.start)
+    shared.placeholders = [(p.content_start, p.content_end, p.form) for p in result]
     return result
 
 
@@ -407,18 +536,70 @@ def block_placeholders(
 # Helpers
 
 
-def _matching(text: str, start: int, opener: str, closer: str) -> int | None:
-    """Offset just past the ``closer`` that balances the ``opener`` at ``start``."""
-    depth = 0
-    for index in range(start, len(text)):
-        char = text[index]
-        if char == opener:
-            depth += 1
-        elif char == closer:
-            depth -= 1
-            if depth == 0:
-                return index + 1
-    return None
+class _Spans:
+    """Disjoint (start, end) spans, with overlap tests in logarithmic time."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def add(self, start: int, end: int) -> None:
+        index = bisect.bisect_left(self.starts, start)
+        self.starts.insert(index, start)
+        self.ends.insert(index, end)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        index = bisect.bisect_left(self.starts, end) - 1  # the last span starting before end
+        return index >= 0 and self.ends[index] > start
+
+    def first_start_after(self, position: int) -> int | None:
+        index = bisect.bisect_right(self.starts, position)
+        return self.starts[index] if index < len(self.starts) else None
+
+
+class _Pairs:
+    """Where each opening bracket or parenthesis of a text is closed, found in one pass.
+
+    ``closing(start, "[", "]")`` is the offset just past the ``]`` that balances the ``[``
+    at ``start`` (counting only those two characters), or None when it is never closed.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._maps: dict[str, dict[int, int]] = {}
+
+    def closing(self, start: int, opener: str, closer: str) -> int | None:
+        found = self._maps.get(opener)
+        if found is None:
+            found = self._maps[opener] = {}
+            stack: list[int] = []
+            for match in re.finditer(re.escape(opener) + "|" + re.escape(closer), self.text):
+                if match.group() == opener:
+                    stack.append(match.start())
+                elif stack:
+                    found[stack.pop()] = match.end()
+        return found.get(start)
+
+
+def _autolinks(content: str):
+    """(start, end) of each ``<https://doi.org/10....>`` autolink, left to right.
+
+    As ``_AUTOLINK.finditer`` would find them, but the end of the run of characters after
+    an opening is looked up once for all the openings in that run.
+    """
+    position, stop_from, stop_at = 0, -1, -1
+    while True:
+        head = _AUTOLINK_HEAD.search(content, position)
+        if head is None:
+            return
+        if not stop_from <= head.end() <= stop_at:
+            found = _AUTOLINK_STOP.search(content, head.end())
+            stop_from, stop_at = head.end(), found.start() if found else len(content)
+        if stop_at > head.end() and content[stop_at : stop_at + 1] == ">":
+            yield head.start(), stop_at + 1
+            position = stop_at + 1
+        else:
+            position = head.start() + 1
 
 
 def _parse_items(inner: str, bracket: bool) -> tuple[PlaceholderItem, ...]:
@@ -489,24 +670,33 @@ def _url_item(url: str) -> PlaceholderItem:
     return _identifier_item(raw=url, kind="doi", value=value)
 
 
+_OPENER = {")": "(", "]": "[", "}": "{"}
+
+
 def _trim_url(url: str) -> str:
     """Drop prose punctuation and unbalanced closing brackets after a pasted URL."""
-    while url:
-        last = url[-1]
+    counts = {char: url.count(char) for char in "()[]{}"}  # kept up to date while trimming
+    end = len(url)
+    while end:
+        last = url[end - 1]
         if last in ".,;:!?'\"*_":
-            url = url[:-1]
-        elif last in ")]}" and url.count(last) > url.count({")": "(", "]": "[", "}": "{"}[last]):
-            url = url[:-1]
+            end -= 1
+        elif last in _OPENER and counts[last] > counts[_OPENER[last]]:
+            counts[last] -= 1
+            end -= 1
         else:
             break
-    return url
+    return url[:end]
 
 
 def _trim_key(key: str) -> str:
     """An in-text ``@doi:...`` key without an unbalanced closing parenthesis."""
-    while key.endswith(")") and key.count(")") > key.count("("):
-        key = key[:-1]
-    return key
+    closing, opening = key.count(")"), key.count("(")
+    end = len(key)
+    while end and key[end - 1] == ")" and closing > opening:
+        closing -= 1
+        end -= 1
+    return key[:end]
 
 
 def _rstrip_end(text: str, start: int, end: int) -> int:
@@ -531,10 +721,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
-        word = re.search(r"([\w.]+)$", text[start : match.start()])
-        if text[match.start()] == "." and word and word.group(1).lower().rstrip(".") in _ABBREVIATIONS:
+        word = _word_before(text, start, match.start())
+        if text[match.start()] == "." and word.lower().rstrip(".") in _ABBREVIATIONS:
             continue
-        if word and len(word.group(1)) == 1 and word.group(1).isupper():  # an initial: "J. Smith"
+        if len(word) == 1 and word.isupper():  # an initial: "J. Smith"
             continue
         spans.append((start, match.end()))
         start = match.end()
@@ -543,40 +733,31 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """The sentence around ``start:end`` (without the space that follows it)."""
-    for s, e in sentence_spans(text):
-        if s <= start < e:
-            e = max(e, end)
-            while e > s and text[e - 1].isspace():
-                e -= 1
-            return s, e
+def _word_before(text: str, start: int, end: int) -> str:
+    """The run of word characters and dots that ends at ``end`` (not before ``start``), as
+    ``re.search(r"[\\w.]+$", text[start:end])`` finds it, read backwards from ``end``."""
+    first = end
+    while first > start and _WORD_OR_DOT.match(text, first - 1):
+        first -= 1
+    return text[first:end]
+
+
+_WORD_OR_DOT = re.compile(r"[\w.]")
+
+
+def _sentence_bounds(spans: list[tuple[int, int]], text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence (of ``spans``, the sentences of ``text``) around ``start:end``, without
+    the space that follows it."""
+    index = bisect.bisect_right(spans, (start, len(text) + 1)) - 1
+    if index >= 0 and spans[index][0] <= start < spans[index][1]:
+        s, e = spans[index]
+        e = max(e, end)
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        return s, e
     return start, end
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def context_sentence(content: str, start: int, end: int, standalone: bool = False) -> str:
-    """The sentence a placeholder at ``content[start:end]`` stands for (placeholder removed).
-
-    ``standalone`` placeholders (notes that are sentences themselves) that follow a finished
-    sentence stand for all the text of the block before them.
-    """
-    before = content[:start].rstrip()
-    if standalone and re.search(r"[.!?:][\"'”’)\]]*$", before):
-        return _squash(before)
-    masked = content[:start] + " " * (end - start) + content[end:]
-    spans = sentence_spans(masked)
-    for index, (s, e) in enumerate(spans):
-        if s <= start < e or (index == len(spans) - 1):
-            sentence = _squash(masked[s:e])
-            if len(re.findall(r"\w+", sentence)) >= 2:
-                return sentence
-            if index > 0:
-                return _squash(masked[spans[index - 1][0] : spans[index - 1][1]])
-            if index + 1 < len(spans):
-                return _squash(masked[spans[index + 1][0] : spans[index + 1][1]])
-            return sentence
-    return _squash(masked)
+    """``text`` with each run of white space made one space, and none at either end."""
+    return " ".join(text.split())

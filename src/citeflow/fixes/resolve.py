@@ -392,21 +392,16 @@ def _freetext_reports(
     if not free:
         return []
     suggester = Suggester(bib)
+    ranked: dict[tuple[str, str], tuple[tuple[Suggestion, ...], tuple[bool, ...]]] = {}
     reports = []
     for placeholder in free:
         sentence = placeholder.sentence()
-        suggestions = suggester.rank(sentence, placeholder.paragraph())
+        query = (sentence, placeholder.paragraph())
+        if query not in ranked:  # once per text: the placeholders of a sentence share it
+            suggestions = tuple(suggester.rank(*query))
+            ranked[query] = suggestions, tuple(suggester.is_confident(s, sentence) for s in suggestions)
         line, column = manuscript.line_col(placeholder.start)
-        reports.append(
-            FreeText(
-                placeholder,
-                line,
-                column,
-                sentence,
-                tuple(suggestions),
-                tuple(suggester.is_confident(s, sentence) for s in suggestions),
-            )
-        )
+        reports.append(FreeText(placeholder, line, column, sentence, *ranked[query]))
     return reports
 
 
