@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from citeflow.claims.detect import find_claims, find_cues, is_claim, mask, not_claim_reason, segment
-from citeflow.claims.detect.model import MODEL_FILE, ClaimModel, SentenceContext, default_model
+from citeflow.claims.model import MODEL_FILE, ClaimModel, SentenceContext, default_model
 from citeflow.cli import main
 from citeflow.document.manuscript import parse_manuscript
 
@@ -70,7 +70,7 @@ def test_weights_are_a_small_data_file_read_only_when_needed():
         if hasattr(resources.files("citeflow.claims.data").joinpath(MODEL_FILE), "stat") else \
         Path(str(resources.files("citeflow.claims.data").joinpath(MODEL_FILE))).stat().st_size
     assert size < 3_000_000
-    probe = ("import citeflow.claims.detect, citeflow.claims.detect.model as m;"
+    probe = ("import citeflow.claims.detect, citeflow.claims.model as m;"
              "print(m.default_model.cache_info().currsize)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout

@@ -78,7 +78,7 @@ def test_a_mistyped_key_is_named_with_its_line_and_the_closest_key(tmp_path):
 def test_a_value_of_the_wrong_kind_is_named_in_pyproject(tmp_path):
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "x"\n\n[tool.citeflow]\nstyle = "nature"\n\n'
-        '[tool.citeflow.output.render]\ntrusted = "yes"\n')
+        '[tool.citeflow.render]\ntrusted = "yes"\n')
     with pytest.raises(CiteflowError) as info:
         load_config(tmp_path)
     assert (info.value.file, info.value.line) == (tmp_path / "pyproject.toml", 8)

@@ -1,7 +1,7 @@
 """Claim rules (CF301–CF303): claims in the manuscript that no citation supports.
 
 A claim sentence (see :mod:`citeflow.claims.detect` and the claim model,
-:mod:`citeflow.claims.detect.model`) is supported when it holds a Pandoc citation
+:mod:`citeflow.claims.model`) is supported when it holds a Pandoc citation
 or an identifier placeholder. Each unsupported claim gives exactly one finding, chosen by the
 cue that made it a claim: a vague attribution gives CF302, a number or statistic CF303,
 anything else CF301. The finding names the cue and, when the bibliography has relevant

@@ -662,7 +662,7 @@ class Claim:
     citations: list = field(default_factory=list)
     placeholders: list = field(default_factory=list)
     #: The model's probability that the sentence needs a source, and the features that
-    #: raised it most (:class:`citeflow.claims.detect.model.Contribution`); None without a model.
+    #: raised it most (:class:`citeflow.claims.model.Contribution`); None without a model.
     probability: float | None = None
     verdict: object = field(default=None, repr=False, compare=False)
     threshold: float | None = None
@@ -715,7 +715,7 @@ def find_claims(manuscript: Manuscript, cues: CueSet | None = None, *,
     ``citations`` and ``placeholders`` default to :func:`citeflow.document.citations.find_citations`
     and the identifier placeholders of :func:`citeflow.document.placeholders.find_placeholders`.
     A sentence is a claim when nothing excludes it (see :func:`not_claim_reason`; headings
-    and reference lists too) and the claim model (:mod:`citeflow.claims.detect.model`, the shipped
+    and reference lists too) and the claim model (:mod:`citeflow.claims.model`, the shipped
     one by default) gives it a probability of at least ``threshold`` (the model's default),
     half that when a cue holds. ``model=False`` uses the cues alone.
     """
@@ -770,7 +770,7 @@ _REFERENCE_ENTRY = re.compile(
 
 def _judged(manuscript: Manuscript, cues: CueSet, model, threshold: float | None):
     """(sentence, cue, verdict, threshold) for each claim sentence, in source order."""
-    from citeflow.claims.detect.model import cues_of, default_model
+    from citeflow.claims.model import cues_of, default_model
 
     if model is None:
         model = default_model()
@@ -824,7 +824,7 @@ def _places(members: list[tuple[Sentence, str]]) -> list[tuple[int, int]]:
 
 def _context(members: list[tuple[Sentence, str]], index: int, heading: str,
              place: tuple[int, int]):
-    from citeflow.claims.detect.model import SentenceContext
+    from citeflow.claims.model import SentenceContext
 
     sentence, text = members[index]
     return SentenceContext(

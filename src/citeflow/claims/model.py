@@ -28,7 +28,7 @@ from importlib import resources
 from itertools import pairwise, repeat
 from pathlib import Path
 
-from .detect import CUE_KINDS, Cue, CueSet, default_cues, find_cues, not_claim_reason
+from citeflow.claims.detect import CUE_KINDS, Cue, CueSet, default_cues, find_cues, not_claim_reason
 
 MODEL_FILE = "claim-model.json.gz"
 

@@ -42,11 +42,11 @@ from typing import Any
 
 import platformdirs
 
-from .. import __version__
-from ..config import Config
-from ..errors import CiteflowError
-from ..files import atomic_write_bytes
-from .reference import BibliographyWarning, Reference, WarningKind
+from citeflow import __version__
+from citeflow.config import Config
+from citeflow.errors import CiteflowError
+from citeflow.files import atomic_write_bytes
+from citeflow.references.reference import BibliographyWarning, Reference, WarningKind
 
 #: The layout of a record; a change to it (or to what a parse returns) bumps it.
 FORMAT = 1

@@ -21,8 +21,8 @@ from pybtex.backends.plaintext import Backend as PlainTextBackend
 from pybtex.database import Person
 from pybtex.richtext import Text
 
-from .identifiers import normalize_doi, normalize_pmcid, normalize_pmid
-from .reference import Reference, first_isbn, page_range, year_in
+from citeflow.references.identifiers import normalize_doi, normalize_pmcid, normalize_pmid
+from citeflow.references.reference import Reference, first_isbn, page_range, year_in
 
 # BibTeX/BibLaTeX entry types -> CSL types, and back for writing.
 BIBTEX_TO_CSL = {

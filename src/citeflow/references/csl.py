@@ -16,8 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .identifiers import normalize_doi, normalize_pmcid, normalize_pmid
-from .reference import Reference, first_isbn, page_range, year_in
+from citeflow.references.identifiers import normalize_doi, normalize_pmcid, normalize_pmid
+from citeflow.references.reference import Reference, first_isbn, page_range, year_in
 
 
 def _csl_name(name: dict[str, Any] | str) -> str:

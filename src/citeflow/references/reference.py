@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from .identifiers import Identifier, normalize_isbn
+from citeflow.references.identifiers import Identifier, normalize_isbn
 
 
 @dataclass
