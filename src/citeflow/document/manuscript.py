@@ -14,6 +14,7 @@ import bisect
 import functools
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,26 @@ from citeflow.files import read_text_exact
 
 BOM = "\ufeff"
 
+class BlockKind(str, Enum):
+    """What a block of the body is. Values compare equal to their names as text."""
+
+    PARAGRAPH = "paragraph"
+    HEADING = "heading"
+    LIST_ITEM = "list_item"
+    BLOCKQUOTE = "blockquote"
+    TABLE = "table"
+    FOOTNOTE = "footnote"
+    CODE = "code"
+    COMMENT = "comment"
+    HTML = "html"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 # Block kinds whose text is prose (searched for citations, placeholders and claims).
-PROSE_KINDS = frozenset({"paragraph", "heading", "list_item", "blockquote", "table", "footnote"})
+PROSE_KINDS = frozenset({BlockKind.PARAGRAPH, BlockKind.HEADING, BlockKind.LIST_ITEM,
+                         BlockKind.BLOCKQUOTE, BlockKind.TABLE, BlockKind.FOOTNOTE})
 
 
 @dataclass
@@ -38,7 +57,7 @@ class Block:
     Line breaks inside a block become single spaces in ``content``.
     """
 
-    kind: str
+    kind: BlockKind
     start: int
     end: int
     content: str = ""
@@ -273,160 +292,194 @@ def _strip_heading_end(body: str) -> str:
     return body[: min(cuts)] if cuts else body
 
 
-def _split_blocks(text: str, body_start: int, line_starts: list[int]) -> list[Block]:
-    # Lines of the body as (start offset, line text without its newline).
+def _body_lines(text: str, body_start: int, line_starts: list[int]) -> list[tuple[int, str]]:
+    """The lines of the body as (start offset, text without its newline)."""
     lines: list[tuple[int, str]] = []
     first = bisect.bisect_right(line_starts, body_start) - 1
     for i in range(first, len(line_starts)):
         start = max(line_starts[i], body_start)
         end = line_starts[i + 1] if i + 1 < len(line_starts) else len(text)
-        raw = text[start:end]
-        stripped = raw.rstrip("\r\n")
         if start == end and i + 1 < len(line_starts):
             continue
-        lines.append((start, stripped))
+        lines.append((start, text[start:end].rstrip("\r\n")))
     if lines and lines[-1][1] == "" and lines[-1][0] == len(text):
         lines.pop()
+    return lines
 
-    blocks: list[Block] = []
-    i = 0
-    n = len(lines)
-    previous_blank = True
-    in_list = False
-    while i < n:
-        start, line = lines[i]
-        if not line.strip():
-            previous_blank = True
-            i += 1
-            continue
 
+class _BlockScanner:
+    """Splits body lines into blocks, one construct at a time.
+
+    Each ``_try_*`` method looks at the line at :attr:`i`; when the construct starts there it
+    appends its block(s), moves :attr:`i` past them and returns True. The order of the
+    tries is Pandoc's order of precedence for the constructs citeflow tells apart.
+    """
+
+    def __init__(self, lines: list[tuple[int, str]]) -> None:
+        self.lines = lines
+        self.n = len(lines)
+        self.i = 0
+        self.blocks: list[Block] = []
+        self.previous_blank = True
+        self.in_list = False
+
+    def scan(self) -> list[Block]:
+        tries = (self._try_fence, self._try_comment, self._try_indented_code, self._try_html,
+                 self._try_heading, self._try_rule, self._try_table)
+        while self.i < self.n:
+            line = self.lines[self.i][1]
+            if not line.strip():
+                self.previous_blank = True
+                self.i += 1
+                continue
+            if not any(attempt(line) for attempt in tries):
+                self._prose(line)
+        return self.blocks
+
+    def _close(self, kind: str, j: int, *, keeps_blank: bool = False) -> None:
+        """A block of ``kind`` from the current line to line ``j`` (no prose content)."""
+        self.blocks.append(Block(kind, self.lines[self.i][0], _line_end(self.lines, j)))
+        self.i = j + 1
+        if not keeps_blank:
+            self.previous_blank = False
+
+    def _try_fence(self, line: str) -> bool:
         fence = _FENCE.match(line)
-        if fence:
-            marker = fence.group(2)
-            j = i + 1
-            while j < n and not lines[j][1].lstrip().startswith(marker[0] * len(marker)):
-                j += 1
-            j = min(j, n - 1)
-            blocks.append(Block("code", start, _line_end(lines, j)))
-            i = j + 1
-            previous_blank = False
-            continue
+        if not fence:
+            return False
+        marker = fence.group(2)
+        closing = marker[0] * len(marker)
+        j = self.i + 1
+        while j < self.n and not self.lines[j][1].lstrip().startswith(closing):
+            j += 1
+        self._close(BlockKind.CODE, min(j, self.n - 1))
+        return True
 
-        if _COMMENT_OPEN.match(line):
-            j = i
-            while j < n and "-->" not in lines[j][1]:
-                j += 1
-            j = min(j, n - 1)
-            blocks.append(Block("comment", start, _line_end(lines, j)))
-            i = j + 1
-            continue
+    def _try_comment(self, line: str) -> bool:
+        if not _COMMENT_OPEN.match(line):
+            return False
+        j = self.i
+        while j < self.n and "-->" not in self.lines[j][1]:
+            j += 1
+        self._close(BlockKind.COMMENT, min(j, self.n - 1), keeps_blank=True)
+        return True
 
-        if previous_blank and not in_list and line.startswith(("    ", "\t")):
-            j = i
-            while j + 1 < n and (lines[j + 1][1].startswith(("    ", "\t")) or not lines[j + 1][1].strip()):
-                j += 1
-            while j > i and not lines[j][1].strip():
-                j -= 1
-            blocks.append(Block("code", start, _line_end(lines, j)))
-            i = j + 1
-            previous_blank = False
-            continue
+    def _try_indented_code(self, line: str) -> bool:
+        if not (self.previous_blank and not self.in_list and line.startswith(("    ", "\t"))):
+            return False
+        j = self.i
+        while j + 1 < self.n and (self.lines[j + 1][1].startswith(("    ", "\t"))
+                                  or not self.lines[j + 1][1].strip()):
+            j += 1
+        while j > self.i and not self.lines[j][1].strip():
+            j -= 1
+        self._close(BlockKind.CODE, j)
+        return True
 
-        if _HTML_BLOCK.match(line):
-            j = i
-            while j + 1 < n and lines[j + 1][1].strip():
-                j += 1
-            blocks.append(Block("html", start, _line_end(lines, j)))
-            i = j + 1
-            continue
+    def _try_html(self, line: str) -> bool:
+        if not _HTML_BLOCK.match(line):
+            return False
+        j = self.i
+        while j + 1 < self.n and self.lines[j + 1][1].strip():
+            j += 1
+        self._close(BlockKind.HTML, j, keeps_blank=True)
+        return True
 
+    def _try_heading(self, line: str) -> bool:
         heading = _HEADING.match(line)
-        if heading:
-            content_start = heading.end()
-            body = line[content_start:]
-            body = _strip_heading_end(body)
-            block = Block("heading", start, start + len(line), level=len(heading.group(1)))
-            _fill(block, [(start + content_start, body)])
-            blocks.append(block)
-            i += 1
-            previous_blank = False
-            in_list = False
-            continue
+        if not heading:
+            return False
+        start = self.lines[self.i][0]
+        content_start = heading.end()
+        block = Block(BlockKind.HEADING, start, start + len(line), level=len(heading.group(1)))
+        _fill(block, [(start + content_start, _strip_heading_end(line[content_start:]))])
+        self.blocks.append(block)
+        self.i += 1
+        self.previous_blank = False
+        self.in_list = False
+        return True
 
-        if _HRULE.match(line):
-            i += 1
-            previous_blank = False
-            continue
+    def _try_rule(self, line: str) -> bool:
+        if not _HRULE.match(line):
+            return False
+        self.i += 1
+        self.previous_blank = False
+        return True
 
-        if "|" in line and _is_table_line(line):
-            j = i
-            while j + 1 < n and lines[j + 1][1].strip() and "|" in lines[j + 1][1]:
-                j += 1
-            block = Block("table", start, _line_end(lines, j))
-            pieces = []
-            for k in range(i, j + 1):
-                s, l = lines[k]
-                if _is_rule_row(l):
-                    continue
-                for cell in re.finditer(r"[^|]+", l):
-                    if cell.group().strip():
-                        lead = len(cell.group()) - len(cell.group().lstrip())
-                        pieces.append((s + cell.start() + lead, cell.group().strip()))
-            _fill(block, pieces, joiner=" | ")
-            blocks.append(block)
-            i = j + 1
-            previous_blank = False
-            continue
+    def _try_table(self, line: str) -> bool:
+        if "|" not in line or not _is_table_line(line):
+            return False
+        j = self.i
+        while j + 1 < self.n and self.lines[j + 1][1].strip() and "|" in self.lines[j + 1][1]:
+            j += 1
+        block = Block(BlockKind.TABLE, self.lines[self.i][0], _line_end(self.lines, j))
+        pieces = []
+        for row_start, row in self.lines[self.i:j + 1]:
+            if _is_rule_row(row):
+                continue
+            for cell in re.finditer(r"[^|]+", row):
+                if cell.group().strip():
+                    lead = len(cell.group()) - len(cell.group().lstrip())
+                    pieces.append((row_start + cell.start() + lead, cell.group().strip()))
+        _fill(block, pieces, joiner=" | ")
+        self.blocks.append(block)
+        self.i = j + 1
+        self.previous_blank = False
+        return True
 
-        kind = "paragraph"
-        prefix = None
+    def _opening(self, line: str) -> tuple[str, int]:
+        """The kind of prose block ``line`` opens and where its text starts."""
         list_match = _LIST.match(line)
-        quote_match = _QUOTE.match(line)
-        foot_match = _FOOTNOTE.match(line)
         if list_match:
-            kind, prefix = "list_item", list_match.end()
-            in_list = True
-        elif quote_match:
-            kind, prefix = "blockquote", quote_match.end()
-        elif foot_match:
-            kind, prefix = "footnote", foot_match.end()
-        else:
-            if previous_blank:
-                in_list = in_list and line.startswith((" ", "\t"))
-            prefix = len(line) - len(line.lstrip())
+            self.in_list = True
+            return BlockKind.LIST_ITEM, list_match.end()
+        quote_match = _QUOTE.match(line)
+        if quote_match:
+            return BlockKind.BLOCKQUOTE, quote_match.end()
+        foot_match = _FOOTNOTE.match(line)
+        if foot_match:
+            return BlockKind.FOOTNOTE, foot_match.end()
+        if self.previous_blank:
+            self.in_list = self.in_list and line.startswith((" ", "\t"))
+        return BlockKind.PARAGRAPH, len(line) - len(line.lstrip())
 
+    def _prose(self, line: str) -> None:
+        """A paragraph, list item, block quote or footnote, with its continuation lines."""
+        start = self.lines[self.i][0]
+        kind, prefix = self._opening(line)
         pieces = [(start + prefix, line[prefix:])]
-        j = i
-        while j + 1 < n:
-            nxt_start, nxt = lines[j + 1]
-            if not nxt.strip():
+        j = self.i
+        while j + 1 < self.n:
+            nxt_start, nxt = self.lines[j + 1]
+            if not nxt.strip() or _FENCE.match(nxt) or _HEADING.match(nxt) or _COMMENT_OPEN.match(nxt):
                 break
-            if _FENCE.match(nxt) or _HEADING.match(nxt) or _COMMENT_OPEN.match(nxt):
-                break
-            if kind == "paragraph" and _SETEXT.match(nxt) and not _LIST.match(nxt):
-                # Setext heading: the paragraph so far is a heading.
-                kind = "heading"
+            if kind == BlockKind.PARAGRAPH and _SETEXT.match(nxt) and not _LIST.match(nxt):
+                kind = BlockKind.HEADING  # a setext heading: the paragraph so far is its text
                 j += 1
                 break
-            if _LIST.match(nxt) and kind in ("list_item", "paragraph"):
+            if _LIST.match(nxt) and kind in (BlockKind.LIST_ITEM, BlockKind.PARAGRAPH):
                 break
-            if kind == "blockquote":
-                qm = _QUOTE.match(nxt)
-                cut = qm.end() if qm else len(nxt) - len(nxt.lstrip())
+            if kind == BlockKind.BLOCKQUOTE:
+                quote = _QUOTE.match(nxt)
+                cut = quote.end() if quote else len(nxt) - len(nxt.lstrip())
             else:
-                if kind != "blockquote" and _QUOTE.match(nxt) and kind == "paragraph":
+                if kind == BlockKind.PARAGRAPH and _QUOTE.match(nxt):
                     break
                 cut = len(nxt) - len(nxt.lstrip())
             pieces.append((nxt_start + cut, nxt[cut:]))
             j += 1
-        block = Block(kind, start, _line_end(lines, j))
-        if kind == "heading":
-            block.level = 1 if lines[j][1].strip().startswith("=") else 2
+        block = Block(kind, start, _line_end(self.lines, j))
+        if kind == BlockKind.HEADING:
+            block.level = 1 if self.lines[j][1].strip().startswith("=") else 2
         _fill(block, pieces)
-        blocks.append(block)
-        i = j + 1
-        previous_blank = False
-    return blocks
+        self.blocks.append(block)
+        self.i = j + 1
+        self.previous_blank = False
+
+
+def _split_blocks(text: str, body_start: int, line_starts: list[int]) -> list[Block]:
+    """The blocks of the body (after the front matter), in order."""
+    return _BlockScanner(_body_lines(text, body_start, line_starts)).scan()
 
 
 def _line_end(lines: list[tuple[int, str]], j: int) -> int:
