@@ -10,15 +10,23 @@ private folder that lives for one Pandoc run:
   (:mod:`citeflow.output.journals`). An abbreviation the bibliography gives itself wins:
   BibLaTeX ``shortjournal`` and CSL ``container-title-short``/``journalAbbreviation`` are
   read by citeproc directly, and a BibTeX ``journalabbrev`` (``journal-abbrev``,
-  ``journal_abbrev``), which citeproc ignores, goes into the file for its title.
+  ``journal_abbrev``), which citeproc ignores, is handed to it as the entry's
+  ``shortjournal``.
 * **Name particles.** BibTeX writes "de Jager, Marjolein" with "de" as a *von* part, which
   citeproc (following BibLaTeX's default ``useprefix=false``) treats as a dropping particle:
   AMA printed "Jager M de". NLM and AMA print "de Jager M". citeproc is given a copy of each
-  BibTeX file in which every entry without an ``options`` field gets
-  ``options = {useprefix=true}`` (on its first line, so line numbers stay those of the
-  original): the particle becomes part of the printed family name. Styles that do not want
-  that (``demote-non-dropping-particle="display-and-sort"``, CSL's default) still print
-  "Jager M de".
+  BibTeX file in which every entry that has a name with such a lower-case word, and no
+  ``options`` field, gets ``options = {useprefix=true}`` (on its first line, so line numbers
+  stay those of the original): the particle becomes part of the printed family name.
+  Styles that do not want that (``demote-non-dropping-particle="display-and-sort"``, CSL's
+  default) still print "Jager M de". A file that needs neither change is read as it is.
+
+* **Subtitles.** Pandoc's BibTeX reader prints the first word after a colon in a title
+  with a capital ("Dupilumab-associated arthritis: A dermatology-rheumatology
+  perspective"). AMA and NLM print a subtitle as the rest of the title: "...arthritis: a
+  dermatology-rheumatology perspective". For those styles (``lower_subtitles``) the copy
+  citeproc reads holds that word in lower case, protected by braces; a word in capitals or
+  with a capital inside ("IL-4", "COVID-19", "LIBERTY") or in braces is left as it is.
 
 The journal fields are read with a small scanner rather than a full BibTeX parse: pybtex
 takes about 0.25 s for 500 entries, longer than everything else in this step together.
@@ -45,8 +53,13 @@ _NON_ENTRIES = {"string", "preamble", "comment"}
 _FIELD = re.compile(r"(?:^|[,{(\s])([A-Za-z][\w:.+-]*)[ \t\r\n]*=[ \t\r\n]*")
 _STRING = re.compile(r"@[ \t]*string[ \t\r\n]*[{(][ \t\r\n]*([A-Za-z][\w:.+-]*)[ \t\r\n]*=[ \t\r\n]*", re.I)
 _WANTED = {"journal", "journaltitle", "shortjournal", "journalabbrev", "journal-abbrev",
-           "journal_abbrev", "options"}
+           "journal_abbrev", "options", "author", "editor"}
+#: A lower-case word in a name list ("de Jager, Marjolein"): a particle, unless it is the
+#: "and" between names or "others".
+_PARTICLE = re.compile(r"(?<![\w{\\-])(?!and\b|others\b)[a-z][a-z'’]*(?=\s)")
 _OWN_ABBREVIATION = ("journalabbrev", "journal-abbrev", "journal_abbrev")
+_TITLE_FIELD = re.compile(r"(?:^|[,{(\s])title[ \t\r\n]*=[ \t\r\n]*([{\"])", re.I)
+_SUBTITLE_WORD = re.compile(r"(:\s+)([A-Za-z][a-z]*)(?=[\s,.;:!?'-]|$)")
 
 
 @dataclass
@@ -139,26 +152,57 @@ def _macros(texts: Iterable[str]) -> dict[str, str]:
 # -- containers and their abbreviations ---------------------------------------------------------
 
 
-def _bibtex_journals(text: str, macros: dict[str, str]) -> tuple[list[tuple[str, str | None]], str]:
-    """(journal title, the entry's own abbreviation) of each entry that may need one, and
-    the text with ``useprefix`` added to each entry without ``options``."""
-    journals: list[tuple[str, str | None]] = []
+def _has_particle(names: str) -> bool:
+    return bool(_PARTICLE.search(re.sub(r"\{[^{}]*\}", "", names)))
+
+
+def _lower_subtitle(text: str, start: int, end: int) -> tuple[int, int, str] | None:
+    """(value start, value end, new value) when the entry's title has a subtitle whose first
+    word should print in lower case (see module docstring)."""
+    match = _TITLE_FIELD.search(text, start - 1, end)
+    if match is None:
+        return None
+    opening = match.group(1)
+    value, after = _braced(text[:end], match.end(), "}" if opening == "{" else '"')
+    changed = _SUBTITLE_WORD.sub(lambda m: f"{m.group(1)}{{{m.group(2).lower()}}}", value)
+    return (match.end(), after - 1, changed) if changed != value else None
+
+
+def _bibtex_journals(text: str, macros: dict[str, str],
+                     lower_subtitles: bool = False) -> tuple[list[str], str | None]:
+    """The journal titles of the entries that may need an abbreviation, and the text as
+    citeproc gets it (None when it needs no change): ``useprefix`` added to each entry
+    with a name particle and without ``options``, and an entry's own ``journalabbrev``
+    given to citeproc as its ``shortjournal``."""
+    journals: list[str] = []
     out, done = [], 0
     for head_end, entry_end in _entries(text):
         fields = _fields(text, head_end, entry_end, macros)
-        if "options" not in fields:
-            out += [text[done:head_end], " ", USEPREFIX]
-            done = head_end
+        names = fields.get("author", "") + " and " + fields.get("editor", "")
+        added = USEPREFIX if "options" not in fields and _has_particle(names) else ""
         title = fields.get("journaltitle") or fields.get("journal")
-        if title and "shortjournal" not in fields:
-            own = next((fields[n] for n in _OWN_ABBREVIATION if fields.get(n)), None)
-            journals.append((decode_latex(title), decode_latex(own) if own else None))
+        own = next((fields[n] for n in _OWN_ABBREVIATION if fields.get(n)), None)
+        if "shortjournal" not in fields:
+            if own:
+                added += "shortjournal = {" + own.replace("{", "").replace("}", "") + "}, "
+            elif title:
+                journals.append(decode_latex(title))
+        subtitle = _lower_subtitle(text, head_end, entry_end) if lower_subtitles else None
+        if added:
+            out += [text[done:head_end], " ", added]
+            done = head_end
+        if subtitle is not None:
+            value_start, value_end, value = subtitle
+            out += [text[done:value_start], value]
+            done = value_end
+    if not out:
+        return journals, None
     out.append(text[done:])
     return journals, "".join(out)
 
 
-def _csl_journals(items: Any) -> list[tuple[str, str | None]]:
-    journals: list[tuple[str, str | None]] = []
+def _csl_journals(items: Any) -> list[str]:
+    journals: list[str] = []
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
@@ -167,7 +211,7 @@ def _csl_journals(items: Any) -> list[tuple[str, str | None]]:
             title = title[0] if title else None
         if isinstance(title, str) and title.strip() and not (
                 item.get("container-title-short") or item.get("journalAbbreviation")):
-            journals.append((" ".join(title.split()), None))
+            journals.append(" ".join(title.split()))
     return journals
 
 
@@ -184,12 +228,11 @@ def _csl_items(path: Path, text: str) -> Any:
         return None
 
 
-def abbreviation_table(journals: Iterable[tuple[str, str | None]]) -> dict[str, str]:
-    """Full title -> abbreviation for the CSL abbreviations file: the entry's own
-    abbreviation where it gives one, else the NLM one; titles already short are left out."""
-    journals = list(journals)
-    table = {title: given for title, given in journals if given}
-    for title, _ in journals:
+def abbreviation_table(journals: Iterable[str]) -> dict[str, str]:
+    """Full title -> NLM abbreviation for the CSL abbreviations file; titles already short,
+    or unknown, are left out."""
+    table: dict[str, str] = {}
+    for title in journals:
         if title not in table:
             found = abbreviation(title)
             if found and found != title:
@@ -198,7 +241,7 @@ def abbreviation_table(journals: Iterable[tuple[str, str | None]]) -> dict[str, 
 
 
 def prepare_citeproc_input(bibliographies: list[Path], texts: dict[Path, str],
-                           folder: Path) -> CiteprocInput:
+                           folder: Path, lower_subtitles: bool = False) -> CiteprocInput:
     """Write what citeproc reads into the empty private ``folder`` (see module docstring).
 
     ``texts`` holds the text of each bibliography already read (UTF-8 checked); a file
@@ -208,15 +251,18 @@ def prepare_citeproc_input(bibliographies: list[Path], texts: dict[Path, str],
     macros = _macros(texts[p] for p in bibliographies
                      if p in texts and p.suffix.lower() in BIBTEX_SUFFIXES)
     result = CiteprocInput([])
-    journals: list[tuple[str, str | None]] = []
+    journals: list[str] = []
     for number, path in enumerate(bibliographies):
         text = texts.get(path)
         suffix = path.suffix.lower()
         if text is None:
             result.bibliography.append(path)
         elif suffix in BIBTEX_SUFFIXES:
-            found, prepared = _bibtex_journals(text, macros)
+            found, prepared = _bibtex_journals(text, macros, lower_subtitles)
             journals += found
+            if prepared is None:
+                result.bibliography.append(path)
+                continue
             copy = folder / str(number) / path.name
             _write(copy, prepared, path)
             result.bibliography.append(copy)

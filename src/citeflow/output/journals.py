@@ -8,8 +8,10 @@ ignoring case, accents, a leading "The", "&" versus "and" and punctuation, and, 
 fallback, the qualifiers the NLM Catalog adds to its titles (" : subtitle", a trailing
 "(London, England)").
 
-The table ships with citeflow (``data/journal-abbreviations.json.gz``, about 38,000 titles)
-and is read the first time a title is looked up. It was built by :func:`build_table` from
+The table ships with citeflow (``data/journal-abbreviations.tsv.gz``, about 39,000 titles:
+sorted lines of normalised title, tab, abbreviation; then a line holding only a form feed and
+the titles without their qualifiers) and is read the first time a title is looked up; a
+look-up is a binary search, so nothing is built from it. It was built by :func:`build_table` from
 the NCBI journal list (NLM Catalog ``Serial/Title`` -> ``MedlineTA``, public-domain data
 packaged by the citation-style-language/abbreviations repository, MIT) with JabRef's
 ``medicus`` and ``entrez`` lists (CC0) filling titles the NCBI list lacks; see
@@ -24,6 +26,7 @@ To rebuild it from the source files::
 
 from __future__ import annotations
 
+import bisect
 import csv
 import gzip
 import io
@@ -35,8 +38,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-DATA_FILE = Path(__file__).parents[1] / "data" / "journal-abbreviations.json.gz"
-TABLE_VERSION = 1
+DATA_FILE = Path(__file__).parents[1] / "data" / "journal-abbreviations.tsv.gz"
+_SECTION = "\f"
 
 _QUALIFIER = re.compile(r"\s+:\s.*$|\s*\([^()]*\)\s*$")
 _NOT_WORD = re.compile(r"[^\w]+|_")
@@ -67,10 +70,20 @@ def strip_qualifiers(title: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _table() -> tuple[dict[str, str], dict[str, str]]:
-    with gzip.open(DATA_FILE, "rt", encoding="utf-8") as handle:
-        data = json.load(handle)
-    return data["titles"], data["stripped"]
+def _table() -> tuple[list[str], list[str]]:
+    """The sorted ``key<TAB>abbreviation`` lines: full titles, then qualifier-stripped ones."""
+    with gzip.open(DATA_FILE, "rb") as handle:
+        text = handle.read().decode("utf-8")
+    titles, _, stripped = text.partition(f"\n{_SECTION}\n")
+    return titles.split("\n"), stripped.rstrip("\n").split("\n")
+
+
+def _find(lines: list[str], key: str) -> str | None:
+    probe = key + "\t"
+    at = bisect.bisect_left(lines, probe)
+    if at < len(lines) and lines[at].startswith(probe):
+        return lines[at][len(probe):]
+    return None
 
 
 @lru_cache(maxsize=4096)
@@ -86,11 +99,11 @@ def abbreviation(title: str) -> str | None:
         return None
     titles, stripped = _table()
     key = normalise_title(title)
-    found = titles.get(key) or stripped.get(key)
+    found = _find(titles, key) or _find(stripped, key)
     if found is None:
         base = normalise_title(strip_qualifiers(title))
         if base != key:
-            found = titles.get(base) or stripped.get(base)
+            found = _find(titles, base) or _find(stripped, base)
     return found
 
 
@@ -166,12 +179,14 @@ def build_table(ncbi: Path, fallbacks: Iterable[Path] = ()) -> dict:
         for key, value in base.items():
             if key not in titles and key not in ambiguous:
                 stripped.setdefault(key, value)
-    return {"version": TABLE_VERSION, "titles": dict(sorted(titles.items())),
-            "stripped": dict(sorted(stripped.items()))}
+    return {"titles": titles, "stripped": stripped}
 
 
 def write_table(table: dict, target: Path = DATA_FILE) -> None:
-    text = json.dumps(table, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    def lines(part: dict[str, str]) -> list[str]:
+        return sorted(f"{k}\t{v}" for k, v in part.items() if "\t" not in k + v and "\n" not in k + v)
+
+    text = "\n".join([*lines(table["titles"]), _SECTION, *lines(table["stripped"])]) + "\n"
     with gzip.GzipFile(target, "wb", compresslevel=9, mtime=0) as handle:
         handle.write(text.encode("utf-8"))
 

@@ -66,14 +66,15 @@ from citeflow.files import atomic_write_all, read_utf8
 from citeflow.document.manuscript import Manuscript, read_manuscript
 from citeflow.paths import bibliography_files, project_root, require_manuscript
 from citeflow.output.citeproc_input import CiteprocInput, prepare_citeproc_input
-from citeflow.output.resources import ImageSet, collect_images, restore, swap_images, typst_literal_files, write_typst_tree
-from citeflow.output.styles import resolve_style
+from citeflow.output.resources import ImageKind, ImageSet, alt_texts, collect_images, restore, swap_images, typst_literal_files, write_typst_tree
+from citeflow.output.styles import lowers_subtitles, resolve_style, style_for_citeproc
 from citeflow.output.titleblock import (
     TITLE_BLOCK_CSS,
     TITLE_BLOCK_KEYS,
     read_title_block,
     title_block,
     typst_settings,
+    typst_string,
     with_header,
     writer_meta,
 )
@@ -117,7 +118,9 @@ th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.6em; }
 #:   is shown as it is, so a link to a label that does not exist is still an error.
 #: * Links (DOIs, URLs) are never hyphenated, and a DOI link stays on one line, so a DOI
 #:   copied from the PDF or read from its text layer is the DOI.
-#: * A superscript (citation numbers "4–6") is never broken across lines.
+#: * A superscript of several citation numbers ("4–6", "1,2") is never broken across lines:
+#:   :func:`typst_source` puts each in a box (a show rule on every superscript would box the
+#:   single numbers too, which costs a long manuscript 15% of its PDF's layout time).
 #: * Tables, and the figures that hold them, break across pages; Typst repeats the header
 #:   rows on each page. Table cells are set ragged right.
 #: * A caption that numbers itself ("Table 1. Baseline ...") is printed as written, without
@@ -133,13 +136,12 @@ th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.6em; }
 TYPST_PREAMBLE = """#set par(justify: true)
 #show <refs>: set par(justify: false)
 #show link: set text(fill: rgb("#0b5394"), hyphenate: false)
-#show link: it => if type(it.dest) != label { it } else {
+#show link: it => if type(it.dest) == label {
   context if query(here()).len() > 0 { it } else { text(hyphenate: false, it.body) }
-}
-#show link: it => if type(it.dest) == str and it.dest.starts-with("https://doi.org/") { box(it) } else { it }
-#show super: box
+} else if type(it.dest) == str and it.dest.starts-with("https://doi.org/") { box(it) } else { it }
 #show figure.where(kind: table): set block(breakable: true)
 #show table: set par(justify: false)
+#show table: set align(start)
 #let citeflow-plain(it) = if type(it) == str { it } else if it.has("text") { it.text } else if it.has("children") { it.children.map(citeflow-plain).join("") } else if it.has("body") { citeflow-plain(it.body) } else { " " }
 #show figure.caption: it => if citeflow-plain(it.body).trim().match(regex("^(?i)(table|tab\\.|figure|fig\\.|supplementary (table|figure))\\s*[a-z]?[0-9]")) != none { it.body } else { it }
 #place(top + left, rect(width: 0.1pt, height: 0.1pt, stroke: none, fill: tiling(size: (4pt, 4pt))[#text(size: 1pt, fill: white)[-#strong[-]#emph[-]#strong(emph[-])]]))
@@ -329,12 +331,18 @@ _GUARD_REPORT = re.compile(r"^citeflow-(dropped|typst)\t(?:([\w-]+)\t)?(.*)$", r
 def _citeproc_json(markdown_text: str, job: RenderJob) -> tuple[bytes, list[str]]:
     """Pandoc's JSON for the manuscript after citeproc and the finishing filter, and the
     cited keys missing from the bibliography (an error unless the job allows them)."""
-    args = ["-f", "markdown", "-t", "json", "--lua-filter", str(GUARD_FILTER), "--citeproc",
-            "--lua-filter", str(FINISH_FILTER), "--csl", str(job.style)]
-    for key, value in job.metadata.items():
-        args += ["-M", f"{key}={value}"]
     with tempfile.TemporaryDirectory(prefix="citeflow-citeproc-") as private:
-        inputs = prepare_citeproc_input(job.bibliography, job.bibliography_texts, Path(private))
+        inputs = prepare_citeproc_input(job.bibliography, job.bibliography_texts, Path(private),
+                                        lower_subtitles=lowers_subtitles(job.style))
+        try:
+            style = style_for_citeproc(job.style, Path(private))
+        except OSError as exc:
+            raise CiteflowError(f"cannot prepare the CSL style for citeproc: {exc.strerror or exc}",
+                                job.style) from exc
+        args = ["-f", "markdown", "-t", "json", "--lua-filter", str(GUARD_FILTER), "--citeproc",
+                "--lua-filter", str(FINISH_FILTER), "--csl", str(style)]
+        for key, value in job.metadata.items():
+            args += ["-M", f"{key}={value}"]
         try:
             out, stderr = run_pandoc(args, markdown_text.lstrip("\ufeff").encode("utf-8"), job.source,
                                      cwd=job.folder.resolve(),
@@ -343,7 +351,7 @@ def _citeproc_json(markdown_text: str, job: RenderJob) -> tuple[bytes, list[str]
             if exc.file is not None and str(exc.file) in inputs.originals:
                 exc.file = inputs.original(exc.file)  # the user's .bib, not citeflow's copy
             exc.message = exc.message.replace("Pandoc failed:", f"Pandoc failed (style {job.style}):", 1)
-            exc.message = exc.message.replace(private + "/", "")
+            exc.message = exc.message.replace(str(style), str(job.style)).replace(private + "/", "")
             raise
     _read_guard_report(stderr, job)
     # Pandoc only warns about unknown keys (and prints "KEY?"); with or without a bibliography.
@@ -672,8 +680,22 @@ def typst_source(doc: _Document, source: Path | None, preamble: str = "") -> byt
     """Typst markup for the document (Pandoc's Typst writer, citeflow's template)."""
     meta = with_header(doc.meta, "typst", TYPST_PREAMBLE + preamble)
     # "-citations": citations are already formatted by citeproc, Typst must not redo them.
-    return run_pandoc(["-f", "json", "-t", "typst-citations", "--standalone", "--wrap=none",
-                       "--template", str(TYPST_TEMPLATE)], doc.encode(meta), source)[0]
+    markup = run_pandoc(["-f", "json", "-t", "typst-citations", "--standalone", "--wrap=none",
+                         "--template", str(TYPST_TEMPLATE)], doc.encode(meta), source)[0]
+    return _SUPERSCRIPT_RUN.sub(_boxed_superscript, markup.decode("utf-8")).encode("utf-8")
+
+
+#: A superscript as Pandoc's Typst writer writes citation numbers (``#super[#link(<ref-a>)[4]–
+#: #link(<ref-c>)[6]]``) or a writer types them (``4^1,2^``): numbers, links to reference
+#: entries and separators only.
+_SUPERSCRIPT_RUN = re.compile(r"#super\[((?:#link\(<[^<>\s]+>\)\[[^\[\]\n]{1,20}\]|[\d,;–\-\u2009 ]){1,200})\]")
+
+
+def _boxed_superscript(match: re.Match) -> str:
+    inner = match.group(1)
+    if not re.search(r"[,;–\-]", re.sub(r"#link\(<[^<>\s]+>\)", "", inner)):
+        return match.group(0)  # one number: nothing to break
+    return f"#box(super[{inner}])"
 
 
 def compile_typst(typst_markup: bytes, source: Path | None, files: dict[str, bytes] | None = None,
@@ -712,7 +734,10 @@ def compile_typst(typst_markup: bytes, source: Path | None, files: dict[str, byt
                 return pdf
             if not _STANDARD_ERROR.match(message) or number == len(attempts) - 1:
                 break
-            missed.append(message.split(":", 1)[-1].strip())
+            reason = message.split(":", 1)[-1].strip()
+            if "alt text" in reason:
+                reason += ": give every image a description, ![what it shows](file.png)"
+            missed.append(reason)
     # Paths in Typst's messages are in the private copy: show them as the project's.
     message = message.replace(private + "/", "").replace(private, ".")
     raise CiteflowError(f"Typst could not compile the PDF: {message}", source)
@@ -755,8 +780,21 @@ def _pdf(doc: _Document, preamble: str, place: _Place, images: ImageSet) -> byte
     files = images.typst_files()
     if place.raw_typst:
         files.update(typst_literal_files(place.raw_typst, place.folder, place.root, place.source))
-    return compile_typst(typst_source(doc, place.source, preamble), place.source, files,
-                         place.folder_key, warn=place.warn)
+    markup = typst_source(doc, place.source, preamble)
+    if doc.ast is not None:
+        markup = _with_alt_texts(markup, doc.ast, images)
+    return compile_typst(markup, place.source, files, place.folder_key, warn=place.warn)
+
+
+def _with_alt_texts(markup: bytes, ast: dict[str, Any], images: ImageSet) -> bytes:
+    """Typst markup whose ``image(...)`` calls carry the images' alternative texts."""
+    text = markup.decode("utf-8")
+    for src, alt in alt_texts(ast).items():
+        image = images.images.get(src)
+        if image is not None and image.kind is not ImageKind.REMOTE:
+            call = f'image("/{image.key}"'
+            text = text.replace(call, f"{call}, alt: {typst_string(alt)}")
+    return text.encode("utf-8")
 
 
 def _docx(doc: _Document, source: Path | None, folder: Path | None) -> bytes:

@@ -40,6 +40,7 @@ from citeflow.output.claimtable import (
 )
 from citeflow.document.manuscript import Block, Manuscript, protected_ranges
 from citeflow.document.markdown import escape_inline
+from citeflow.output.titleblock import typst_string
 
 # --------------------------------------------------------------------------------------
 # Colours
@@ -374,9 +375,6 @@ _OPEN_TAG = re.compile(r'<mark class="cf-finding cf-(\w+)" id="cf-hl-(\d+)">')
 _MARKER_TAG = re.compile(r'<sup class="cf-marker cf-(\w+)" data-cf-marker="(\d+) ([\w -]+)">')
 
 
-def _typst_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
 
 def open_piece(placement: Placement) -> str:
     style = style_for(placement.severity)
@@ -410,7 +408,7 @@ def _marker_inlines(severity: str, number: str, codes: str) -> list[dict]:
     return [
         _raw_inline("html", f'<sup class="cf-marker cf-{style.name}"><a href="#cf-finding-{number}">'
                             f"{html.escape(label)}</a></sup>"),
-        _raw_inline("typst", f"#super[#text(fill: rgb({_typst_string(style.ink)}), "
+        _raw_inline("typst", f"#super[#text(fill: rgb({typst_string(style.ink)}), "
                              f'weight: "bold")[{typst_label}]];'),
     ]
 
@@ -443,7 +441,7 @@ def finish_review_ast(node: Any, _open: list[bool] | None = None) -> Any:
         if opened:
             style = _BY_NAME.get(opened.group(1), STYLES[Severity.INFO])
             stack.append(True)
-            out += [item, _raw_inline("typst", f"#highlight(fill: rgb({_typst_string(style.fill)}))[")]
+            out += [item, _raw_inline("typst", f"#highlight(fill: rgb({typst_string(style.fill)}))[")]
         elif marker:
             out += _marker_inlines(*marker.groups())
             following = node[index] if index < len(node) else None
@@ -558,16 +556,18 @@ def summary_markdown(findings: Sequence[Finding], stats: ClaimStats, source_name
     return "\n".join(lines) + "\n"
 
 
-def candidate_label(key: str, bibliography=None) -> str:
+def candidate_label(key: str, bibliography=None, limit: int | None = None) -> str:
     """A candidate reference as an editor recognises it: "Gandhi 2016, Targeting key
     proximal drivers of type 2 inflammation in disease" (the key when the bibliography does
-    not hold it)."""
+    not hold it); a title longer than ``limit`` characters is cut at a word, with "…"."""
     ref = bibliography.get(key) if bibliography is not None else None
     if ref is None:
         return f"@{key}"
     author = ref.first_author_family
     head = " ".join(part for part in (author, str(ref.year) if ref.year else "") if part)
     title = " ".join((ref.title or "").split())
+    if limit is not None and len(title) > limit:
+        title = title[:limit].rsplit(" ", 1)[0].rstrip(",:;") + "…"
     return ", ".join(part for part in (head, title) if part) or f"@{key}"
 
 
@@ -614,6 +614,10 @@ def sentence_of(placement: Placement, manuscript: Manuscript) -> str:
     return sentence.text if sentence is not None else ""
 
 
+#: Candidate titles in the printed appendix are cut after this many characters.
+APPENDIX_TITLE_LIMIT = 90
+
+
 def appendix_markdown(placements: Sequence[Placement], manuscript: Manuscript,
                       bibliography=None) -> str:
     """Every marker, numbered as in the text: its line, each finding's code, severity and
@@ -635,8 +639,8 @@ def appendix_markdown(placements: Sequence[Placement], manuscript: Manuscript,
             parts.append(f"*{escape_inline(plain_sentence(sentence))}*")
         keys = candidates_of(p.findings)
         if keys:
-            parts.append("Candidates: " + "; ".join(escape_inline(candidate_label(k, bibliography))
-                                                    for k in keys))
+            parts.append("Candidates: " + "; ".join(
+                escape_inline(candidate_label(k, bibliography, APPENDIX_TITLE_LIMIT)) for k in keys))
         lines.append("\\\n".join(parts))
         lines.append("")
     if unplaced:
@@ -654,8 +658,9 @@ def appendix_markdown(placements: Sequence[Placement], manuscript: Manuscript,
                 outside = (" (outside the article's prose)" if f.suppressed is None
                            and _is_in_article(f, manuscript) else "")
                 keys = candidates_of([f])
-                also = ("; candidates: " + "; ".join(candidate_label(k, bibliography) for k in keys)
-                        if keys else "")
+                also = ("; candidates: " + "; ".join(candidate_label(k, bibliography,
+                                                                     APPENDIX_TITLE_LIMIT)
+                                                     for k in keys) if keys else "")
                 lines.append(f"{anchor}**{f.code}** {f.severity}, "
                              f"{escape_inline(_where(f, manuscript) + state + outside)}: "
                              f"{escape_inline(review_message(f) + also)}")
@@ -721,6 +726,7 @@ def printed_review(ast: dict[str, Any]) -> dict[str, Any]:
         kind = _div_class(block)
         if kind in ("cf-review-appendix", "cf-review-claims"):
             block["c"][0][2].append(["typst:text:size", "9pt"])
+            block["c"][1].insert(0, {"t": "RawBlock", "c": ["typst", "#set par(spacing: 0.75em, justify: false)"]})
         if kind == "cf-review-appendix":
             blocks.append({"t": "RawBlock", "c": ["typst", "#pagebreak(weak: true)"]})
         blocks.append(block)

@@ -428,7 +428,8 @@ def typst_settings(meta: dict[str, Any]) -> tuple[dict[str, Any], list[SettingPr
     return meta, problems
 
 
-def _typst_string(text: str) -> str:
+def typst_string(text: str) -> str:
+    """``text`` as a Typst string literal."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -453,9 +454,9 @@ def writer_meta(meta: dict[str, Any], fmt: str, block: TitleBlock, stem: str) ->
             out["pagetitle"] = {"t": "MetaString", "c": meta_text(meta.get("pagetitle")) or stem}
         fields = []
         if names:
-            fields.append("author: (" + ", ".join(_typst_string(n) for n in names) + ",)")
+            fields.append("author: (" + ", ".join(typst_string(n) for n in names) + ",)")
         if block.keywords:
-            fields.append("keywords: (" + ", ".join(_typst_string(k) for k in block.keywords) + ",)")
+            fields.append("keywords: (" + ", ".join(typst_string(k) for k in block.keywords) + ",)")
         if fields:
             out = with_header(out, "typst", "#set document(" + ", ".join(fields) + ")\n")
     return out
