@@ -103,12 +103,16 @@ def style_texts(tmp_path_factory):
 def test_pdf_shows_title_ama_markers_and_reference_list_with_dois(sample):
     text = pdf_text(sample / "dupilumab-arthralgia-review.pdf")
     assert "Dupilumab and Joint Pain: What the Evidence Shows" in text
-    # AMA: superscript numbers, ranges with an en dash, no brackets or author names.
-    assert re.search(r"type 2 inflammation1,2\.", text)
-    assert re.search(r"association4–6\.", text)
+    # AMA: superscript numbers after the full stop, ranges with an en dash, no brackets or
+    # author names.
+    assert re.search(r"type 2 inflammation\.1,2", text)
+    assert re.search(r"association\.4–6", text)
     assert "[@" not in text and "gandhi2016targeting" not in text
     references = text[text.index("References"):]
     assert re.search(r"^1\. Gandhi NA, Bennett BL", references, re.M)
+    # NLM journal abbreviations, particles before the family name.
+    assert "Nat Rev Drug Discov. 2016;15(1):35-50." in references
+    assert "Blauvelt A, de Bruin-Weller M, Gooderham M, et al." in references
     squashed = squash(references)
     dois = cited_dois()
     assert len(dois) == 13

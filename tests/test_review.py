@@ -21,6 +21,7 @@ from citeflow.document.manuscript import parse_manuscript
 from citeflow.pandoc import pandoc_path
 from citeflow.output.review import (
     highlight_markdown,
+    marker_label,
     place_findings,
     render_review,
     sentence_of,
@@ -107,19 +108,19 @@ def test_review_writes_pdf_and_html_named_after_the_manuscript(reviewed):
     assert all(p.parent == folder / "out" and p.stat().st_size > 1000 for p in paths)
 
 
-def test_pdf_text_has_each_findings_code_next_to_its_sentence(reviewed):
+def test_pdf_text_has_each_sentences_marker_next_to_it(reviewed):
     result, paths, _ = reviewed
     text = _normal(_pdf_text(paths[0]))
-    placements = place_findings(result.manuscript, result.findings)
+    placements = place_findings(result.manuscript, result.findings, by_sentence=True)
     in_article = [p for p in placements if p.placed]
     assert len(in_article) == 9
+    appendix = text[text.rindex(_normal("Review findings")):]
     for p in in_article:
-        label = _normal(f"[{p.number} {p.finding.code}]")
+        label = _normal(marker_label(p))
         sentence = _normal(_prose_prefix(sentence_of(p, result.manuscript)))
         # In the article: the marker follows the highlighted sentence (or starts it).
         assert label in text, p.finding
         # In the appendix: the label, the message, then the sentence.
-        appendix = text[text.rindex(_normal("Review findings")):]
         entry = appendix[appendix.index(label):]
         assert sentence[:60] in entry[:len(sentence) + 400], (p.finding.code, sentence)
     body = text[: text.rindex(_normal("Review findings"))]
@@ -127,7 +128,7 @@ def test_pdf_text_has_each_findings_code_next_to_its_sentence(reviewed):
         if p.wrapped:  # the marker closes the highlighted sentence
             sentence = _normal(sentence_of(p, result.manuscript))
             at = body.index(sentence[:20])
-            marker = body.index(_normal(f"[{p.number} {p.finding.code}]"))
+            marker = body.index(_normal(marker_label(p)))
             assert 0 < marker - at <= len(sentence) + 30, p.finding
 
 
@@ -152,12 +153,12 @@ def test_pdf_starts_with_the_summary_and_ends_with_the_claims_table(reviewed):
 def test_html_keeps_each_highlight_with_its_severity_and_marker(reviewed):
     result, paths, _ = reviewed
     page = paths[1].read_text(encoding="utf-8")
-    placements = place_findings(result.manuscript, result.findings)
+    placements = place_findings(result.manuscript, result.findings, by_sentence=True)
     for p in placements:
         if not p.placed:
             continue
-        severity = str(p.finding.severity)
-        assert f'href="#cf-finding-{p.number}">[{p.number} {p.finding.code}]</a>' in page
+        severity = str(p.severity)
+        assert f'href="#cf-finding-{p.number}">{marker_label(p)}</a>' in page
         assert f'id="cf-finding-{p.number}"' in page  # the appendix entry it links to
         if p.wrapped:
             mark = re.search(rf'<mark class="cf-finding cf-{severity}" id="cf-hl-{p.number}">'
@@ -177,7 +178,7 @@ def test_html_highlights_sit_inside_list_items_quotes_footnotes_and_cells(review
     assert re.search(r"<blockquote>\s*<p><mark[^>]*>Experts agree", page)
     assert re.search(r'<li id="fn1"><p><mark[^>]*>Blocking IL-4', page)
     assert re.search(r"<th><sup class=\"cf-marker cf-warning\">", page)  # table: marker only
-    assert re.search(r"<mark[^>]*>\[citation needed\]</mark>", page)
+    assert re.search(r"<mark[^>]*>A placeholder remains here \[citation needed\]\.</mark>", page)
 
 
 def test_bibliography_findings_are_listed_in_the_appendix_only(reviewed):

@@ -443,7 +443,8 @@ class Project:
                allow_missing: bool = False, review: bool = False, trusted: bool | None = None,
                warn: Callable[[Any], None] | None = None) -> list[Path]:
         """Render a manuscript file to ``output_dir/STEM.{html,pdf,docx}``; with ``review``
-        the editorial review (``STEM.review.pdf`` and ``.review.html``) is written too.
+        the editorial review is written too, in the same formats (``STEM.review.pdf``,
+        ``.review.html``, ``.review.docx``).
         ``trusted`` keeps raw HTML and Typst (default: ``[render] trusted``, see
         docs/security.md); ``warn`` receives each warning about what the outputs leave out.
         Returns the paths written."""
@@ -456,22 +457,26 @@ class Project:
                                     config=self.config, trusted=trusted, warn=warn)
         if review:
             written += self.review(source, output_dir=output_dir, csl=csl, trusted=trusted,
-                                   warn=warn)
+                                   warn=warn, formats=formats)
         return written
 
     def review(self, source: str | os.PathLike[str], *,
                output_dir: str | os.PathLike[str] | None = None, csl: str | None = None,
                trusted: bool | None = None, warn: Callable[[Any], None] | None = None,
-               result: "CheckResult | None" = None) -> list[Path]:
-        """Write the editorial review of a manuscript file (``STEM.review.pdf`` and
-        ``.review.html``): every finding highlighted in place, a summary and an appendix.
-        ``result`` is a check of the manuscript already at hand."""
+               result: "CheckResult | None" = None,
+               formats: Iterable[str] | str = ("pdf", "html")) -> list[Path]:
+        """Write the editorial review of a manuscript file in ``formats``: ``STEM.review.pdf``
+        and ``.review.html`` (every finding highlighted in place, a summary page and an
+        appendix), ``.review.docx`` (every finding a Word comment). ``result`` is a check of
+        the manuscript already at hand."""
+        from .output.render import parse_formats
         from .output.review import render_review
 
         if not is_path_like(source):
             raise CiteflowError("review needs a manuscript file, not text")
         return render_review(Path(os.fspath(source)), outdir=_path(output_dir), csl=csl,
-                             config=self.config, result=result, trusted=trusted, warn=warn)
+                             config=self.config, result=result, trusted=trusted, warn=warn,
+                             formats=parse_formats(formats))
 
     def build(self, sources: Iterable[str | os.PathLike[str]] = (), *,
               output_dir: str | os.PathLike[str] | None = None, jobs: int | None = None,

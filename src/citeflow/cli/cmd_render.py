@@ -30,8 +30,11 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> list[str
 @click.option("--allow-missing", is_flag=True,
               help="Render even when a cited key is not in the bibliography.")
 @click.option("--review", is_flag=True,
-              help="Also write OUTDIR/STEM.review.pdf and .review.html: the article with every "
-                   "finding of `citeflow check` highlighted in place, a summary and an appendix.")
+              help="Also write the editorial review, in the formats of --to: STEM.review.pdf and "
+                   ".review.html (every finding of `citeflow check` highlighted in place, a "
+                   "summary page and an appendix) and STEM.review.docx (every finding a Word "
+                   "comment). Unknown citation keys then show as findings instead of stopping "
+                   "the render.")
 @click.option("--trusted", is_flag=True,
               help="Keep the manuscript's raw HTML, JavaScript and Typst (dropped by default, "
                    "with a warning); as `[render] trusted = true`. See docs/security.md.")
@@ -40,8 +43,9 @@ def render(manuscripts: tuple[Path, ...], formats: list[str], csl: str | None,
     """Render MANUSCRIPT... to OUTDIR/STEM.html, .pdf and .docx.
 
     Each manuscript is parsed once and its citations formatted once; every format is
-    written from that result. With --review, the editorial review copy is written too
-    (unknown citation keys then show as findings instead of stopping the render).
+    written from that result. With --review, the editorial review is written too, in the
+    same formats (`--review --to docx` writes STEM.docx and STEM.review.docx); unknown
+    citation keys then show as findings instead of stopping the render.
     Files the manuscript names must lie inside the project; what the outputs leave out
     is said in a warning on stderr.
     """
@@ -49,13 +53,9 @@ def render(manuscripts: tuple[Path, ...], formats: list[str], csl: str | None,
 
     for manuscript in manuscripts:
         project = Project.find(manuscript)
-        if review:
-            written = project.review(manuscript, output_dir=outdir, csl=csl,
-                                     trusted=trusted or None, warn=show_warning)
-        else:
-            written = project.render(manuscript, formats=formats, output_dir=outdir, csl=csl,
-                                     allow_missing=allow_missing, trusted=trusted or None,
-                                     warn=show_warning)
+        written = project.render(manuscript, formats=formats, output_dir=outdir, csl=csl,
+                                 allow_missing=allow_missing or review, review=review,
+                                 trusted=trusted or None, warn=show_warning)
         for path in written:
             click.echo(f"wrote {path}")
 

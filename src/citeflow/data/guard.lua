@@ -4,7 +4,8 @@
 -- Always:
 -- * citeproc reads the bibliographies citeflow has checked and nothing else: `bibliography`
 --   is set from CITEFLOW_BIBLIOGRAPHY (one path a line; set by citeflow, never by the
---   manuscript), and `citation-abbreviations` (a file citeproc would read) is dropped.
+--   manuscript), and the manuscript's `citation-abbreviations` (a file citeproc would read)
+--   is dropped; citeflow's own journal abbreviations file, if any, is CITEFLOW_ABBREVIATIONS.
 --
 -- Unless CITEFLOW_GUARD (below) says "trusted", an untrusted manuscript loses:
 -- * raw HTML, Typst and OpenXML (blocks and inlines, in the text and in the metadata);
@@ -13,7 +14,9 @@
 --   include-after, css, template, and Typst settings (fontsize, margin, ...) whose value
 --   is more than plain words, numbers and lengths;
 -- * event-handler attributes (onclick=...) and attributes or links whose target runs a
---   script (javascript:, vbscript:, data:).
+--   script (javascript:, vbscript:, data:);
+-- * `typst:` attributes ({typst:text:fill="..."}), which Pandoc's Typst writer pastes in
+--   as Typst code.
 --
 -- Every drop is reported on stderr as one line "citeflow-dropped<TAB>KIND<TAB>DETAIL",
 -- which citeflow turns into a warning naming the manuscript's line. A trusted manuscript's
@@ -34,7 +37,7 @@ local RAW_KINDS = {
 -- The tags citeflow's review inserts (citeflow.output.review): harmless, kept.
 local REVIEW_TAGS = {
   '^<mark class="cf%-finding cf%-%a+" id="cf%-hl%-%d+">$',
-  '^<sup class="cf%-marker cf%-%a+" data%-cf%-marker="%d+ [%w%-]+">$',
+  '^<sup class="cf%-marker cf%-%a+" data%-cf%-marker="%d+[ %w%-]+">$',
   '^<a id="cf%-finding%-%d+">$',
   '^</mark>$', '^</sup>$', '^</a>$',
 }
@@ -81,7 +84,7 @@ local function clean_attributes(el)
   end
   local bad = {}
   for key, value in pairs(attributes) do
-    if key:lower():match("^on") or runs_script(value) then
+    if key:lower():match("^on") or key:lower():match("^typst:") or runs_script(value) then
       bad[#bad + 1] = key
     end
   end
@@ -163,7 +166,8 @@ local function guard_meta(meta)
   if meta["citation-abbreviations"] ~= nil then
     report("metadata", "citation-abbreviations")
   end
-  meta["citation-abbreviations"] = nil
+  local abbreviations = os.getenv("CITEFLOW_ABBREVIATIONS") or ""
+  meta["citation-abbreviations"] = abbreviations ~= "" and pandoc.MetaString(abbreviations) or nil
   meta["citation-style"] = nil
   local bibliography = pandoc.List{}
   for path in (os.getenv("CITEFLOW_BIBLIOGRAPHY") or ""):gmatch("[^\n]+") do

@@ -65,8 +65,19 @@ from citeflow.pandoc import run_pandoc
 from citeflow.files import atomic_write_all, read_utf8
 from citeflow.document.manuscript import Manuscript, read_manuscript
 from citeflow.paths import bibliography_files, project_root, require_manuscript
-from citeflow.output.resources import ImageSet, collect_images, restore, swap_images, typst_literal_files, write_typst_tree
-from citeflow.output.styles import resolve_style
+from citeflow.output.citeproc_input import CiteprocInput, prepare_citeproc_input
+from citeflow.output.resources import ImageKind, ImageSet, alt_texts, collect_images, restore, swap_images, typst_literal_files, write_typst_tree
+from citeflow.output.styles import lowers_subtitles, resolve_style, style_for_citeproc
+from citeflow.output.titleblock import (
+    TITLE_BLOCK_CSS,
+    TITLE_BLOCK_KEYS,
+    read_title_block,
+    title_block,
+    typst_settings,
+    typst_string,
+    with_header,
+    writer_meta,
+)
 
 FORMATS = ("html", "pdf", "docx")
 REFERENCE_SECTION_TITLE = "References"
@@ -92,25 +103,57 @@ th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.6em; }
 @media print { body { max-width: none; margin: 0; } a { color: inherit; } }
 """
 
-#: Typst settings for the PDF: justified text (ragged reference list), links in dark blue.
+#: Typst settings for the PDF (put in ``header-includes`` of ``data/citeflow.typst``).
 #:
-#: The last rule changes nothing in the PDF; it saves Typst a layout of the whole document.
-#: A link to a label (a citation to its reference entry) needs the label's location, which
-#: Typst knows only after a first layout, and its alt text names the page of its target.
-#: Typst lays the document out again until these settle. As Pandoc writes the links, the
-#: first layout cannot show them as they will be, so the next one has other line and page
-#: breaks and one more is needed for the pages. With the rule, the first layout (where
-#: Typst has not seen the link yet: ``query(here())`` is empty) shows the link's text
-#: unlinked, set as a link is set (no hyphenation): it already has the final breaks, and
-#: the second layout, with the links, is the last one. From then on the link is shown as
-#: it is, so a link to a label that does not exist is still an error.
+#: * Justified text (ragged reference list), links in dark blue.
+#: * The label-link rule changes nothing in the PDF; it saves Typst a layout of the whole
+#:   document. A link to a label (a citation to its reference entry) needs the label's
+#:   location, which Typst knows only after a first layout, and its alt text names the page
+#:   of its target. Typst lays the document out again until these settle. As Pandoc writes
+#:   the links, the first layout cannot show them as they will be, so the next one has other
+#:   line and page breaks and one more is needed for the pages. With the rule, the first
+#:   layout (where Typst has not seen the link yet: ``query(here())`` is empty) shows the
+#:   link's text unlinked, set as a link is set (no hyphenation): it already has the final
+#:   breaks, and the second layout, with the links, is the last one. From then on the link
+#:   is shown as it is, so a link to a label that does not exist is still an error.
+#: * Links (DOIs, URLs) are never hyphenated, and a DOI link stays on one line, so a DOI
+#:   copied from the PDF or read from its text layer is the DOI.
+#: * A superscript of several citation numbers ("4–6", "1,2") is never broken across lines:
+#:   :func:`typst_source` puts each in a box (a show rule on every superscript would box the
+#:   single numbers too, which costs a long manuscript 15% of its PDF's layout time).
+#: * Tables, and the figures that hold them, break across pages; Typst repeats the header
+#:   rows on each page. Table cells are set ragged right.
+#: * A caption that numbers itself ("Table 1. Baseline ...") is printed as written, without
+#:   Typst's own "Table 1:" in front of it.
+#: * The hyphen glyph: a PDF maps each glyph of a font to one text. Typst writes the hyphen
+#:   it adds where it hyphenates a word as a soft hyphen (U+00AD), and the first use of the
+#:   glyph decides its mapping; later uses with another text carry it as ``/ActualText``,
+#:   which many extractors (pypdf, some viewers' copy and paste) ignore. Were a word on a
+#:   page hyphenated before the first real hyphen, every hyphen of the document, those of
+#:   DOIs included, would extract as U+00AD. So a pattern that is never seen, drawn before
+#:   anything else, first uses the hyphen of each font variant as a hyphen. A pattern's
+#:   content is not part of the page's text, so text extraction does not see it either.
 TYPST_PREAMBLE = """#set par(justify: true)
 #show <refs>: set par(justify: false)
-#show link: set text(fill: rgb("#0b5394"))
-#show link: it => if type(it.dest) != label { it } else {
+#show link: set text(fill: rgb("#0b5394"), hyphenate: false)
+#show link: it => if type(it.dest) == label {
   context if query(here()).len() > 0 { it } else { text(hyphenate: false, it.body) }
-}
+} else if type(it.dest) == str and it.dest.starts-with("https://doi.org/") { box(it) } else { it }
+#show figure.where(kind: table): set block(breakable: true)
+#show table: set par(justify: false)
+#show table: set align(start)
+#let citeflow-plain(it) = if type(it) == str { it } else if it.has("text") { it.text } else if it.has("children") { it.children.map(citeflow-plain).join("") } else if it.has("body") { citeflow-plain(it.body) } else { " " }
+#show figure.caption: it => if citeflow-plain(it.body).trim().match(regex("^(?i)(table|tab\\.|figure|fig\\.|supplementary (table|figure))\\s*[a-z]?[0-9]")) != none { it.body } else { it }
+#place(top + left, rect(width: 0.1pt, height: 0.1pt, stroke: none, fill: tiling(size: (4pt, 4pt))[#text(size: 1pt, fill: white)[-#strong[-]#emph[-]#strong(emph[-])]]))
 """
+
+#: The standards the PDF is written to, best first: PDF/A-2a with PDF/UA-1 (archival,
+#: tagged and accessible), else PDF/A-2b, else a tagged PDF of no particular standard.
+#: See docs/output.md for why these.
+PDF_STANDARDS: tuple[tuple[str, ...], ...] = (("a-2a", "ua-1"), ("a-2b",), ())
+_STANDARD_NAMES = {"a-2a": "PDF/A-2a", "a-2b": "PDF/A-2b", "ua-1": "PDF/UA-1"}
+_STANDARD_ERROR = re.compile(r"^(PDF/(A|UA)[^ ]* |PDF standards )", re.I)
+TYPST_TEMPLATE = Path(__file__).parents[1] / "data" / "citeflow.typst"
 
 _MISSING = re.compile(r"Citeproc: citation (\S+) not found")
 _REFS_HEADING = re.compile(r"^(references|bibliography|works cited|literature cited)$", re.I)
@@ -120,7 +163,9 @@ _CITEPROC_META = ("bibliography", "csl", "citation-style", "references", "nocite
 
 
 class Dropped(Enum):
-    """What an untrusted manuscript loses in the outputs (the name shown in its warning)."""
+    """What the outputs leave out, or fall short of (the name shown in its warning): most
+    kinds are what an untrusted manuscript loses; ``front-matter`` is a value a format cannot
+    use, ``pdf-standard`` a PDF that could not meet PDF/UA-1 or PDF/A."""
 
     RAW_HTML = "raw-html"
     RAW_TYPST = "raw-typst"
@@ -130,6 +175,8 @@ class Dropped(Enum):
     SCRIPT_LINK = "script-link"
     IMAGE = "image"
     REMOTE_IMAGE = "remote-image"
+    FRONT_MATTER = "front-matter"
+    PDF_STANDARD = "pdf-standard"
 
 
 @dataclass(frozen=True)
@@ -174,6 +221,8 @@ class RenderJob:
     trusted: bool = False  # keep raw HTML/Typst (docs/security.md)
     warnings: list[RenderWarning] = field(default_factory=list)
     raw_typst: list[str] = field(default_factory=list)  # raw Typst kept (trusted only)
+    #: The text of each bibliography, read (and UTF-8 checked) by :func:`prepare`.
+    bibliography_texts: dict[Path, str] = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -219,8 +268,8 @@ def prepare(
     front = manuscript.front_matter
     bibliography = bibliography_files(manuscript, config, root)
 
-    for bib in bibliography:
-        read_utf8(bib)  # Pandoc reads only UTF-8: other bytes named by file and line, as in `check`
+    # Pandoc reads only UTF-8: other bytes are named by file and line, as in `check`.
+    texts = {bib: read_utf8(bib) for bib in bibliography}
     style_root: Path | None = root
     if csl is not None:
         style_name, base, style_where, style_root = str(csl), Path.cwd(), (source, None), None
@@ -242,9 +291,15 @@ def prepare(
     metadata = {"link-citations": "true"}
     if not _has_reference_heading(manuscript):
         metadata["reference-section-title"] = REFERENCE_SECTION_TITLE
+    if "notes-after-punctuation" not in front:
+        # Superscript citation numbers go after full stops and commas (AMA 3.6.1: "outside
+        # periods and commas, inside colons and semicolons"); styles with numbers in
+        # brackets or author-date citations are not changed by it.
+        metadata["notes-after-punctuation"] = "true"
     return RenderJob(manuscript, source, bibliography, style.resolve(), style_name, config,
                      allow_missing, metadata, root,
-                     config.render_trusted if trusted is None else trusted)
+                     config.render_trusted if trusted is None else trusted,
+                     bibliography_texts=texts)
 
 
 def _has_reference_heading(manuscript: Manuscript) -> bool:
@@ -276,16 +331,28 @@ _GUARD_REPORT = re.compile(r"^citeflow-(dropped|typst)\t(?:([\w-]+)\t)?(.*)$", r
 def _citeproc_json(markdown_text: str, job: RenderJob) -> tuple[bytes, list[str]]:
     """Pandoc's JSON for the manuscript after citeproc and the finishing filter, and the
     cited keys missing from the bibliography (an error unless the job allows them)."""
-    args = ["-f", "markdown", "-t", "json", "--lua-filter", str(GUARD_FILTER), "--citeproc",
-            "--lua-filter", str(FINISH_FILTER), "--csl", str(job.style)]
-    for key, value in job.metadata.items():
-        args += ["-M", f"{key}={value}"]
-    try:
-        out, stderr = run_pandoc(args, markdown_text.lstrip("\ufeff").encode("utf-8"), job.source,
-                                 cwd=job.folder.resolve(), env=_guard_environment(markdown_text, job))
-    except CiteflowError as exc:
-        exc.message = exc.message.replace("Pandoc failed:", f"Pandoc failed (style {job.style}):", 1)
-        raise
+    with tempfile.TemporaryDirectory(prefix="citeflow-citeproc-") as private:
+        inputs = prepare_citeproc_input(job.bibliography, job.bibliography_texts, Path(private),
+                                        lower_subtitles=lowers_subtitles(job.style))
+        try:
+            style = style_for_citeproc(job.style, Path(private))
+        except OSError as exc:
+            raise CiteflowError(f"cannot prepare the CSL style for citeproc: {exc.strerror or exc}",
+                                job.style) from exc
+        args = ["-f", "markdown", "-t", "json", "--lua-filter", str(GUARD_FILTER), "--citeproc",
+                "--lua-filter", str(FINISH_FILTER), "--csl", str(style)]
+        for key, value in job.metadata.items():
+            args += ["-M", f"{key}={value}"]
+        try:
+            out, stderr = run_pandoc(args, markdown_text.lstrip("\ufeff").encode("utf-8"), job.source,
+                                     cwd=job.folder.resolve(),
+                                     env=_guard_environment(markdown_text, job, inputs))
+        except CiteflowError as exc:
+            if exc.file is not None and str(exc.file) in inputs.originals:
+                exc.file = inputs.original(exc.file)  # the user's .bib, not citeflow's copy
+            exc.message = exc.message.replace("Pandoc failed:", f"Pandoc failed (style {job.style}):", 1)
+            exc.message = exc.message.replace(str(style), str(job.style)).replace(private + "/", "")
+            raise
     _read_guard_report(stderr, job)
     # Pandoc only warns about unknown keys (and prints "KEY?"); with or without a bibliography.
     missing = list(dict.fromkeys(_MISSING.findall(stderr)))
@@ -294,13 +361,18 @@ def _citeproc_json(markdown_text: str, job: RenderJob) -> tuple[bytes, list[str]
     return out, missing
 
 
-def _guard_environment(markdown_text: str, job: RenderJob) -> dict[str, str]:
+def _guard_environment(markdown_text: str, job: RenderJob,
+                       inputs: CiteprocInput | None = None) -> dict[str, str]:
     """What the guard filter is told (see ``data/guard.lua``): trusted or not, whether the
-    source needs a walk at all, and the checked bibliographies."""
+    source needs a walk at all, the checked bibliographies (as prepared for citeproc) and
+    the journal abbreviations file."""
     mode = ("trusted" if job.trusted else "untrusted") + \
         ("" if _MARKUP_CHARS.search(markdown_text) else "-plain")
+    files = inputs.bibliography if inputs is not None else job.bibliography
+    abbreviations = inputs.abbreviations if inputs is not None else None
     return {"CITEFLOW_GUARD": mode,
-            "CITEFLOW_BIBLIOGRAPHY": "\n".join(str(b.resolve()) for b in job.bibliography)}
+            "CITEFLOW_BIBLIOGRAPHY": "\n".join(str(b.resolve()) for b in files),
+            "CITEFLOW_ABBREVIATIONS": str(abbreviations.resolve()) if abbreviations else ""}
 
 
 def _read_guard_report(stderr: str, job: RenderJob) -> None:
@@ -587,25 +659,17 @@ class _Document:
         return (f'{{"pandoc-api-version":{self.api},"meta":{meta_json},"blocks":{self.blocks}}}'
                 .encode("utf-8"))
 
-
-def _with_header(meta: dict[str, Any], fmt: str, text: str) -> dict[str, Any]:
-    """A copy of ``meta`` whose ``header-includes`` also holds raw ``text`` for ``fmt``."""
-    if not text.strip():
-        return meta
-    meta = dict(meta)
-    raw = {"t": "MetaBlocks", "c": [{"t": "RawBlock", "c": [fmt, text]}]}
-    existing = meta.get("header-includes")
-    if existing is None:
-        meta["header-includes"] = raw
-    elif existing["t"] == "MetaList":
-        meta["header-includes"] = {"t": "MetaList", "c": [*existing["c"], raw]}
-    else:
-        meta["header-includes"] = {"t": "MetaList", "c": [existing, raw]}
-    return meta
+    def with_front(self, meta: dict[str, Any], blocks: list[dict[str, Any]]) -> _Document:
+        """This document with other metadata and ``blocks`` put before its own."""
+        body = self.blocks
+        if blocks:
+            front = json.dumps(blocks, separators=(",", ":"))[1:-1]
+            body = f"[{front}{',' if body != '[]' else ''}{body[1:]}"
+        return _Document(self.api, meta, body, self.ast)
 
 
 def _html(doc: _Document, stem: str, source: Path | None, extra_css: str, folder: Path | None) -> bytes:
-    meta = _with_header(doc.meta, "html", f"<style>\n{HTML_CSS}{extra_css}\n</style>")
+    meta = with_header(doc.meta, "html", f"<style>\n{HTML_CSS}{TITLE_BLOCK_CSS}{extra_css}\n</style>")
     args = ["-f", "json", "-t", "html5", "--standalone", "--wrap=none"]
     if "title" not in meta and "pagetitle" not in meta:
         args += ["-M", f"pagetitle={stem}"]
@@ -613,32 +677,67 @@ def _html(doc: _Document, stem: str, source: Path | None, extra_css: str, folder
 
 
 def typst_source(doc: _Document, source: Path | None, preamble: str = "") -> bytes:
-    """Typst markup for the document (Pandoc's Typst writer, standalone)."""
-    meta = _with_header(doc.meta, "typst", TYPST_PREAMBLE + preamble)
+    """Typst markup for the document (Pandoc's Typst writer, citeflow's template)."""
+    meta = with_header(doc.meta, "typst", TYPST_PREAMBLE + preamble)
     # "-citations": citations are already formatted by citeproc, Typst must not redo them.
-    return run_pandoc(["-f", "json", "-t", "typst-citations", "--standalone", "--wrap=none"],
-                      doc.encode(meta), source)[0]
+    markup = run_pandoc(["-f", "json", "-t", "typst-citations", "--standalone", "--wrap=none",
+                         "--template", str(TYPST_TEMPLATE)], doc.encode(meta), source)[0]
+    return _SUPERSCRIPT_RUN.sub(_boxed_superscript, markup.decode("utf-8")).encode("utf-8")
+
+
+#: A superscript as Pandoc's Typst writer writes citation numbers (``#super[#link(<ref-a>)[4]–
+#: #link(<ref-c>)[6]]``) or a writer types them (``4^1,2^``): numbers, links to reference
+#: entries and separators only.
+_SUPERSCRIPT_RUN = re.compile(r"#super\[((?:#link\(<[^<>\s]+>\)\[[^\[\]\n]{1,20}\]|[\d,;–\-\u2009 ]){1,200})\]")
+
+
+def _boxed_superscript(match: re.Match) -> str:
+    inner = match.group(1)
+    if not re.search(r"[,;–\-]", re.sub(r"#link\(<[^<>\s]+>\)", "", inner)):
+        return match.group(0)  # one number: nothing to break
+    return f"#box(super[{inner}])"
 
 
 def compile_typst(typst_markup: bytes, source: Path | None, files: dict[str, bytes] | None = None,
-                  folder: str = "") -> bytes:
+                  folder: str = "", standards: Iterable[tuple[str, ...]] = PDF_STANDARDS,
+                  warn: Callable[[str], None] | None = None) -> bytes:
     """Compile Typst markup to PDF bytes with the typst wheel; errors name ``source``.
 
     Typst sees nothing of the project itself: its root is a new private folder holding
     copies of ``files`` (paths relative to the project root) and the markup, written in the
     project folder ``folder``, so that its relative paths start there.
+
+    The PDF meets the first of ``standards`` (each a tuple of Typst's names: ``"a-2a"``,
+    ``"ua-1"``) that the document can meet; ``warn`` is told why a better one was missed
+    (an image without alt text, say).
     """
     import typst
 
+    attempts = list(standards) or [()]
+    missed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="citeflow-typst-") as private:
         root = Path(private)
         document = write_typst_tree(root, typst_markup, folder, files or {})
-        try:
-            return typst.compile(str(document), root=private, format="pdf")
-        except typst.TypstError as exc:
-            message = " ".join(str(getattr(exc, "message", exc)).split())
-        except (RuntimeError, ValueError) as exc:
-            message = str(exc)
+        for number, standard in enumerate(attempts):
+            try:
+                pdf = typst.compile(str(document), root=private, format="pdf",
+                                    pdf_standards=list(standard))
+            except typst.TypstError as exc:
+                message = " ".join(str(getattr(exc, "message", exc)).split())
+            except (RuntimeError, ValueError) as exc:
+                message = str(exc)
+            else:
+                if missed and warn is not None:
+                    names = " and ".join(_STANDARD_NAMES.get(s, s) for s in attempts[0])
+                    got = " and ".join(_STANDARD_NAMES.get(s, s) for s in standard) or "a tagged PDF"
+                    warn(f"the PDF is not {names} ({missed[0]}); written as {got}")
+                return pdf
+            if not _STANDARD_ERROR.match(message) or number == len(attempts) - 1:
+                break
+            reason = message.split(":", 1)[-1].strip()
+            if "alt text" in reason:
+                reason += ": give every image a description, ![what it shows](file.png)"
+            missed.append(reason)
     # Paths in Typst's messages are in the private copy: show them as the project's.
     message = message.replace(private + "/", "").replace(private, ".")
     raise CiteflowError(f"Typst could not compile the PDF: {message}", source)
@@ -653,13 +752,19 @@ class _Place:
     folder: Path
     root: Path
     raw_typst: list[str] = field(default_factory=list)
+    job: RenderJob | None = None
 
     @classmethod
     def of(cls, job: "RenderJob | None", source: Path | None, folder: Path | None) -> "_Place":
         if job is not None:
-            return cls(job.source, job.folder.resolve(), job.project_root, job.raw_typst)
+            return cls(job.source, job.folder.resolve(), job.project_root, job.raw_typst, job)
         folder = (folder or Path.cwd()).resolve()
         return cls(source, folder, folder)
+
+    def warn(self, message: str) -> None:
+        """A warning about the PDF, kept with the job's (when there is a job)."""
+        if self.job is not None:
+            self.job.warnings.append(RenderWarning(Dropped.PDF_STANDARD, message, self.source))
 
     @property
     def folder_key(self) -> str:
@@ -675,8 +780,21 @@ def _pdf(doc: _Document, preamble: str, place: _Place, images: ImageSet) -> byte
     files = images.typst_files()
     if place.raw_typst:
         files.update(typst_literal_files(place.raw_typst, place.folder, place.root, place.source))
-    return compile_typst(typst_source(doc, place.source, preamble), place.source, files,
-                         place.folder_key)
+    markup = typst_source(doc, place.source, preamble)
+    if doc.ast is not None:
+        markup = _with_alt_texts(markup, doc.ast, images)
+    return compile_typst(markup, place.source, files, place.folder_key, warn=place.warn)
+
+
+def _with_alt_texts(markup: bytes, ast: dict[str, Any], images: ImageSet) -> bytes:
+    """Typst markup whose ``image(...)`` calls carry the images' alternative texts."""
+    text = markup.decode("utf-8")
+    for src, alt in alt_texts(ast).items():
+        image = images.images.get(src)
+        if image is not None and image.kind is not ImageKind.REMOTE:
+            call = f'image("/{image.key}"'
+            text = text.replace(call, f"{call}, alt: {typst_string(alt)}")
+    return text.encode("utf-8")
 
 
 def _docx(doc: _Document, source: Path | None, folder: Path | None) -> bytes:
@@ -705,6 +823,8 @@ def write_outputs(
     resource_path: Path | None = None,
     job: RenderJob | None = None,
     parallel: bool = True,
+    title_blocks: bool = True,
+    overrides: dict[str, dict[str, Any]] | None = None,
 ) -> list[Path]:
     """Write ``outdir/stem.<format>`` for each format from one citeproc'd AST.
 
@@ -718,6 +838,10 @@ def write_outputs(
     from (its project root) and collects warnings about those left out; without it,
     ``source`` names the manuscript in error messages and ``resource_path`` is the folder
     relative image paths start from (and the only one images may come from).
+    The front matter's authors, affiliations, date, abstract and keywords are printed as a
+    title block after the title (:mod:`citeflow.output.titleblock`) unless ``title_blocks``
+    is false; either way each writer gets only the metadata it can use. ``overrides`` gives
+    a format a document of its own (the review's DOCX), written with the others.
     """
     formats = parse_formats(list(formats))
     outdir = Path(outdir)
@@ -730,7 +854,20 @@ def write_outputs(
             job.warnings += [RenderWarning(Dropped(kind), message, job.source,
                                            _line_of(job.manuscript, f"]({src}"))
                              for kind, src, message in images.warnings]
-    docs = {fmt: doc.for_writer(images, fmt) for fmt in formats}
+    block = read_title_block(doc.meta if title_blocks else {})
+    sources = {fmt: doc for fmt in formats}
+    for fmt, other in (overrides or {}).items():
+        if fmt in sources:
+            collect_images(other, place.folder, place.root)  # refused images replaced, as above
+            sources[fmt] = _Document.of(other)
+    docs = {fmt: sources[fmt].for_writer(images, fmt).with_front(
+                writer_meta(sources[fmt].meta, fmt, block, stem), title_block(block, fmt))
+            for fmt in formats}
+    if job is not None and "pdf" in formats:
+        _, problems = typst_settings({k: v for k, v in doc.meta.items() if k not in TITLE_BLOCK_KEYS})
+        job.warnings += [RenderWarning(Dropped.FRONT_MATTER, f"{p.key}: {p.reason}; left out of "
+                                       "the PDF", job.source, job.manuscript.front_matter_line(p.key))
+                         for p in problems]
     makers = {
         "html": lambda: _html(docs["html"], stem, place.source, extra_css, place.folder),
         "pdf": lambda: _pdf(docs["pdf"], typst_preamble, place, images),

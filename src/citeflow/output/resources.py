@@ -93,6 +93,41 @@ def image_nodes(ast: dict[str, Any]) -> list[tuple[Any, Any, dict]]:
     return found
 
 
+def alt_texts(ast: dict[str, Any]) -> dict[str, str]:
+    """The alternative text of each image address of a document: the image's description,
+    else the caption of the figure holding it. An accessible PDF (PDF/UA-1) needs one for
+    every image; Pandoc's Typst writer passes on neither."""
+    from citeflow.pandoc import plain_text
+
+    found: dict[str, str] = {}
+
+    def walk(node: Any, caption: str) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, caption)
+            return
+        if not isinstance(node, dict):
+            return
+        kind = node.get("t")
+        if kind == "Figure":  # [attr, [short caption, caption blocks], blocks]
+            blocks = node["c"][1][1]
+            text = " ".join(plain_text(b["c"]) for b in blocks
+                            if isinstance(b, dict) and b.get("t") in ("Plain", "Para"))
+            walk(node["c"][2], " ".join(text.split()) or caption)
+            return
+        if kind == "Image":
+            description = " ".join(plain_text(node["c"][1]).split())
+            src = node["c"][2][0]
+            if description or caption:
+                found.setdefault(src, description or caption)
+            return
+        if isinstance(node.get("c"), list):
+            walk(node["c"], caption)
+
+    walk(ast.get("blocks", []), "")
+    return found
+
+
 def _image_mime(name: str) -> str:
     mime = mimetypes.guess_type(name)[0] or ""
     return mime if mime.startswith("image/") else ""

@@ -40,6 +40,7 @@ from citeflow.output.claimtable import (
 )
 from citeflow.document.manuscript import Block, Manuscript, protected_ranges
 from citeflow.document.markdown import escape_inline
+from citeflow.output.titleblock import typst_string
 
 # --------------------------------------------------------------------------------------
 # Colours
@@ -86,23 +87,41 @@ def style_for(severity: Severity) -> SeverityStyle:
 
 @dataclass
 class Placement:
-    """A numbered finding and where its highlight goes in the manuscript source.
+    """A numbered marker, the findings it stands for, and where its highlight goes in the
+    manuscript source.
 
-    ``start``/``end`` are source offsets of the highlighted span when ``wrapped``; when not
-    wrapped only a marker is inserted, at ``start``. ``start`` is None for a finding that has
-    no place in the article text (a bibliography entry, the front matter): it is listed in
-    the appendix only.
+    The review puts one marker on each sentence with findings (:func:`place_findings` with
+    ``by_sentence``); a placement may also stand for one finding. ``start``/``end`` are source
+    offsets of the highlighted span when ``wrapped``; when not wrapped only a marker is
+    inserted, at ``start``. ``start`` is None for findings that have no place in the article
+    text (a bibliography entry, the front matter): they are listed in the appendix only.
     """
 
     number: int
-    finding: Finding
+    findings: list[Finding]
     start: int | None
     end: int | None
     wrapped: bool
+    sentence: str = ""  # the sentence the marker sits on (plain text), if any
+
+    @property
+    def finding(self) -> Finding:
+        """The first (most important) finding of the marker."""
+        return self.findings[0]
 
     @property
     def placed(self) -> bool:
         return self.start is not None
+
+    @property
+    def codes(self) -> list[str]:
+        """The rule codes of the marker's findings, each once, most severe first."""
+        ordered = sorted(self.findings, key=lambda f: (-f.severity, f.code))
+        return list(dict.fromkeys(f.code for f in ordered))
+
+    @property
+    def severity(self) -> Severity:
+        return max(f.severity for f in self.findings)
 
 
 _DELIMS = "*_~^"
@@ -248,30 +267,22 @@ def _is_in_article(finding: Finding, manuscript: Manuscript) -> bool:
     return manuscript.body_start <= finding.start <= len(manuscript.text)
 
 
-def place_findings(manuscript: Manuscript, findings: Iterable[Finding]) -> list[Placement]:
-    """Number the findings in reading order and decide how each is shown in the text.
+class _Placer:
+    """Decides where highlights may go in one manuscript, one span after another: a span
+    grows until it cuts no structure in two, and it is wrapped only when the result stays
+    valid Markdown and nests with the spans wrapped before it."""
 
-    Findings in the article come first, in source order; the others (bibliography entries,
-    suppressed findings) follow. Overlapping highlights must nest: a span that would
-    half-overlap one already wrapped gets a marker only.
-    """
-    findings = list(findings)
-    in_text = sorted((f for f in findings if _is_in_article(f, manuscript)),
-                     key=lambda f: (f.start, -f.end, f.code))
-    others = [f for f in findings if not _is_in_article(f, manuscript)]
-    maps: dict[int, _BlockMap] = {}
-    placements: list[Placement] = []
-    wrapped_spans: list[tuple[int, int]] = []
-    for number, finding in enumerate(in_text, start=1):
-        block = _block_for(manuscript, finding.start)
-        if block is None:
-            # Not in prose (a code block, a comment): listed in the appendix only.
-            placements.append(Placement(number, finding, None, None, False))
-            continue
-        bmap = maps.setdefault(id(block), _map_block(block))
+    def __init__(self, manuscript: Manuscript) -> None:
+        self.manuscript = manuscript
+        self.maps: dict[int, _BlockMap] = {}
+        self.wrapped: list[tuple[int, int]] = []
+
+    def place(self, block: Block, start_offset: int, end_offset: int) -> tuple[int, int | None, bool]:
+        """(start, end or None, wrapped) for the source span in ``block``."""
+        bmap = self.maps.setdefault(id(block), _map_block(block))
         content = block.content
-        s = min(_content_index(block, finding.start), len(content))
-        end_offset = max(finding.end, finding.start)
+        s = min(_content_index(block, start_offset), len(content))
+        end_offset = max(end_offset, start_offset)
         e = _content_index(block, end_offset)
         crosses_block = end_offset > block.offsets[-1] + 1
         if e <= s:
@@ -289,12 +300,65 @@ def place_findings(manuscript: Manuscript, findings: Iterable[Finding]) -> list[
         ok = (not crosses_block and e > s
               and _balanced(content, s, e, bmap, block.kind == "table")
               and all(end <= a or start >= b or (a <= start and end <= b)
-                      or (start <= a and b <= end) for a, b in wrapped_spans))
+                      or (start <= a and b <= end) for a, b in self.wrapped))
         if ok:
-            wrapped_spans.append((start, end))
-        placements.append(Placement(number, finding, start, end if ok else None, ok))
-    for number, finding in enumerate(others, start=len(placements) + 1):
-        placements.append(Placement(number, finding, None, None, False))
+            self.wrapped.append((start, end))
+        return start, (end if ok else None), ok
+
+
+def _sentence_at(block: Block, offset: int, cache: dict[int, list]) -> Any:
+    sentences = cache.setdefault(id(block), block_sentences(block))
+    for sentence in sentences:
+        if sentence.start <= offset < max(sentence.end, sentence.start + 1):
+            return sentence
+    return None
+
+
+def place_findings(manuscript: Manuscript, findings: Iterable[Finding],
+                   by_sentence: bool = False) -> list[Placement]:
+    """Number the findings in reading order and decide how each is shown in the text.
+
+    With ``by_sentence`` the findings of one sentence share one placement (one marker,
+    one highlight over the sentence); otherwise each finding has its own. Placements in the
+    article come first, in source order; then one for each finding outside it (bibliography
+    entries, suppressed findings, code blocks), which have no place in the text. Overlapping
+    highlights must nest: a span that would half-overlap one already wrapped gets a marker
+    only.
+    """
+    findings = list(findings)
+    in_text = sorted((f for f in findings if _is_in_article(f, manuscript)),
+                     key=lambda f: (f.start, -f.end, f.code))
+    others = [f for f in findings if not _is_in_article(f, manuscript)]
+    groups: dict[tuple, list[Finding]] = {}
+    spans: dict[tuple, tuple[Block | None, int, int, str]] = {}
+    cache: dict[int, list] = {}
+    for finding in in_text:
+        block = _block_for(manuscript, finding.start)
+        if block is None:  # not in prose (a code block, a comment)
+            key: tuple = ("outside", id(finding))
+            spans[key] = (None, finding.start, finding.end, "")
+        elif by_sentence and (sentence := _sentence_at(block, finding.start, cache)) is not None:
+            key = (block.start, sentence.start)
+            _, start, end, _ = spans.get(key, (block, sentence.start, sentence.end, ""))
+            said = spans[key][3] if key in spans else (finding.sentence or sentence.text)
+            spans[key] = (block, min(start, finding.start), max(end, finding.end),
+                          plain_sentence(said))
+        else:
+            key = (block.start, finding.start, id(finding))
+            spans[key] = (block, finding.start, finding.end, "")
+        groups.setdefault(key, []).append(finding)
+    placer = _Placer(manuscript)
+    placements: list[Placement] = []
+    for key in sorted(groups, key=lambda k: (spans[k][1], -spans[k][2])):
+        block, start, end, sentence = spans[key]
+        number = len(placements) + 1
+        if block is None:
+            placements.append(Placement(number, groups[key], None, None, False))
+            continue
+        at, until, wrapped = placer.place(block, start, end)
+        placements.append(Placement(number, groups[key], at, until, wrapped, sentence))
+    for finding in others:
+        placements.append(Placement(len(placements) + 1, [finding], None, None, False))
     return placements
 
 
@@ -308,15 +372,12 @@ def place_findings(manuscript: Manuscript, findings: Iterable[Finding]) -> list[
 
 _BY_NAME = {style.name: style for style in STYLES.values()}
 _OPEN_TAG = re.compile(r'<mark class="cf-finding cf-(\w+)" id="cf-hl-(\d+)">')
-_MARKER_TAG = re.compile(r'<sup class="cf-marker cf-(\w+)" data-cf-marker="(\d+) ([\w-]+)">')
+_MARKER_TAG = re.compile(r'<sup class="cf-marker cf-(\w+)" data-cf-marker="(\d+) ([\w -]+)">')
 
-
-def _typst_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def open_piece(placement: Placement) -> str:
-    style = style_for(placement.finding.severity)
+    style = style_for(placement.severity)
     return f'<mark class="cf-finding cf-{style.name}" id="cf-hl-{placement.number}">'
 
 
@@ -325,28 +386,29 @@ def close_piece(placement: Placement) -> str:
 
 
 def marker_label(placement: Placement) -> str:
-    return f"[{placement.number} {placement.finding.code}]"
+    """The marker's text: its number and the codes of its findings, ``[3 CF301 CF302]``."""
+    return f"[{placement.number} {' '.join(placement.codes)}]"
 
 
 def marker_piece(placement: Placement) -> str:
-    style = style_for(placement.finding.severity)
+    style = style_for(placement.severity)
     return (f'<sup class="cf-marker cf-{style.name}" '
-            f'data-cf-marker="{placement.number} {placement.finding.code}"></sup>')
+            f'data-cf-marker="{placement.number} {" ".join(placement.codes)}"></sup>')
 
 
 def _raw_inline(fmt: str, text: str) -> dict:
     return {"t": "RawInline", "c": [fmt, text]}
 
 
-def _marker_inlines(severity: str, number: str, code: str) -> list[dict]:
+def _marker_inlines(severity: str, number: str, codes: str) -> list[dict]:
     """The numbered marker: superscript number and rule code, linked to the appendix in HTML."""
     style = _BY_NAME.get(severity, STYLES[Severity.INFO])
-    label = f"[{number} {code}]"
+    label = f"[{number} {codes}]"
     typst_label = label.replace("[", "\\[").replace("]", "\\]")
     return [
         _raw_inline("html", f'<sup class="cf-marker cf-{style.name}"><a href="#cf-finding-{number}">'
                             f"{html.escape(label)}</a></sup>"),
-        _raw_inline("typst", f"#super[#text(fill: rgb({_typst_string(style.ink)}), "
+        _raw_inline("typst", f"#super[#text(fill: rgb({typst_string(style.ink)}), "
                              f'weight: "bold")[{typst_label}]];'),
     ]
 
@@ -379,7 +441,7 @@ def finish_review_ast(node: Any, _open: list[bool] | None = None) -> Any:
         if opened:
             style = _BY_NAME.get(opened.group(1), STYLES[Severity.INFO])
             stack.append(True)
-            out += [item, _raw_inline("typst", f"#highlight(fill: rgb({_typst_string(style.fill)}))[")]
+            out += [item, _raw_inline("typst", f"#highlight(fill: rgb({typst_string(style.fill)}))[")]
         elif marker:
             out += _marker_inlines(*marker.groups())
             following = node[index] if index < len(node) else None
@@ -452,10 +514,14 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def summary_markdown(findings: Sequence[Finding], stats: ClaimStats, source_name: str) -> str:
-    """The box up front: findings by severity and rule, and how many claims cite something."""
+def summary_markdown(findings: Sequence[Finding], stats: ClaimStats, source_name: str,
+                     placements: Sequence[Placement] = ()) -> str:
+    """The first page: findings by severity and rule, where they are, and how many claims
+    cite something."""
     totals = summarize(findings)
     suppressed = f" ({totals['suppressed']} suppressed)" if totals["suppressed"] else ""
+    marked = [p for p in placements if p.placed]
+    in_text = sum(len(p.findings) for p in marked)
     lines = [
         "::: {.cf-review-summary}",
         f"# Editorial review {_HEADING_ATTRS}",
@@ -464,6 +530,13 @@ def summary_markdown(findings: Sequence[Finding], stats: ClaimStats, source_name
         f"{totals['error']} error, {totals['warning']} warning, {totals['info']} info"
         f"{suppressed}.",
         "",
+    ]
+    if placements:
+        rest = len(_active(findings)) - in_text
+        lines += [f"{_plural(in_text, 'finding')} marked on {_plural(len(marked), 'sentence')} "
+                  f"of the text; {rest} about the bibliography or the whole file, listed at the end.",
+                  ""]
+    lines += [
         f"Claim sentences that cite a reference: **{stats.cited} of {stats.claims}**"
         + (f" ({stats.share:.0%})." if stats.claims else "."),
         "",
@@ -475,23 +548,51 @@ def summary_markdown(findings: Sequence[Finding], stats: ClaimStats, source_name
             lines.append(f"| {code} | {escape_inline(name)} | {severity} | {count} |")
         lines.append("")
     lines += [
-        "Highlights: red = error, yellow = warning, blue = info. The marker after each "
-        "highlight gives the finding's number and rule; *Review findings* at the end lists them.",
+        "Highlights: red = error, yellow = warning, blue = info. Each highlighted sentence ends "
+        "with one marker giving its number and rule codes, such as \\[3 CF301 CF302\\]; "
+        "*Review findings* at the end lists each marker's messages and candidate references.",
         ":::",
     ]
     return "\n".join(lines) + "\n"
 
 
-def _candidate_text(suggestion, bibliography) -> str:
-    ref = bibliography.get(suggestion.key) if bibliography is not None else None
-    title = ""
-    if ref is not None and ref.title:
-        title = f" {ref.title}" + (f" ({ref.year})" if ref.year else "")
-    return escape_inline(f"@{suggestion.key}{title}")
+def candidate_label(key: str, bibliography=None, limit: int | None = None) -> str:
+    """A candidate reference as an editor recognises it: "Gandhi 2016, Targeting key
+    proximal drivers of type 2 inflammation in disease" (the key when the bibliography does
+    not hold it); a title longer than ``limit`` characters is cut at a word, with "…"."""
+    ref = bibliography.get(key) if bibliography is not None else None
+    if ref is None:
+        return f"@{key}"
+    author = ref.first_author_family
+    head = " ".join(part for part in (author, str(ref.year) if ref.year else "") if part)
+    title = " ".join((ref.title or "").split())
+    if limit is not None and len(title) > limit:
+        title = title[:limit].rsplit(" ", 1)[0].rstrip(",:;") + "…"
+    return ", ".join(part for part in (head, title) if part) or f"@{key}"
 
 
-def _where(placement: Placement, manuscript: Manuscript) -> str:
-    finding = placement.finding
+def review_message(finding: Finding) -> str:
+    """A finding's message without the candidate keys the checks append to it ("; candidates:
+    key1, key2"): the review lists candidates once, by author, year and title."""
+    message = finding.message
+    if finding.suggestions:
+        cut = message.rfind("; candidates: ")
+        if cut >= 0:
+            message = message[:cut]
+    return message
+
+
+def candidates_of(findings: Iterable[Finding], limit: int = 3) -> list[str]:
+    """The candidate reference keys of some findings, each once, best first."""
+    keys: list[str] = []
+    for finding in findings:
+        for suggestion in finding.suggestions:
+            if suggestion.key not in keys:
+                keys.append(suggestion.key)
+    return keys[:limit]
+
+
+def _where(finding: Finding, manuscript: Manuscript) -> str:
     same_file = (manuscript.path is None or finding.file is None
                  or Path(finding.file).resolve() == manuscript.path.resolve())
     if same_file:
@@ -500,53 +601,77 @@ def _where(placement: Placement, manuscript: Manuscript) -> str:
 
 
 def sentence_of(placement: Placement, manuscript: Manuscript) -> str:
-    """The finding's sentence, or the sentence of the manuscript it sits in."""
+    """The sentence a placement marks, or the finding's own sentence."""
+    if placement.sentence:
+        return placement.sentence
     finding = placement.finding
     if finding.sentence or not _is_in_article(finding, manuscript):
         return finding.sentence
     block = _block_for(manuscript, finding.start)
     if block is None:
         return ""
-    for sentence in block_sentences(block):
-        if sentence.start <= finding.start < max(sentence.end, sentence.start + 1):
-            return sentence.text
-    return ""
+    sentence = _sentence_at(block, finding.start, {})
+    return sentence.text if sentence is not None else ""
+
+
+#: Candidate titles in the printed appendix are cut after this many characters.
+APPENDIX_TITLE_LIMIT = 90
 
 
 def appendix_markdown(placements: Sequence[Placement], manuscript: Manuscript,
                       bibliography=None) -> str:
-    """Every finding, numbered as in the text: code, severity, place, message, sentence and
-    candidate references. One paragraph each, so the code and the sentence stay together
-    in the PDF's text."""
+    """Every marker, numbered as in the text: its line, each finding's code, severity and
+    message, the sentence once and its candidate references once; then, one line each, the
+    findings about the bibliography or the whole file, and the suppressed ones."""
     lines = ["::: {.cf-review-appendix}", f"# Review findings {_HEADING_ATTRS}", ""]
     if not placements:
         lines += ["No findings.", ""]
-    for p in placements:
-        f = p.finding
+    marked = [p for p in placements if p.placed]
+    unplaced = [p for p in placements if not p.placed]
+    for p in marked:
         anchor = f'<a id="cf-finding-{p.number}"></a>'
-        label = escape_inline(marker_label(p))
-        state = f", suppressed: {f.suppressed}" if f.suppressed is not None else ""
-        parts = [f"{anchor}**{label}** {f.severity}, {escape_inline(_where(p, manuscript) + state)}: "
-                 f"{escape_inline(f.message)}"]
+        messages = "; ".join(f"{f.code} {f.severity}: {escape_inline(review_message(f))}"
+                             for f in sorted(p.findings, key=lambda f: (-f.severity, f.code)))
+        parts = [f"{anchor}**{escape_inline(marker_label(p))}** "
+                 f"{escape_inline(_where(p.finding, manuscript))}. {messages}"]
         sentence = sentence_of(p, manuscript)
         if sentence:
-            parts.append(f"Sentence: *{escape_inline(plain_sentence(sentence))}*")
-        if f.suggestions:
-            parts.append("Candidate references: "
-                         + "; ".join(_candidate_text(s, bibliography) for s in f.suggestions))
-        if f.suppressed is not None:
-            parts.append("(Suppressed in the manuscript; not highlighted.)")
-        elif not p.placed and _is_in_article(f, manuscript):
-            parts.append("(Not highlighted: outside the article's prose.)")
+            parts.append(f"*{escape_inline(plain_sentence(sentence))}*")
+        keys = candidates_of(p.findings)
+        if keys:
+            parts.append("Candidates: " + "; ".join(
+                escape_inline(candidate_label(k, bibliography, APPENDIX_TITLE_LIMIT)) for k in keys))
         lines.append("\\\n".join(parts))
         lines.append("")
+    if unplaced:
+        active = [p for p in unplaced if p.finding.suppressed is None]
+        suppressed = [p for p in unplaced if p.finding.suppressed is not None]
+        if active:
+            lines += [f"## About the bibliography and the whole file {_HEADING_ATTRS}", ""]
+        for group in (active, suppressed):
+            if group is suppressed and suppressed:
+                lines += [f"## Suppressed in the manuscript {_HEADING_ATTRS}", ""]
+            for p in group:
+                f = p.finding
+                anchor = f'<a id="cf-finding-{p.number}"></a>'
+                state = f" (suppressed: {f.suppressed})" if f.suppressed is not None else ""
+                outside = (" (outside the article's prose)" if f.suppressed is None
+                           and _is_in_article(f, manuscript) else "")
+                keys = candidates_of([f])
+                also = ("; candidates: " + "; ".join(candidate_label(k, bibliography,
+                                                                     APPENDIX_TITLE_LIMIT)
+                                                     for k in keys) if keys else "")
+                lines.append(f"{anchor}**{f.code}** {f.severity}, "
+                             f"{escape_inline(_where(f, manuscript) + state + outside)}: "
+                             f"{escape_inline(review_message(f) + also)}")
+                lines.append("")
     lines.append(":::")
     return "\n".join(lines) + "\n"
 
 
 def claims_markdown(rows: Sequence[ClaimRow]) -> str:
     body = rows_to_markdown(rows) if rows else "No claim sentences found.\n"
-    return f"# Claims table {_HEADING_ATTRS}\n\n{body}"
+    return f"::: {{.cf-review-claims}}\n# Claims table {_HEADING_ATTRS}\n\n{body}\n:::\n"
 
 
 _REFS_DIV = re.compile(r"\{#refs\b|id=[\"']refs[\"']")
@@ -554,19 +679,21 @@ _REFS_DIV = re.compile(r"\{#refs\b|id=[\"']refs[\"']")
 
 def review_markdown(manuscript: Manuscript, findings: Sequence[Finding],
                     rows: Sequence[ClaimRow], bibliography=None,
-                    references_title: str | None = None) -> str:
+                    references_title: str | None = None,
+                    placements: Sequence[Placement] | None = None) -> str:
     """The review document as Pandoc Markdown: summary, highlighted article, reference list,
     findings appendix and claims table.
 
     The reference list is pinned before the appendix with a ``#refs`` div unless the
     manuscript places it itself; ``references_title`` is then the heading put above it.
     """
-    placements = place_findings(manuscript, findings)
+    if placements is None:
+        placements = place_findings(manuscript, findings, by_sentence=True)
     body = highlight_markdown(manuscript, placements)
     # highlight_markdown keeps the front matter in place: the summary goes right after it.
     head_end = manuscript.body_start
     name = manuscript.path.name if manuscript.path else "manuscript"
-    summary = summary_markdown(findings, claim_stats(rows), name)
+    summary = summary_markdown(findings, claim_stats(rows), name, placements)
     head, rest = body[:head_end], body[head_end:]
     parts = [head, "\n", summary, "\n", rest.rstrip("\r\n"), "\n\n"]
     if not _REFS_DIV.search(manuscript.text):
@@ -578,7 +705,41 @@ def review_markdown(manuscript: Manuscript, findings: Sequence[Finding],
 
 
 # --------------------------------------------------------------------------------------
+# Each format's review from the one citeproc'd document
+
+#: Divs of the review document that only the PDF and HTML copies have.
+REVIEW_PARTS = ("cf-review-summary", "cf-review-appendix", "cf-review-claims")
+
+
+def _div_class(block: Any) -> str | None:
+    if isinstance(block, dict) and block.get("t") == "Div":
+        classes = block["c"][0][1]
+        return next((c for c in classes if c in REVIEW_PARTS), None)
+    return None
+
+
+def printed_review(ast: dict[str, Any]) -> dict[str, Any]:
+    """The PDF/HTML review: the summary alone on the first page of the PDF, the appendix on
+    pages of its own, it and the claims table set small (in place)."""
+    blocks = []
+    for block in ast["blocks"]:
+        kind = _div_class(block)
+        if kind in ("cf-review-appendix", "cf-review-claims"):
+            block["c"][0][2].append(["typst:text:size", "9pt"])
+            block["c"][1].insert(0, {"t": "RawBlock", "c": ["typst", "#set par(spacing: 0.75em, justify: false)"]})
+        if kind == "cf-review-appendix":
+            blocks.append({"t": "RawBlock", "c": ["typst", "#pagebreak(weak: true)"]})
+        blocks.append(block)
+        if kind == "cf-review-summary":
+            blocks.append({"t": "RawBlock", "c": ["typst", "#pagebreak(weak: true)"]})
+    ast["blocks"] = blocks
+    return ast
+
+
+# --------------------------------------------------------------------------------------
 # Rendering
+
+FORMATS = ("pdf", "html", "docx")
 
 
 def render_review(
@@ -589,8 +750,14 @@ def render_review(
     result=None,
     trusted: bool | None = None,
     warn=None,
+    formats: Iterable[str] = ("pdf", "html"),
 ) -> list[Path]:
-    """Write ``DIR/STEM.review.pdf`` and ``DIR/STEM.review.html``; return their paths.
+    """Write ``DIR/STEM.review.{pdf,html,docx}`` (the ``formats`` asked for); return their
+    paths.
+
+    The PDF and HTML show every finding in place (one marker per sentence) with a summary
+    page up front, an appendix and the claims table; the DOCX is the article with each
+    finding as a Word comment (:mod:`citeflow.output.docx_review`).
 
     ``result`` is a check result for this manuscript when one is at hand (``citeflow build``
     has just checked it); otherwise the checks run here. Citation keys missing from the
@@ -599,8 +766,12 @@ def render_review(
     :func:`citeflow.output.render.render`, which says what ``warn`` gets); the review's highlights
     stay.
     """
-    from citeflow.output import render as rendering
+    import copy
 
+    from citeflow.output import render as rendering
+    from citeflow.output.docx_review import comment_review
+
+    wanted = rendering.parse_formats(list(formats))
     source = Path(manuscript_path)
     job = rendering.prepare(source, csl=csl, config=config, allow_missing=True, trusted=trusted,
                             manuscript=result.manuscript if result is not None else None)
@@ -611,14 +782,22 @@ def render_review(
         bibliography = load_bibliography(job.bibliography, missing_ok=True)
     rows = claim_rows(job.manuscript, bibliography, getattr(result, "claims", None),
                       cues=cues_from_config(job.config))
+    findings = list(result.findings)
+    placements = place_findings(job.manuscript, findings, by_sentence=True)
     # The reference list heading is written into the review document, before the appendix.
     references_title = job.metadata.pop("reference-section-title", None)
-    text = review_markdown(job.manuscript, list(result.findings), rows, bibliography,
-                           references_title)
-    ast = finish_review_ast(rendering.citeproc_ast(text, job))
+    text = review_markdown(job.manuscript, findings, rows, bibliography, references_title,
+                           placements)
+    ast = rendering.citeproc_ast(text, job)
+    overrides = {}
+    if "docx" in wanted:
+        overrides["docx"] = comment_review(copy.deepcopy(ast), placements, findings,
+                                           job.manuscript, bibliography)
+    ast = printed_review(finish_review_ast(ast))
     target = Path(outdir) if outdir is not None else rendering.default_outdir(job.config)
-    written = rendering.write_outputs(ast, ["pdf", "html"], target, f"{job.stem}.review",
-                                      extra_css=REVIEW_CSS, job=job)
+    written = rendering.write_outputs(ast, wanted, target, f"{job.stem}.review",
+                                      extra_css=REVIEW_CSS, job=job, title_blocks=False,
+                                      overrides=overrides)
     for warning in job.warnings:
         if warn is not None:
             warn(warning)

@@ -201,3 +201,63 @@ def _independent(path: Path) -> Path:
             f"dependent style needs '{info.parent}', which is not available offline", path
         )
     return parent
+
+
+# -- what citeproc gets ------------------------------------------------------------------------
+
+#: Styles (independent ones; dependent styles resolve to these) that print a subtitle as the
+#: rest of the title, its first word in lower case: AMA and the NLM (Vancouver) family.
+LOWER_SUBTITLE_STYLES = frozenset({
+    "american-medical-association", "american-medical-association-no-et-al",
+    "american-medical-association-brackets", "american-medical-association-alphabetical",
+    "nlm-citation-sequence", "nlm-citation-sequence-superscript", "nlm-citation-sequence-brackets",
+    "nlm-citation-name", "nlm-name-year",
+})
+
+
+def lowers_subtitles(style: Path) -> bool:
+    """True for a style that prints "...arthritis: a dermatology-rheumatology perspective"."""
+    name = style.name[:-4] if style.name.endswith(".csl") else style.name
+    return name in LOWER_SUBTITLE_STYLES
+
+_NAMES = re.compile(r"(<names\b[^>]*[^/]>)(.*?)(</names>)", re.S)
+
+
+def _with_name_elements(text: str) -> str:
+    def fix(match: re.Match) -> str:
+        inner = match.group(2)
+        if re.search(r"<name[\s/>]", inner) or "<label" not in inner:
+            return match.group(0)
+        return match.group(1) + re.sub(r"(\s*)<label", r"\1<name/>\1<label", inner, count=1) + match.group(3)
+
+    return _NAMES.sub(fix, text)
+
+
+@lru_cache(maxsize=16)
+def _citeproc_text(path: str, stamp: tuple) -> str | None:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    fixed = _with_name_elements(text)
+    return fixed if fixed != text else None
+
+
+def style_for_citeproc(style: Path, folder: Path) -> Path:
+    """The style file Pandoc's citeproc gets: ``style`` itself, or a copy in ``folder`` with
+    a ``<name/>`` put into each ``<names>`` that has a ``<label>`` but no ``<name>``.
+
+    CSL lets a ``<names>`` element leave out ``<name>``; citeproc then prints the label
+    before the names, and AMA's chapter references came out as "In, eds.Regier DA, ...".
+    With the (default) ``<name/>`` spelled out they read "In: Regier DA, ..., eds.".
+    """
+    try:
+        stat = style.stat()
+    except OSError:
+        return style
+    fixed = _citeproc_text(str(style), (stat.st_mtime_ns, stat.st_size))
+    if fixed is None:
+        return style
+    target = folder / style.name
+    target.write_text(fixed, encoding="utf-8")
+    return target
