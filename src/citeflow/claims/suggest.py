@@ -376,7 +376,11 @@ class Suggester:
         result = []
         # The query's terms in label order once: the order is a stable sort, so the terms a
         # reference matches keep it when the others are left out.
-        ranked = _ordered(list(query.weights), query) if order else []
+        # Only the terms some shown reference has are sorted: leaving the others out keeps
+        # the relative order of these (the sort is stable, the input order is the query's).
+        shown = [self._terms[self.keys[index]] for index in order[:k]]
+        ranked = _ordered([t for t in query.weights if any(t in terms for terms in shown)],
+                          query) if order else []
         labels: dict[str, str] = {}
         for index in order[:k]:
             terms_here = self._terms[self.keys[index]]
