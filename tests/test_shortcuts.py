@@ -143,7 +143,7 @@ _CUE_PARTS = [(kind, re.compile(detect._lower_pattern(part)), part)
 @FAST
 @given(TEXT.map(str.lower))
 def test_cues_with_the_boundary_first_match_as_written(low):
-    for kind, plain, part in _CUE_PARTS:
+    for _kind, plain, part in _CUE_PARTS:
         hoisted = re.compile(detect._lower_pattern(detect._boundary_first(part)))
         found, expected = hoisted.search(low), plain.search(low)
         assert (found and found.span()) == (expected and expected.span()), part
@@ -168,7 +168,7 @@ def test_reasons_from_stored_weights_equal_a_lookup_by_name(claim_model, data):
     from citeflow.claims.model import Verdict
 
     known = sorted(claim_model.weights)[::50]
-    names = tuple(dict.fromkeys(data.draw(st.lists(st.sampled_from(known + ["unknown:x"]), max_size=40))))
+    names = tuple(dict.fromkeys(data.draw(st.lists(st.sampled_from([*known, "unknown:x"]), max_size=40))))
     fast = claim_model.score_features(names)
     plain = Verdict(fast.probability, names, claim_model.weights)
     for n in (1, 3):

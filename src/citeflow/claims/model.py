@@ -250,9 +250,9 @@ class Verdict:
         if values is None:
             values = tuple(map(self._weights.get, self._names, repeat(0.0)))
         if positive:
-            chosen = [(w, name) for name, w in zip(self._names, values) if w > 0]
+            chosen = [(w, name) for name, w in zip(self._names, values, strict=True) if w > 0]
         else:
-            chosen = [(-w, name) for name, w in zip(self._names, values) if w < 0]
+            chosen = [(-w, name) for name, w in zip(self._names, values, strict=True) if w < 0]
         return [Contribution(name, sign * w) for w, name in nlargest(n, chosen)]
 
 
