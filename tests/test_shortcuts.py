@@ -188,3 +188,12 @@ def test_the_generated_text_reaches_the_expressions():
                for _, plain, part in _CUE_PARTS)
     assert sg._concepts(sg.normalise(joined))
     assert re.search(r"[^\x00-\x7f]", joined)
+
+
+@FAST
+@given(TEXT, TEXT)
+def test_shared_words_from_cached_terms_equal_a_fresh_analysis(sentence, other):
+    terms = {token for token, _ in sg._analyse(other)}
+    plain = {stem for token, word in sg._analyse(sentence) if token in terms
+             for stem, _ in sg._words(sg.normalise(word))}
+    assert sg.shared_words(sentence, terms) == plain

@@ -431,10 +431,17 @@ def shared_words(sentence: str, terms: Iterable[str]) -> set[str]:
     reference's): a word term stands for its word, a concept for the words it was found in."""
     terms = set(terms)
     shared: set[str] = set()
-    for token, word in _analyse_part(sentence, ""):
+    for token, stems in _term_words(sentence):
         if token in terms:
-            shared.update(stem for stem, _ in _words(normalise(word)))
+            shared.update(stems)
     return shared
+
+
+@lru_cache(maxsize=4096)
+def _term_words(sentence: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(term, stems of the words it was found in) for each term of ``sentence``."""
+    return tuple((token, tuple(stem for stem, _ in _words(normalise(word))))
+                 for token, word in _analyse_part(sentence, ""))
 
 
 def is_confident(suggestion: Suggestion) -> bool:
