@@ -35,6 +35,10 @@ PIECES = [
     "XXX ref", "(todo ref here)", "[TODO: cite the trial]", "this article", "in this review",
     "we", "you should", "consult your doctor", "not medical advice", "to reduce", "aims to",
     "é", "ü", "’", "α", "β", "İ", ".", ",", ";", "(", ")", "[", "]", "-", " ", "  ", "\n", "3", "50%",
+    # cue lookbehinds and open questions
+    "reduces", "help", "to", "ways to lower", "increased", "not a", "common", "never", "rare",
+    "limited", "evidence suggests", "it is unclear whether", "further research is needed",
+    "will provide evidence", "can contribute to",
 ]
 TEXT = st.lists(st.sampled_from(PIECES), max_size=30).map(" ".join)
 ASCII_LOWER = TEXT.map(lambda t: t.lower()).filter(str.isascii)
@@ -101,6 +105,11 @@ def test_ranking_from_postings_equals_plain_bm25(suggester, sentence, paragraph)
     expected = sorted(hits, key=lambda i: (-round(plain[i], 9), suggester.keys[i]))[:3]
     assert [s.key for s in ranked] == [suggester.keys[i] for i in expected]
     assert [s.score for s in ranked] == [round(float(plain[i]), 2) for i in expected]
+    # The matched terms: every query term the reference has, in the order of all the terms.
+    every = sg._ordered(list(query.weights), query)
+    for found in ranked:
+        have = suggester._terms[found.key]
+        assert list(found.terms) == [sg._label(query, t) for t in every if t in have]
 
 
 @FAST
@@ -121,6 +130,50 @@ def test_case_sensitive_copies_agree_on_lower_case_ascii(low):
                         (detect._SELF_REFERENCE_ASCII, detect._SELF_REFERENCE)]:
         assert bool(fast.search(low)) == bool(plain.search(low)), plain.pattern
     assert bool(detect._INTENTION_ASCII.match(low)) == bool(detect._INTENTION.match(low))
+    assert bool(detect._OPEN_QUESTION_ASCII.search(low)) == bool(detect._OPEN_QUESTION.search(low))
+
+
+# Each cue pattern as written, and as the cue set compiles it (word boundary tested before
+# the lookbehinds, parts grouped).
+_CUE_PARTS = [(kind, re.compile(detect._lower_pattern(part)), part)
+              for kind, parts in detect._DEFAULT_CUES.items() if kind != "statistic"
+              for part in parts]
+
+
+@FAST
+@given(TEXT.map(str.lower))
+def test_cues_with_the_boundary_first_match_as_written(low):
+    for _kind, plain, part in _CUE_PARTS:
+        hoisted = re.compile(detect._lower_pattern(detect._boundary_first(part)))
+        found, expected = hoisted.search(low), plain.search(low)
+        assert (found and found.span()) == (expected and expected.span()), part
+    for kind in detect.CUE_KINDS:
+        if kind == "statistic":
+            continue
+        plain = re.compile("|".join(f"(?:{detect._lower_pattern(p)})" for p in detect._DEFAULT_CUES[kind]))
+        found, expected = detect.default_cues().patterns[kind][0].search(low), plain.search(low)
+        assert (found and found.span()) == (expected and expected.span()), kind
+
+
+@pytest.fixture(scope="module")
+def claim_model():
+    from citeflow.claims.model import default_model
+
+    return default_model()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_reasons_from_stored_weights_equal_a_lookup_by_name(claim_model, data):
+    from citeflow.claims.model import Verdict
+
+    known = sorted(claim_model.weights)[::50]
+    names = tuple(dict.fromkeys(data.draw(st.lists(st.sampled_from([*known, "unknown:x"]), max_size=40))))
+    fast = claim_model.score_features(names)
+    plain = Verdict(fast.probability, names, claim_model.weights)
+    for n in (1, 3):
+        for positive in (True, False):
+            assert fast.reasons(n, positive) == plain.reasons(n, positive)
 
 
 def test_the_generated_text_reaches_the_expressions():
@@ -130,5 +183,17 @@ def test_the_generated_text_reaches_the_expressions():
     assert ph._WILL_BE_ADDED.search(joined)
     low = joined.lower()
     assert detect._SELF_REFERENCE.search(low) and detect._DISCLAIMER.search(low)
+    assert detect._OPEN_QUESTION.search(low)
+    assert any(detect._LOOKBEHINDS_THEN_BOUNDARY.match(part) and plain.search(low)
+               for _, plain, part in _CUE_PARTS)
     assert sg._concepts(sg.normalise(joined))
     assert re.search(r"[^\x00-\x7f]", joined)
+
+
+@FAST
+@given(TEXT, TEXT)
+def test_shared_words_from_cached_terms_equal_a_fresh_analysis(sentence, other):
+    terms = {token for token, _ in sg._analyse(other)}
+    plain = {stem for token, word in sg._analyse(sentence) if token in terms
+             for stem, _ in sg._words(sg.normalise(word))}
+    assert sg.shared_words(sentence, terms) == plain

@@ -299,6 +299,7 @@ _DISCLAIMER_ASCII = _ascii_lower(_DISCLAIMER)
 _YOU_ADVICE_ASCII = _ascii_lower(_YOU_ADVICE)
 _INTENTION_ASCII = _ascii_lower(_INTENTION)
 # The alternatives after a word boundary grouped first: whether any matches is unchanged.
+_OPEN_QUESTION_ASCII = _ascii_lower(_OPEN_QUESTION)
 _SELF_REFERENCE_ASCII = _ascii_lower(_SELF_REFERENCE, "|".join(
     [f"(?:{p})" for p in _SELF_REFERENCE_PARTS if not p.startswith(r"\b")]
     + ["\\b(?:" + "|".join(f"(?:{p[2:]})" for p in _SELF_REFERENCE_PARTS if p.startswith(r"\b"))
@@ -356,7 +357,7 @@ def _alternation(parts: list[str]) -> str:
     the whole run instead of once per alternative.
     """
     runs: list[list[str]] = []
-    for part in parts:
+    for part in map(_boundary_first, parts):
         bounded = part.startswith(r"\b")
         if runs and bounded and runs[-1][0].startswith(r"\b"):
             runs[-1].append(part)
@@ -365,6 +366,19 @@ def _alternation(parts: list[str]) -> str:
     return "|".join(
         "(?:" + "|".join(f"(?:{p})" for p in run) + ")" for run in runs
     )
+
+
+# Negative lookbehinds opening a part, followed by a word boundary: "(?<!\bto )\breduces".
+_LOOKBEHINDS_THEN_BOUNDARY = re.compile(r"^((?:\(\?<![^()]*\))+)\\b")
+
+
+def _boundary_first(part: str) -> str:
+    """``part`` with a word boundary that follows its opening lookbehinds moved in front of
+    them: both are tests of the same position, so the order changes no match, but testing
+    the cheap boundary first spares the lookbehinds at most positions and lets the part
+    join a run of parts that open on a word boundary."""
+    match = _LOOKBEHINDS_THEN_BOUNDARY.match(part)
+    return "\\b" + match.group(1) + part[match.end():] if match else part
 
 
 def _as_list(value) -> list[str]:
@@ -422,7 +436,7 @@ def not_claim_reason(text: str, cues: CueSet | None = None) -> str | None:
         return "about the article"
     if (_INTENTION_ASCII if ascii_ else _INTENTION).match(low):
         return "intention"
-    if _OPEN_QUESTION.search(low):
+    if (_OPEN_QUESTION_ASCII if ascii_ else _OPEN_QUESTION).search(low):
         return "open question"
     return None
 
@@ -680,8 +694,9 @@ class Claim:
             model = f"model {self.probability:.2f}"
             if self.threshold is not None:
                 model += f" (threshold {self.threshold:.2f})"
-            if self.reasons:
-                model += ": " + ", ".join(str(r) for r in self.reasons)
+            reasons = self.reasons
+            if reasons:
+                model += ": " + ", ".join(str(r) for r in reasons)
             parts.append(model)
         return "; ".join(parts)
 

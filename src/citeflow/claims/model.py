@@ -226,13 +226,16 @@ class Contribution:
 class Verdict:
     """The model's probability that a sentence needs a source, with the features behind it."""
 
-    __slots__ = ("_names", "_weights", "probability")
+    __slots__ = ("_names", "_values", "_weights", "probability")
 
     def __init__(self, probability: float, names: tuple[str, ...] = (),
-                 weights: dict[str, float] | None = None) -> None:
+                 weights: dict[str, float] | None = None,
+                 values: tuple[float, ...] | None = None) -> None:
         self.probability = probability
         self._names = names
         self._weights = weights or {}
+        # The weight of each name (0.0 for names without one), when the scorer has them.
+        self._values = values
 
     @property
     def contributions(self) -> tuple[Contribution, ...]:
@@ -243,9 +246,13 @@ class Verdict:
     def reasons(self, n: int = 3, positive: bool = True) -> list[Contribution]:
         """The ``n`` features that pushed the probability up (or down) the most."""
         sign = 1.0 if positive else -1.0
-        weights = self._weights
-        chosen = [(sign * w, name) for name in self._names
-                  if (w := weights.get(name, 0.0)) and (w > 0) == positive]
+        values = self._values
+        if values is None:
+            values = tuple(map(self._weights.get, self._names, repeat(0.0)))
+        if positive:
+            chosen = [(w, name) for name, w in zip(self._names, values, strict=True) if w > 0]
+        else:
+            chosen = [(-w, name) for name, w in zip(self._names, values, strict=True) if w < 0]
         return [Contribution(name, sign * w) for w, name in nlargest(n, chosen)]
 
 
@@ -296,9 +303,10 @@ class ClaimModel:
 
     def score_features(self, names: Iterable[str]) -> Verdict:
         names = tuple(names)
-        z = self.bias + sum(map(self.weights.get, names, repeat(0.0)))
+        values = tuple(map(self.weights.get, names, repeat(0.0)))
+        z = self.bias + sum(values)
         z = max(-30.0, min(30.0, z))
-        return Verdict(1.0 / (1.0 + math.exp(-z)), names, self.weights)
+        return Verdict(1.0 / (1.0 + math.exp(-z)), names, self.weights, values)
 
     def score(self, context: SentenceContext, cues: CueSet | None = None) -> Verdict:
         """The probability that the sentence in ``context`` needs a source."""

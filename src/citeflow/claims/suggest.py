@@ -14,9 +14,11 @@ Text on both sides goes through the same analysis:
 3. words of two or more letters, English stop words dropped, Snowball (Porter 2) stems.
 
 Scores are raw BM25 sums. A candidate is *confident* (:meth:`Suggester.is_confident`) when
-its score reaches :data:`CONFIDENT_SCORE` and at least :data:`CONFIDENT_TERMS` different
-terms of the sentence itself matched it; weaker candidates are still listed, so a writer can
-see them, but callers should not present them as likely support.
+its score reaches :data:`CONFIDENT_SCORE` and it shares at least :data:`CONFIDENT_TERMS`
+different words with the sentence itself (a concept counts as the words it was found in, so
+"inflammatory" and the concept it raises are one word, "joint pain" two); weaker candidates
+are still listed, so a writer can see them, but callers should not present them as likely
+support.
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ from citeflow.claims.suggestion import Suggestion, cite_label
 
 #: Minimum BM25 score of a confident candidate (tuned on the sample claims, see tests).
 CONFIDENT_SCORE = 4.0
-#: Minimum number of distinct sentence terms a confident candidate must match.
-CONFIDENT_TERMS = 2
+#: Minimum number of different words of the sentence (content-word stems, concepts counted
+#: as the words they were found in) a confident candidate must share: two words, such as
+#: "inflammatory" and "joint", are too thin a link to present as likely support.
+CONFIDENT_TERMS = 3
 #: Weight of paragraph words that are not in the sentence itself.
 PARAGRAPH_WEIGHT = 0.3
 #: Extra weight of each repetition of a word in the sentence.
@@ -288,6 +292,7 @@ class Suggester:
         self.references = list(bibliography)
         self.keys = [ref.key for ref in self.references]
         self._by_key = {ref.key: ref for ref in self.references}
+        self._labels: dict[int, str] = {}  # cite_label of each reference shown so far
         documents = [self._document(ref) for ref in self.references]
         self._terms = {ref.key: set(doc) for ref, doc in zip(self.references, documents)}
         self._bm25 = BM25Okapi(documents, k1=BM25_K1, b=BM25_B) if documents and any(documents) else None
@@ -376,7 +381,10 @@ class Suggester:
         result = []
         # The query's terms in label order once: the order is a stable sort, so the terms a
         # reference matches keep it when the others are left out.
-        ranked = _ordered(list(query.weights), query) if order else []
+        # Only the terms some shown reference has are sorted: leaving the others out keeps
+        # the relative order of these (the sort is stable, the input order is the query's).
+        shown = set().union(*(self._terms[self.keys[index]] for index in order[:k]))
+        ranked = _ordered([t for t in query.weights if t in shown], query) if order else []
         labels: dict[str, str] = {}
         for index in order[:k]:
             terms_here = self._terms[self.keys[index]]
@@ -387,24 +395,27 @@ class Suggester:
                     if label is None:
                         label = labels[token] = _label(query, token)
                     terms.append(label)
+            label = self._labels.get(index)
+            if label is None:
+                label = self._labels[index] = cite_label(self.references[index])
             result.append(Suggestion(self.keys[index], round(float(scores[index]), 2), tuple(terms),
-                                     cite_label(self.references[index])))
+                                     label))
         return result
 
     def is_confident(self, suggestion: Suggestion, sentence: str = "") -> bool:
         """True when ``suggestion`` is strong enough to present as likely support.
 
         The score must reach :attr:`confident_score` and, when ``sentence`` is given, the
-        candidate must match at least :attr:`confident_terms` distinct terms of it.
+        candidate must share at least :attr:`confident_terms` different words with it
+        (:func:`shared_words`).
         """
         if suggestion.score < self.confident_score:
             return False
         if sentence:
-            own = {token for token, _ in _analyse_part(sentence, "")}
             doc = self._terms.get(suggestion.key)
             if doc is None:
                 return False
-            return len(own & doc) >= self.confident_terms
+            return len(shared_words(sentence, doc)) >= self.confident_terms
         return True
 
     def confident(self, sentence: str, paragraph: str = "", k: int = 3) -> list[Suggestion]:
@@ -413,6 +424,24 @@ class Suggester:
 
     def _reference(self, key: str):
         return self._by_key.get(key)
+
+
+def shared_words(sentence: str, terms: Iterable[str]) -> set[str]:
+    """The stems of the words of ``sentence`` behind its terms found in ``terms`` (a
+    reference's): a word term stands for its word, a concept for the words it was found in."""
+    terms = set(terms)
+    shared: set[str] = set()
+    for token, stems in _term_words(sentence):
+        if token in terms:
+            shared.update(stems)
+    return shared
+
+
+@lru_cache(maxsize=4096)
+def _term_words(sentence: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(term, stems of the words it was found in) for each term of ``sentence``."""
+    return tuple((token, tuple(stem for stem, _ in _words(normalise(word))))
+                 for token, word in _analyse_part(sentence, ""))
 
 
 def is_confident(suggestion: Suggestion) -> bool:
