@@ -762,11 +762,11 @@ def find_claims(manuscript: Manuscript, cues: CueSet | None = None, *,
     for sentence, cue, verdict, limit in _judged(manuscript, cues, model, threshold):
         lo = bisect_left(starts, sentence.start)
         hi = bisect_left(starts, sentence.end)
-        found = [s[2] for s in supports[lo:hi]]
+        found = supports[lo:hi]  # (offset, 0 citation / 1 placeholder, the object)
         result.append(Claim(
             sentence, cue,
-            [f for f in found if not hasattr(f, "kind")],
-            [f for f in found if hasattr(f, "kind")],
+            [item for _, is_placeholder, item in found if not is_placeholder],
+            [item for _, is_placeholder, item in found if is_placeholder],
             verdict.probability if verdict is not None else None,
             verdict,
             limit,
