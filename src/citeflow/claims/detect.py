@@ -270,9 +270,9 @@ _QUESTION_START = re.compile(
 # "It is unclear whether ...", "Further research is needed ...", "Future trials will provide
 # evidence ...": a question left open or a plan, not an assertion.
 _OPEN_QUESTION = re.compile(
-    r"^(?:\W*\w+\W+){0,3}?it (?:is|remains) (?:still )?(?:unclear|unknown|uncertain|not (?:yet )?"
+    r"^(?:\W*(?:\w+\W+){1,3}?)?it (?:is|remains) (?:still )?(?:unclear|unknown|uncertain|not (?:yet )?"
     r"(?:clear|known)) (?:if|whether|how|why|what|which)\b"
-    r"|^(?:\W*\w+\W+){0,3}?(?:further|more|additional|future|larger) (?:\w+ )?(?:research|studies|"
+    r"|^(?:\W*(?:\w+\W+){1,3}?)?(?:further|more|additional|future|larger) (?:\w+ )?(?:research|studies|"
     r"work|trials|investigations?|data) (?:is|are|will be|would be) (?:still )?(?:needed|required|"
     r"warranted|necessary)\b"
     r"|\b(?:will|would) (?:provide|offer|yield|give) (?:\w+ )?(?:evidence|insights?|answers?|data)\b",
