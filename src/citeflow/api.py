@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `import citeflow` stays cheap
     from .checks.fixes import Fix
     from .claims.detect import Claim
     from .references.identifiers import Identifier
+    from .fixes.refresh import RefreshResult
     from .fixes.resolve import ResolveResult
     from .sources import FetchResult
 
@@ -439,6 +440,25 @@ class Project:
                          fail_on=level, force=force, csl=csl, config=self.config,
                          on_done=on_done, trusted=trusted)
 
+    def refresh(self, sources: Iterable[str | os.PathLike[str]] = (), *, all_entries: bool = False,
+                fetcher: Any = None, write: bool = True,
+                on_progress: Callable[[str], None] | None = None) -> "RefreshResult":
+        """Ask the registries about the cited works of the manuscripts (default: the project's)
+        and write what they say to ``citeflow.lock`` at the project root (online).
+
+        ``all_entries`` asks about every bibliography entry, not only the cited ones. A
+        registry that cannot be asked keeps a work's previous entry; such works are listed in
+        :attr:`RefreshResult.unchecked`. Refreshing the whole project drops works no longer
+        cited. ``check`` then judges retractions and corrections from the lock, offline.
+        """
+        from .fixes.refresh import refresh_lock
+
+        names = [Path(os.fspath(s)) for s in sources]
+        paths = self.manuscripts(names)
+        manuscripts = [self._load(path) for path in paths]
+        return refresh_lock(manuscripts, self.config, all_entries=all_entries, prune=not names,
+                            fetcher=fetcher, write=write, on_progress=on_progress)
+
     def cite(self, identifiers: Iterable["str | Identifier"], *,
              bibliography: str | os.PathLike[str] | None = None, offline: bool | None = None,
              on_result: Callable[["FetchResult"], None] | None = None) -> CiteResult:
@@ -559,6 +579,14 @@ def build(sources: Iterable[str | os.PathLike[str]] = (), *, project: Project | 
                          force=force, csl=csl)
 
 
+def refresh(sources: Iterable[str | os.PathLike[str]] = (), *, project: Project | None = None,
+            all_entries: bool = False) -> "RefreshResult":
+    """Write ``citeflow.lock`` from the registries (online). See :meth:`Project.refresh`."""
+    sources = list(sources)
+    project = project or Project.find(Path(os.fspath(sources[0])) if sources else None)
+    return project.refresh(sources, all_entries=all_entries)
+
+
 def cite(identifiers: Iterable[str], *, project: Project | None = None,
          bibliography: str | os.PathLike[str] | None = None,
          offline: bool | None = None) -> CiteResult:
@@ -655,5 +683,5 @@ def _changed_only(findings: list["Finding"], manuscript: Path, base: str) -> lis
 __all__ = [
     "Candidates", "CheckReport", "CiteResult", "FixResult", "fix", "MARKDOWN_SUFFIXES", "Project", "Source",
     "build", "candidate_report", "check", "cite", "is_path_like", "load_manuscript",
-    "markdown_files", "parse_identifiers", "render", "resolve", "suggest",
+    "markdown_files", "parse_identifiers", "refresh", "render", "resolve", "suggest",
 ]

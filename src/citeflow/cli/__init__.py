@@ -26,6 +26,7 @@ COMMAND_MODULES = {
     "cite": "cmd_cite",
     "claims": "cmd_claims",
     "import": "cmd_import",
+    "refresh": "cmd_refresh",
     "render": "cmd_render",
     "resolve": "cmd_resolve",
     "rules": "cmd_check",

@@ -58,6 +58,8 @@ def result(finding: Finding, rule_index: int, base: str | Path | None) -> dict[s
                                               for s in finding.suggestions]}
     if finding.cue:
         data.setdefault("properties", {})["cue"] = finding.cue
+    if finding.notices:
+        data.setdefault("properties", {})["notices"] = finding.notices
     if finding.suppressed:
         data["suppressions"] = [{"kind": "inSource", "justification": finding.suppressed}]
     if finding.fix is not None:
