@@ -146,3 +146,38 @@ def test_refresh_from_python(project, registries):
     result = citeflow.refresh()
     assert result.written and result.lock_path == project / "citeflow.lock"
     assert {c.keys[0] for c in result.changes} >= {"wakefield1998ileal", "mehra2020hydroxychloroquine"}
+
+
+def test_resolve_warns_when_it_adds_a_retracted_work(project, registries):
+    (project / "draft.md").write_text(
+        "---\nbibliography: refs.bib\n---\n\nIn 1998, Wakefield and his colleagues published a study in the "
+        "medical journal The Lancet [doi:10.1016/S0140-6736(97)11096-0].\n\nThe Lancet retracted the paper "
+        "[doi:10.1016/S0140-6736(10)60175-4].\n", encoding="utf-8")
+    (project / "refs.bib").write_text("", encoding="utf-8")
+    result = run("resolve", "draft.md", "--write")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("citeflow: warning:")]
+    assert lines == [
+        "citeflow: warning: draft.md: @wakefield1998retracted (doi:10.1016/s0140-6736(97)11096-0) is retracted: "
+        "retraction notice 10.1016/s0140-6736(10)60175-4 of 2010-02-06 (Retraction Watch: retraction) "
+        "(added to the bibliography)",
+        "citeflow: warning: draft.md: @editors2010retraction (doi:10.1016/s0140-6736(10)60175-4) is itself a "
+        "retraction notice (of 10.1016/s0140-6736(97)11096-0) (added to the bibliography)"]
+    assert "[@wakefield1998retracted]" in (project / "draft.md").read_text(encoding="utf-8")
+
+
+def test_cite_warns_about_a_retraction_notice_and_a_retracted_pubmed_record(project, registries):
+    result = run("cite", "doi:10.1016/S0140-6736(10)60175-4", "pmid:9500320")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("citeflow: warning:")]
+    assert warnings[0].startswith("citeflow: warning: @editors2010retraction (doi:10.1016/s0140-6736(10)60175-4) "
+                                  "is itself a retraction notice (of 10.1016/s0140-6736(97)11096-0)")
+    # PubMed alone: publication type D016441 and the RetractionIn links decide
+    assert warnings[1] == ("citeflow: warning: @wakefield1998ileal (pmid:9500320) is retracted: retraction notice "
+                           "10.1016/s0140-6736(10)60175-4 (PMID 20137807) of 2010-02-06 (PubMed: RetractionIn)")
+    assert len(warnings) == 2
+
+
+def test_cite_says_nothing_about_a_sound_work(project, registries):
+    result = run("cite", "doi:10.1371/journal.ppat.1008184")
+    assert result.exit_code == 0 and "warning" not in result.stderr

@@ -183,6 +183,8 @@ class CiteResult:
     failed: list["FetchResult"] = field(default_factory=list)
     written: list["Reference"] = field(default_factory=list)
     bibliography: Path | None = None
+    #: New works the registry says are retracted, withdrawn, of concern or notices themselves.
+    warnings: list[str] = field(default_factory=list)
 
     def exit_code(self) -> int:
         """1 when an identifier could not be resolved, else 0."""
@@ -468,8 +470,9 @@ class Project:
         already holds are skipped, as are two identifiers of the same work. With
         ``bibliography`` given, the new references are appended to that file.
         """
-        from .references.bibliography import Bibliography, append_references, make_key
+        from .references.bibliography import Bibliography, TakenKeys, append_references, make_key
         from .sources import Fetcher
+        from .sources.registry import integrity_warning
 
         wanted = parse_identifiers(identifiers)
         target = Path(bibliography) if bibliography is not None else None
@@ -486,7 +489,7 @@ class Project:
                 to_fetch.append(ident)
         with Fetcher(self.config, offline=True if offline else None) as fetcher:
             fetched = fetcher.fetch_many(to_fetch, on_result=on_result)
-        taken = set(existing.keys())
+        taken = TakenKeys(existing.keys())
         seen_dois: set[str] = set()
         for ident in to_fetch:
             answer = fetched[ident]
@@ -506,6 +509,9 @@ class Project:
             ref.key = make_key(ref, taken)
             taken.add(ref.key)
             result.references.append(ref)
+            concern = integrity_warning(answer)
+            if concern:
+                result.warnings.append(f"@{ref.key} ({ident}) {concern}")
         if target is not None and result.references:
             appended = append_references(target, result.references, known=existing)
             result.written = appended.added

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..document.citations import Citation
-from ..references.integrity import Assessment, Category, Certainty, NoticeInfo, assess, disagreements
+from ..references.integrity import Assessment, Certainty, NoticeInfo, assess, disagreements, notice_kind
 from ..references.lock import LOCK_NAME, Lock, LockedWork, Source, days_since, load_lock
 from ..references.reference import Reference
 from .base import RULES, Finding, Severity, rule
@@ -312,9 +312,7 @@ def cited_work_is_a_notice(ctx) -> list[Finding]:
         verdict = item.assessment
         if verdict is None or verdict.notice_of is None:
             continue
-        kind = {Category.RETRACTION: "a retraction notice", Category.WITHDRAWAL: "a withdrawal notice",
-                Category.EXPRESSION_OF_CONCERN: "an expression of concern",
-                Category.CORRECTION: "a correction (erratum) notice"}.get(verdict.notice_of, "an update notice")
+        kind = notice_kind(verdict.notice_of)
         about = f" (of {', '.join(verdict.notice_targets)})" if verdict.notice_targets else ""
         message = (f"{_where(state, item.reference)} is itself {kind}{about}: the identifier may point "
                    f"at the notice instead of the article ({'; '.join(verdict.notice_evidence)})")

@@ -104,7 +104,7 @@ def refresh_lock(manuscripts: Iterable[Manuscript], config: Config, *, all_entri
                                          ref.title if searchable else "",
                                          ref.first_author_family if searchable else "")
     own = fetcher is None
-    fetcher = fetcher or Fetcher(config, fresh=True, offline=False)
+    fetcher = fetcher or Fetcher(config, fresh=True, offline=False, keep_records=True)
     before = fetcher.requests_sent
     try:
         answers = ask_registries(fetcher, queries.values(), asked=today(), on_progress=on_progress)

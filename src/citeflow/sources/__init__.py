@@ -45,6 +45,7 @@ Settings (environment first, then ``[sources]`` / ``[cache]`` of citeflow.toml):
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -63,6 +64,7 @@ from ..references.bibcache import user_cache_dir
 from ..references.bibliography import make_key
 from ..references.csl import date_problems
 from ..references.identifiers import Identifier, InvalidIdentifier, parse_identifier
+from ..references.integrity import title_says_so
 from ..references.reference import Reference, reference_problems
 from . import biorxiv, crossref, doi, pubmed
 from .cache import DAY, Cache, request_key
@@ -123,7 +125,9 @@ class FetchResult:
     source: str | None = None
     from_cache: bool = False
     #: The record as the registry wrote it: the Crossref work or CSL-JSON item (a dict), or
-    #: the PubMed ``<PubmedArticle>`` element as XML text.
+    #: the PubMed ``<PubmedArticle>`` element as XML text. Kept when the fetcher is asked to
+    #: keep records (``keep_records``), and always for a record that links update notices or
+    #: whose title marks a retraction or a notice; None otherwise, to keep memory small.
     raw: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -274,13 +278,14 @@ class Fetcher:
     threads fetch in parallel (default 8, ``[sources] workers``). ``progress`` may be a
     callable that is given each :class:`FetchResult` as it completes (the CLI drives a
     progress bar with it). ``fresh`` asks the registries even for what the cache holds (and
-    keeps their answers in the cache): ``citeflow refresh`` uses it.
+    keeps their answers in the cache): ``citeflow refresh`` uses it, with ``keep_records``
+    (every result carries the registry's record in :attr:`FetchResult.raw`).
     """
 
     def __init__(self, config: Config | None = None, offline: bool | None = None,
                  workers: int | None = None, cache_dir: str | Path | None = None,
                  progress: bool | Callable[[FetchResult], None] = False,
-                 settings: SourceSettings | None = None, fresh: bool = False):
+                 settings: SourceSettings | None = None, fresh: bool = False, keep_records: bool = False):
         self.config = config or Config()
         self.settings = replace(settings) if settings else SourceSettings.from_config(self.config)
         if offline is not None:
@@ -292,6 +297,7 @@ class Fetcher:
         s = self.settings
         self.offline = s.offline
         self.fresh = fresh and not s.offline
+        self.keep_records = keep_records
         self.progress = progress if callable(progress) else None
         self.cache = Cache(s.cache_dir, ttl=s.ttl_days * DAY, notfound_ttl=s.notfound_ttl_days * DAY) \
             if s.cache_dir else None
@@ -360,18 +366,22 @@ class Fetcher:
         results: dict[Identifier, FetchResult] = {}
         if not unique:
             return results
-        workers = min(self.settings.workers, len(unique))
         known = [i for i in unique if isinstance(i, Identifier) and i not in self._memo]
-        pmids = [i for i in known if i.kind == "pmid"]
-        dois = [i for i in known if i.kind == "doi"]
+        # Identifiers answered without the network (memo, cache, malformed) are looked up in
+        # this thread; the rest go to the workers, batches first.
+        ready: set[Any] = {i for i in unique if not isinstance(i, Identifier) or i in self._memo}
+        pmid_todo = self._uncached_pmids([i for i in known if i.kind == "pmid"], ready)
+        doi_chunks = self._doi_batches([i for i in known if i.kind == "doi"], ready)
+        network = [i for i in unique if i not in ready]
         waiting: dict[Identifier, Future] = {}
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="citeflow-fetch") as pool:
-            # Batches go first: the workers take them before any single lookup, so a lookup
-            # waiting for its batch never holds up the batch itself.
-            if len(pmids) > 1:
-                batch = pool.submit(self._prefetch_pmids, pmids)
-                waiting.update(dict.fromkeys(pmids, batch))
-            for chunk in self._doi_batches(dois):
+        with ThreadPoolExecutor(max_workers=max(1, min(self.settings.workers, len(network))),
+                                thread_name_prefix="citeflow-fetch") as pool:
+            # The workers take the batches before any single lookup, so a lookup waiting for
+            # its batch never holds up the batch itself.
+            if len(pmid_todo) > 1:
+                batch = pool.submit(self._prefetch_pmids, [(i.value, key) for i, key in pmid_todo])
+                waiting.update(dict.fromkeys((i for i, _ in pmid_todo), batch))
+            for chunk in doi_chunks:
                 batch = pool.submit(self._prefetch_dois, chunk)
                 waiting.update(dict.fromkeys((ident for ident, _, _ in chunk), batch))
 
@@ -381,12 +391,17 @@ class Fetcher:
                     batch.result()
                 return self._fetch_one(ident)
 
-            futures = [pool.submit(task, ident) for ident in unique]
-            for future in as_completed(futures):
-                result = future.result()
+            def done(result: FetchResult) -> None:
                 results[result.identifier] = result
                 if callback:
                     callback(result)
+
+            futures = [pool.submit(task, ident) for ident in network]
+            for ident in unique:
+                if ident in ready:
+                    done(self._fetch_one(ident))
+            for future in as_completed(futures):
+                done(future.result())
         self._flush_cache_writes()
         # keep the caller's order
         order = {i: n for n, i in enumerate(unique)}
@@ -505,8 +520,10 @@ class Fetcher:
                 f"{service.value} sent a record that cannot be used: {'; '.join(problems)}"))
         self._remember(response)
         how, source = _FOUND[service]
-        return FetchResult(ident, FetchStatus.OK, ref, how, url, source, response.from_cache,
-                           raw if raw is not None else item)
+        record = raw if raw is not None else item
+        if not (self.keep_records or telling(record)):
+            record = None
+        return FetchResult(ident, FetchStatus.OK, ref, how, url, source, response.from_cache, record)
 
     def _fetch_doi(self, ident: Identifier, doi_value: str, crossref_first: bool = True) -> FetchResult:
         crossref_url = crossref.works_url(self.settings.crossref_url, doi_value)
@@ -557,19 +574,28 @@ class Fetcher:
     def _efetch_url(self) -> str:
         return f"{self.settings.eutils_url.rstrip('/')}/efetch.fcgi"
 
-    def _prefetch_pmids(self, identifiers: list[Identifier]) -> None:
-        """Ask PubMed for many PMIDs in one EFetch call (up to 200 each) instead of one call
-        per PMID: NCBI allows only 3 requests a second. Each record found is kept as if it
-        had been fetched alone, so the cache and the per-PMID path below stay the same. If
-        the batch fails, nothing is kept and each PMID is fetched on its own."""
+    def _uncached_pmids(self, identifiers: list[Identifier], ready: set[Any]) -> list[tuple[Identifier, str]]:
+        """The PMIDs to ask PubMed for, with their cache keys; those the cache answers are
+        kept for their lookup and added to ``ready``."""
+        url = self._efetch_url()
+        todo = []
+        for ident in identifiers:
+            key = request_key(url, {"db": "pubmed", "id": ident.value, "retmode": "xml"})
+            if self._take_cached(key):
+                ready.add(ident)
+            else:
+                todo.append((ident, key))
+        return todo
+
+    def _prefetch_pmids(self, todo: list[tuple[str, str]]) -> None:
+        """Ask PubMed for many PMIDs (``[(pmid, cache key)]``) in one EFetch call (up to 200
+        each) instead of one call per PMID: NCBI allows only 3 requests a second. Each record
+        found is kept as if it had been fetched alone, so the cache and the per-PMID path
+        below stay the same. If the batch fails, nothing is kept and each PMID is fetched on
+        its own."""
         if self.offline:
             return
         url = self._efetch_url()
-        todo: list[tuple[str, str]] = []
-        for ident in identifiers:
-            key = request_key(url, {"db": "pubmed", "id": ident.value, "retmode": "xml"})
-            if not self._take_cached(key):
-                todo.append((ident.value, key))
         for start in range(0, len(todo), PUBMED_BATCH):
             chunk = todo[start:start + PUBMED_BATCH]
             if len(chunk) < 2:
@@ -611,19 +637,20 @@ class Fetcher:
         self._keep(hit)
         return True
 
-    def _doi_batches(self, identifiers: list[Identifier]) -> list[list[tuple[Identifier, str, str]]]:
+    def _doi_batches(self, identifiers: list[Identifier], ready: set[Any]) -> list[list[tuple[Identifier, str, str]]]:
         """The DOIs to ask Crossref for together: those not cached whose characters fit in a
-        filter, cut into batches (``[(identifier, cache key, /works/{doi} URL)]``). Fewer
-        than two leave nothing to batch."""
-        if self.offline or len(identifiers) < 2:
+        filter, cut into batches (``[(identifier, cache key, /works/{doi} URL)]``); those the
+        cache answers are kept for their lookup and added to ``ready``. Fewer than two left
+        make no batch."""
+        if self.offline:
             return []
         todo: dict[str, tuple[Identifier, str, str]] = {}
         for ident in identifiers:
-            if not crossref.batch_safe(ident.value) or ident.value in todo:
-                continue
             url = crossref.works_url(self.settings.crossref_url, ident.value)
             key = request_key(url)
-            if not self._take_cached(key):
+            if self._take_cached(key):
+                ready.add(ident)
+            elif crossref.batch_safe(ident.value) and ident.value not in todo:
                 todo[ident.value] = (ident, key, url)
         if len(todo) < 2:
             return []
@@ -643,9 +670,11 @@ class Fetcher:
         for ident, key, single_url in chunk:
             item = works.get(ident.value)
             if item is not None:
-                self._keep(Response(url=single_url, status=200, text=crossref.work_envelope(item),
+                envelope = crossref.work_envelope(item)
+                self._keep(Response(url=single_url, status=200,
+                                    text=json.dumps(envelope, ensure_ascii=False),
                                     content_type="application/json", fetched_at=response.fetched_at,
-                                    cache_key=key))
+                                    cache_key=key, parsed=envelope))
 
     # -- questions beyond one record per identifier (citeflow refresh) --------------------------
     def _ask(self, url: str, params: Mapping[str, str] | None, service: Service) -> Response:
@@ -791,6 +820,20 @@ class Fetcher:
             result.reference.pmcid = ident.value
             result.reference.pmid = result.reference.pmid or found.get("pmid")
         return result
+
+
+def telling(record: Any) -> bool:
+    """True for a registry record that may mark its work retracted, withdrawn or a notice:
+    one with update links, a notice publication type or a telling title (most records have
+    none, and are judged without being mapped)."""
+    if isinstance(record, str):
+        return any(mark in record for mark in ("CommentsCorrections", "D016441", "D016440", "D016425"))
+    if not isinstance(record, Mapping):
+        return False
+    title = record.get("title")
+    title = title[0] if isinstance(title, list) and title else title
+    return bool(record.get("updated-by") or record.get("update-to")
+                or (isinstance(title, str) and title_says_so(title)))
 
 
 def _as_ident(value: Any, kind: str | None = None) -> Identifier | None:

@@ -100,10 +100,9 @@ def parse_work_list(response: Response) -> dict[str, dict[str, Any]]:
     return works
 
 
-def work_envelope(item: dict[str, Any]) -> str:
+def work_envelope(item: dict[str, Any]) -> dict[str, Any]:
     """The ``/works/{doi}`` answer holding one work of a list answer."""
-    return json.dumps({"status": "ok", "message-type": "work", "message-version": "1.0.0",
-                       "message": item}, ensure_ascii=False)
+    return {"status": "ok", "message-type": "work", "message-version": "1.0.0", "message": item}
 
 
 def read_json(response: Response, what: str) -> Any:
@@ -129,7 +128,7 @@ def read_json(response: Response, what: str) -> Any:
 
 def parse_work(response: Response) -> dict[str, Any]:
     """The ``message`` object of a ``/works/{doi}`` answer."""
-    data = read_json(response, "Crossref")
+    data = response.parsed if response.parsed is not None else read_json(response, "Crossref")
     if not isinstance(data, dict) or not isinstance(data.get("message"), dict):
         raise Malformed("Crossref sent JSON without a 'message' object")
     return data["message"]

@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from http.client import HTTPException
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -101,6 +102,9 @@ class Response:
     fetched_at: float = 0.0
     cache_key: str = ""
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: The body already parsed, when the answer was cut out of a batch answer (so that it
+    #: is not parsed twice); ``text`` still holds it as the service would have sent it.
+    parsed: Any = field(default=None, repr=False, compare=False)
 
 
 def user_agent(mailto: str | None) -> str:

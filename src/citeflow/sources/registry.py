@@ -25,9 +25,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..references.identifiers import Identifier
-from ..references.integrity import title_similarity
+from ..references.integrity import Assessment, assess, concern, title_similarity
 from ..references.lock import LockedWork, Relation, Source, SourceRecord, today
-from . import Fetcher, FetchResult, FetchStatus, biorxiv, crossref, doi, pubmed
+from . import Fetcher, FetchResult, FetchStatus, biorxiv, crossref, doi, pubmed, telling
 from .crossref import Malformed
 
 #: A title search counts as a match from this similarity on (see integrity.TITLE_THRESHOLD).
@@ -261,4 +261,33 @@ def _search(fetcher: Fetcher, query: WorkQuery, answers: _Answers, asked: str) -
         answers.record(query.id, Source.CROSSREF, SourceRecord(asked, found=False, match_score=best))
 
 
-__all__ = ["SEARCH_THRESHOLD", "WorkAnswer", "WorkQuery", "ask_registries"]
+def assess_result(result: FetchResult) -> Assessment | None:
+    """What the record a lookup found says about the work (retracted, itself a notice, ...),
+    judged as ``check`` judges a lock entry; None when the lookup found no record."""
+    raw = getattr(result, "raw", None)
+    if not getattr(result, "ok", False) or raw is None or not telling(raw):
+        return None
+    asked = today()
+    try:
+        if result.source == "crossref" and isinstance(raw, dict):
+            name, record = Source.CROSSREF, crossref.registry_record(raw, asked)
+        elif result.source == "doi.org" and isinstance(raw, dict):
+            name, record = Source.DOI, doi.registry_record(raw, result.identifier.value, asked)
+        elif result.source == "pubmed" and isinstance(raw, str):
+            name, record = Source.PUBMED, pubmed.registry_record(pubmed.article_element(raw), asked)
+        else:
+            return None
+    except (Malformed, ValueError, TypeError, ET.ParseError):
+        return None
+    return assess(LockedWork("", record.doi, record.pmid, record.pmcid, sources={str(name): record}))
+
+
+def integrity_warning(result: FetchResult) -> str:
+    """A warning for a writer about to add the work a lookup found (``is retracted: ...``,
+    ``is itself a retraction notice (of ...)``), or ""."""
+    verdict = assess_result(result)
+    return concern(verdict) if verdict is not None else ""
+
+
+__all__ = ["SEARCH_THRESHOLD", "WorkAnswer", "WorkQuery", "ask_registries", "assess_result",
+           "integrity_warning"]
