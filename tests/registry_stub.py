@@ -13,7 +13,9 @@ Every answer comes from the recorded records in tests/data/integrity (see PROVEN
   one ``<PubmedArticleSet>``; ``/eutils/esearch.fcgi?term="DOI"[AID] OR ...``: the PMIDs of
   the recorded records whose ``ArticleIdList`` holds one of the DOIs, in ESearch's JSON layout;
 * ``/biorxiv/pubs/{server}/{doi}/na/json``: the assembled answer for the recorded bioRxiv
-  preprint, an empty collection for any other DOI.
+  preprint, an empty collection for any other DOI;
+* ``/idconv/?ids=A,B``: the recorded PMC ID converter answer, holding the records of the IDs
+  asked for that it knows.
 
 ``down`` names services (``crossref``, ``pubmed``, ``biorxiv``, ``doi``) that answer 503;
 ``requests`` counts requests per service and ``peak`` the most in flight at once.
@@ -72,6 +74,13 @@ class Registries:
             text = path.read_text(encoding="utf-8")
             pmid = re.search(r"<PMID[^>]*>(\d+)</PMID>", text).group(1)
             self.pubmed[pmid] = text
+        self.idconv: dict[str, dict] = {}
+        self.idconv_envelope: dict = {}
+        for path in sorted((data / "idconv").glob("*.json")):
+            body = json.loads(path.read_text(encoding="utf-8"))
+            self.idconv_envelope = {k: v for k, v in body.items() if k != "records"}
+            for record in body["records"]:
+                self.idconv[record["pmcid"]] = record
         for path in sorted((data / "biorxiv").glob("*.pubs.json")):
             doi = path.name[: -len(".pubs.json")].replace("_", "/", 1)
             self.biorxiv[doi] = path.read_bytes()
@@ -86,6 +95,7 @@ class Registries:
         s.expect_request("/eutils/efetch.fcgi").respond_with_handler(self._wrap("pubmed", self._efetch))
         s.expect_request("/eutils/esearch.fcgi").respond_with_handler(self._wrap("pubmed", self._esearch))
         s.expect_request(re.compile(r"^/biorxiv/pubs/.+")).respond_with_handler(self._wrap("biorxiv", self._pubs))
+        s.expect_request("/idconv/").respond_with_handler(self._wrap("idconv", self._idconv))
 
     def sources(self) -> dict[str, object]:
         base = self.server.url_for("").rstrip("/")
@@ -154,6 +164,11 @@ class Registries:
         body = {"header": {"type": "esearch", "version": "0.3"},
                 "esearchresult": {"count": str(len(pmids)), "retmax": str(len(pmids)), "retstart": "0",
                                   "idlist": pmids, "translationset": [], "querytranslation": ""}}
+        return WResponse(json.dumps(body), content_type="application/json")
+
+    def _idconv(self, request: Request) -> WResponse:
+        ids = request.args.get("ids", "").split(",")
+        body = dict(self.idconv_envelope, records=[self.idconv[i] for i in ids if i in self.idconv])
         return WResponse(json.dumps(body), content_type="application/json")
 
     def _pubs(self, request: Request) -> WResponse:

@@ -181,3 +181,29 @@ def test_cite_warns_about_a_retraction_notice_and_a_retracted_pubmed_record(proj
 def test_cite_says_nothing_about_a_sound_work(project, registries):
     result = run("cite", "doi:10.1371/journal.ppat.1008184")
     assert result.exit_code == 0 and "warning" not in result.stderr
+
+
+def test_pmcids_go_through_the_pmc_id_converter_in_one_request(project, registries):
+    with open(project / "refs.bib", "a", encoding="utf-8") as bib:
+        bib.write("\n@article{pmc2010only,\n  title = {Known only by its PMCID},\n  year = {2010},\n"
+                  "  pmcid = {PMC2883744}\n}\n")
+    with open(project / "review.md", "a", encoding="utf-8") as text:
+        text.write("\nA work cited by its PubMed Central ID [@pmc2010only].\n")
+    run("refresh")
+    assert registries.requests["idconv"] == 1
+    work = load_lock(project / "citeflow.lock").works["pmcid:PMC2883744"]
+    assert (work.doi, work.pmid) == ("10.1038/ng.590", "20495566")
+
+
+def test_a_doi_with_a_comma_is_asked_for_alone(project, registries, httpserver):
+    from citeflow.config import load_config
+    from citeflow.references.identifiers import Identifier
+    from citeflow.sources import Fetcher
+
+    dois = ["10.1016/s0140-6736(97)11096-0", "10.1371/journal.pone.0033693", "10.1000/a,b"]
+    with Fetcher(load_config(project)) as fetcher:
+        results = fetcher.fetch_many(Identifier("doi", d) for d in dois)
+    assert [r.status for r in results.values()] == ["ok", "ok", "not_found"]
+    asked = [(r.path, r.args.get("filter")) for r, _ in httpserver.log if r.path.startswith("/crossref")]
+    assert ("/crossref/works", "doi:10.1016/s0140-6736(97)11096-0,doi:10.1371/journal.pone.0033693") in asked
+    assert ("/crossref/works/10.1000/a,b", None) in asked and len(asked) == 2
