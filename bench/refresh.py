@@ -166,18 +166,26 @@ def run(dois: int, small: int, delay: float, works: int) -> dict[str, float]:
     figures: dict[str, float] = {}
     with StandIn(delay) as server, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        big = make_project(folder / "big", server.port, dois, folder / "cache")
-        little = make_project(folder / "little", server.port, small, folder / "cache")
-        server.take()
-        cold, resolved = timed_resolve(big)
-        requests, in_flight, _ = server.take()
         floor = dois * delay
-        warm, _ = timed_resolve(big)
-        warm_requests, _, _ = server.take()
+        # cold: the best of two runs, each with an empty cache of its own (the machine may be busy)
+        colds = []
+        for run_number in range(2):
+            big = make_project(folder / f"big{run_number}", server.port, dois, folder / f"cache{run_number}")
+            server.take()
+            cold, resolved = timed_resolve(big)
+            requests, in_flight, _ = server.take()
+            colds.append((cold, resolved, requests, in_flight))
+        cold, resolved, requests, in_flight = min(colds)
+        in_flight = max(c[3] for c in colds)
+        little = make_project(folder / "little", server.port, small, folder / "cache0")
         timed_resolve(little)  # fills the cache for the small manuscript
         server.take()
-        warm_small = min(timed_resolve(little)[0] for _ in range(3))
-        warm_big = min([warm] + [timed_resolve(big)[0] for _ in range(2)])
+        # warm: small and large alternately, the best of three each
+        warm_small = warm_big = float("inf")
+        for _ in range(3):
+            warm_small = min(warm_small, timed_resolve(little)[0])
+            warm_big = min(warm_big, timed_resolve(big)[0])
+        warm_requests, _, _ = server.take()
         cited = make_project(folder / "cited", server.port, works, folder / "cache-refresh", cite=True)
         server.take()
         result = Project.find(cited).refresh()
@@ -189,10 +197,10 @@ def run(dois: int, small: int, delay: float, works: int) -> dict[str, float]:
                    refresh_in_flight=refresh_in_flight, refresh_other=refresh_other,
                    refresh_unchecked=len(result.unchecked))
     print(f"refresh/resolve: stand-in answering after {delay * 1000:.0f} ms, announcing 50 requests/s")
-    print(f"  resolve, {dois} DOIs cold   {cold:7.2f} s = {cold / floor:.4f} x the {floor:.0f} s sequential floor "
+    print(f"  resolve, {dois} DOIs cold   {cold:7.2f} s (best of 2) = {cold / floor:.4f} x the {floor:.0f} s sequential floor "
           f"(goal <= 0.03); {requests} requests (goal <= 150), at most {in_flight} in flight (goal <= 3); "
           f"{resolved} placeholders resolved")
-    print(f"  resolve, {dois} DOIs warm   {warm_big:7.2f} s, {warm_requests} requests (goal 0)")
+    print(f"  resolve, {dois} DOIs warm   {warm_big:7.2f} s; the warm runs sent {warm_requests} requests (goal 0)")
     print(f"  resolve, {small} DOIs warm    {warm_small:7.2f} s; {dois} / {small} = {warm_big / warm_small:.1f} x "
           f"(goal <= 12 x: linear; {dois // small} x is proportional)")
     print(f"  refresh, {works} cited works   {refresh_crossref} requests to Crossref (goal <= 10), at most "

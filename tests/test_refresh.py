@@ -207,3 +207,11 @@ def test_a_doi_with_a_comma_is_asked_for_alone(project, registries, httpserver):
     asked = [(r.path, r.args.get("filter")) for r, _ in httpserver.log if r.path.startswith("/crossref")]
     assert ("/crossref/works", "doi:10.1016/s0140-6736(97)11096-0,doi:10.1371/journal.pone.0033693") in asked
     assert ("/crossref/works/10.1000/a,b", None) in asked and len(asked) == 2
+
+
+def test_refresh_refuses_to_run_offline(project, registries, monkeypatch):
+    monkeypatch.setenv("CITEFLOW_OFFLINE", "1")
+    result = CliRunner().invoke(main, ["refresh"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "citeflow: error: refresh asks the registries, but CITEFLOW_OFFLINE is set"
+    assert not (project / "citeflow.lock").exists() and registries.requests == {}

@@ -22,12 +22,13 @@ from pathlib import Path
 from citeflow.config import Config
 from citeflow.document.citations import find_citations
 from citeflow.document.manuscript import Manuscript
+from citeflow.errors import CiteflowError
 from citeflow.paths import bibliography_files, project_root
 from citeflow.references.bibliography import load_bibliography
 from citeflow.references.integrity import Assessment, Certainty, assess
 from citeflow.references.lock import LOCK_NAME, Lock, LockedWork, load_lock, today, work_ids
 from citeflow.references.reference import Reference
-from citeflow.sources import Fetcher
+from citeflow.sources import Fetcher, SourceSettings
 from citeflow.sources.registry import WorkQuery, ask_registries
 
 
@@ -104,6 +105,8 @@ def refresh_lock(manuscripts: Iterable[Manuscript], config: Config, *, all_entri
                                          ref.title if searchable else "",
                                          ref.first_author_family if searchable else "")
     own = fetcher is None
+    if own and SourceSettings.from_config(config).offline:
+        raise CiteflowError("refresh asks the registries, but CITEFLOW_OFFLINE is set")
     fetcher = fetcher or Fetcher(config, fresh=True, offline=False, keep_records=True)
     before = fetcher.requests_sent
     try:

@@ -201,7 +201,7 @@ class SourceSettings:
         cache_path = user_cache_dir(config, env)
         api_key = env.get("NCBI_API_KEY") or sources.get("ncbi_api_key") or None
         ncbi_rate = 10.0 if api_key else 3.0
-        limits: dict[str, float] = {"api.crossref.org": 10.0}
+        limits: dict[str, float] = {"api.crossref.org": 10.0, "api.biorxiv.org": 2.0}
         limits.update({host: ncbi_rate for host in NCBI_HOSTS})
         configured = sources.get("rate_limits", {})
         if not isinstance(configured, dict):
@@ -372,36 +372,36 @@ class Fetcher:
         ready: set[Any] = {i for i in unique if not isinstance(i, Identifier) or i in self._memo}
         pmid_todo = self._uncached_pmids([i for i in known if i.kind == "pmid"], ready)
         doi_chunks = self._doi_batches([i for i in known if i.kind == "doi"], ready)
-        network = [i for i in unique if i not in ready]
-        waiting: dict[Identifier, Future] = {}
-        with ThreadPoolExecutor(max_workers=max(1, min(self.settings.workers, len(network))),
+        with ThreadPoolExecutor(max_workers=max(1, min(self.settings.workers, len(unique))),
                                 thread_name_prefix="citeflow-fetch") as pool:
-            # The workers take the batches before any single lookup, so a lookup waiting for
-            # its batch never holds up the batch itself.
+            # A batch task asks for its batch, then looks up each of its identifiers from the
+            # answer while other batches are still on their way. The workers take the batches
+            # before any single lookup.
+            futures: list[Future] = []
+            batched: set[Any] = set()
             if len(pmid_todo) > 1:
-                batch = pool.submit(self._prefetch_pmids, [(i.value, key) for i, key in pmid_todo])
-                waiting.update(dict.fromkeys((i for i, _ in pmid_todo), batch))
+                idents = [i for i, _ in pmid_todo]
+                futures.append(pool.submit(self._batch_lookups, self._prefetch_pmids,
+                                           [(i.value, key) for i, key in pmid_todo], idents))
+                batched.update(idents)
             for chunk in doi_chunks:
-                batch = pool.submit(self._prefetch_dois, chunk)
-                waiting.update(dict.fromkeys((ident for ident, _, _ in chunk), batch))
-
-            def task(ident: Identifier | str) -> FetchResult:
-                batch = waiting.get(ident) if isinstance(ident, Identifier) else None
-                if batch is not None:
-                    batch.result()
-                return self._fetch_one(ident)
+                idents = [ident for ident, _, _ in chunk]
+                futures.append(pool.submit(self._batch_lookups, self._prefetch_dois, chunk, idents))
+                batched.update(idents)
+            futures += [pool.submit(self._batch_lookups, None, None, [ident]) for ident in unique
+                        if ident not in ready and ident not in batched]
 
             def done(result: FetchResult) -> None:
                 results[result.identifier] = result
                 if callback:
                     callback(result)
 
-            futures = [pool.submit(task, ident) for ident in network]
             for ident in unique:
                 if ident in ready:
                     done(self._fetch_one(ident))
             for future in as_completed(futures):
-                done(future.result())
+                for result in future.result():
+                    done(result)
         self._flush_cache_writes()
         # keep the caller's order
         order = {i: n for n, i in enumerate(unique)}
@@ -609,6 +609,14 @@ class Fetcher:
                 self._keep(Response(url=f"{url}?db=pubmed&id={pmid}&retmode=xml", status=200,
                                     text=articles.get(pmid, pubmed.EMPTY_SET), content_type=response.content_type,
                                     fetched_at=response.fetched_at, cache_key=key))
+
+    def _batch_lookups(self, prefetch: Callable[[Any], None] | None, batch: Any,
+                       identifiers: list[Any]) -> list[FetchResult]:
+        """Ask for a batch (with ``prefetch``, if any), then look up each identifier of it:
+        from the batch's answer, or on its own when the batch lacked it."""
+        if prefetch is not None:
+            prefetch(batch)
+        return [self._fetch_one(ident) for ident in identifiers]
 
     def _batch(self, url: str, params: Mapping[str, str], service: Service,
                parse: Callable[[Response], Any]) -> tuple[Response, Any] | None:

@@ -4,7 +4,8 @@ Many DOIs are asked for in one request, ``GET {base}/works?filter=doi:A,doi:B,..
 (:func:`batch_params`), whose answer lists the works found (``message.items``); a DOI
 whose characters would break the filter (a comma separates its values) is asked for on its
 own (:func:`batch_safe`). Each listed work is the same record ``/works/{doi}`` gives, so it
-is kept as that single answer (:func:`work_envelope`).
+is kept as that single answer (:func:`work_envelope`, without the reference list, which
+citeflow never reads).
 
 Crossref holds most journal DOIs. Its record carries what the checks need beyond the
 citation itself: ``updated-by`` (a retraction or correction notice points at this work),
@@ -100,9 +101,16 @@ def parse_work_list(response: Response) -> dict[str, dict[str, Any]]:
     return works
 
 
+#: Parts of a work that citeflow never reads, left out of the answers kept from a list:
+#: the reference list is often most of a record.
+UNREAD_FIELDS = frozenset({"reference"})
+
+
 def work_envelope(item: dict[str, Any]) -> dict[str, Any]:
-    """The ``/works/{doi}`` answer holding one work of a list answer."""
-    return {"status": "ok", "message-type": "work", "message-version": "1.0.0", "message": item}
+    """The ``/works/{doi}`` answer holding one work of a list answer (without the parts
+    citeflow never reads)."""
+    work = {k: v for k, v in item.items() if k not in UNREAD_FIELDS}
+    return {"status": "ok", "message-type": "work", "message-version": "1.0.0", "message": work}
 
 
 def read_json(response: Response, what: str) -> Any:
