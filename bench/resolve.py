@@ -1,8 +1,8 @@
 """Benchmark: fetching metadata for DOIs that are missing from the bibliography.
 
-A local HTTP server on 127.0.0.1, started here in a child process, plays Crossref: every ``/works/{doi}``
-answer takes 50 ms and carries a real Crossref record (from tests/data/sources) re-labelled
-with the DOI asked for. 300 DOIs absent from a real bibliography are fetched
+A local HTTP server on 127.0.0.1, started here in a child process, plays Crossref: every
+``/works/{doi}`` and ``/works?filter=doi:...`` answer takes 50 ms and carries real Crossref
+records (from tests/data/sources) re-labelled with the DOIs asked for. 300 DOIs absent from a real bibliography are fetched
 
 * cold (empty cache): seconds, against the 15 s floor of asking one after another
   (300 x 50 ms) and against a sequential run measured here on a sample;
@@ -25,7 +25,7 @@ import tempfile
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -51,9 +51,15 @@ def _serve(delay: float, counter, ready) -> None:
             with counter.get_lock():
                 counter.value += 1
             time.sleep(delay)
-            doi = unquote(self.path.split("/works/", 1)[-1])
-            record = dict(template, message=dict(template["message"], DOI=doi,
-                                                 title=[f"Benchmark work {doi}"]))
+            parts = urlsplit(self.path)
+            if "/works/" in parts.path:
+                doi = unquote(parts.path.split("/works/", 1)[-1])
+                record = dict(template, message=dict(template["message"], DOI=doi,
+                                                     title=[f"Benchmark work {doi}"]))
+            else:  # a list: /works?filter=doi:A,doi:B,...
+                dois = [d[4:] for d in parse_qs(parts.query).get("filter", [""])[0].split(",")]
+                items = [dict(template["message"], DOI=d, title=[f"Benchmark work {d}"]) for d in dois]
+                record = {"status": "ok", "message-type": "work-list", "message": {"items": items}}
             body = json.dumps(record).encode("utf-8")
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -26,6 +26,7 @@ from citeflow.sources import FetchResult, Fetcher, FetchStatus, SourceSettings
 from citeflow.sources.crossref import reference_from_crossref
 from citeflow.sources.http import RateLimiter
 from citeflow.sources.pubmed import expand_pages, reference_from_esummary
+from crossref_lists import serve_crossref_lists
 
 DATA = Path(__file__).parent / "data" / "sources"
 CROSSREF = DATA / "crossref"
@@ -48,6 +49,7 @@ def _server():
 @pytest.fixture
 def server(_server):
     _server.clear()
+    _server.crossref_works = serve_crossref_lists(_server)
     yield _server
     _server.clear()
 
@@ -73,6 +75,7 @@ def make_fetcher(server: HTTPServer, tmp_path: Path, offline: bool | None = None
 
 def serve_crossref(server: HTTPServer, path: Path) -> str:
     doi = _message(path)["DOI"].lower()
+    server.crossref_works[doi] = _message(path)
     server.expect_request(f"/crossref/works/{doi}").respond_with_data(
         path.read_bytes(), content_type="application/json")
     return doi
@@ -462,7 +465,11 @@ def test_warm_run_sends_no_request(server, tmp_path):
     ids = _serve_mix(server)
     cold = make_fetcher(server, tmp_path).fetch_many(ids)
     sent = len(server.log)
-    assert sent == 7 and [r.status for r in cold.values()] == ["ok", "ok", "ok", "not_found", "ok"]
+    # one Crossref list request for the four DOIs, each DOI it lacks asked alone, then doi.org
+    assert sorted(r.path for r, _ in server.log) == sorted([
+        "/crossref/works", "/crossref/works/10.5281/zenodo.1472044", "/crossref/works/10.1371/notarealdoi",
+        "/doi/10.5281/zenodo.1472044", "/doi/10.1371/notarealdoi", "/eutils/efetch.fcgi"])
+    assert [r.status for r in cold.values()] == ["ok", "ok", "ok", "not_found", "ok"]
     fetcher = make_fetcher(server, tmp_path)
     warm = fetcher.fetch_many(ids)
     assert len(server.log) == sent and fetcher.requests_sent == 0
@@ -485,8 +492,8 @@ def test_not_found_answers_expire_sooner(server, tmp_path):
     fetcher.fetch_many(ids)
     again = [r.path for r, _ in server.log[sent:]]
     # the unknown DOI and the Crossref 404 before the DataCite DOI are asked again; nothing else
-    assert sorted(again) == sorted(["/crossref/works/10.1371/notarealdoi", "/doi/10.1371/notarealdoi",
-                                    "/crossref/works/10.5281/zenodo.1472044"])
+    assert sorted(again) == sorted(["/crossref/works", "/crossref/works/10.1371/notarealdoi",
+                                    "/doi/10.1371/notarealdoi", "/crossref/works/10.5281/zenodo.1472044"])
 
 
 def test_corrupt_cache_files_are_ignored_and_refetched(server, tmp_path):

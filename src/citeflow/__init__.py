@@ -27,7 +27,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Project": "api", "check": "api", "resolve": "api", "render": "api", "build": "api",
     "suggest": "api", "cite": "api", "CheckReport": "api", "Candidates": "api",
-    "CiteResult": "api", "Source": "api", "fix": "api", "FixResult": "api",
+    "CiteResult": "api", "Source": "api", "fix": "api", "FixResult": "api", "refresh": "api",
+    "RefreshResult": "fixes.refresh",
     "Fix": "checks.fixes", "Edit": "checks.fixes", "Applicability": "checks.fixes",
     "CiteflowError": "errors",
     "Config": "config", "load_config": "config",
@@ -58,7 +59,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from .api import (Candidates, CheckReport, CiteResult, FixResult, Project, Source, build,
-                      check, cite, fix, render, resolve, suggest)
+                      check, cite, fix, refresh, render, resolve, suggest)
+    from .fixes.refresh import RefreshResult
     from .checks.fixes import Applicability, Edit, Fix
     from .references.bibliography import Bibliography, Reference
     from .output.build import BuildOutcome, BuildReport

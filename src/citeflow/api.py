@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `import citeflow` stays cheap
     from .checks.fixes import Fix
     from .claims.detect import Claim
     from .references.identifiers import Identifier
+    from .fixes.refresh import RefreshResult
     from .fixes.resolve import ResolveResult
     from .sources import FetchResult
 
@@ -182,6 +183,8 @@ class CiteResult:
     failed: list["FetchResult"] = field(default_factory=list)
     written: list["Reference"] = field(default_factory=list)
     bibliography: Path | None = None
+    #: New works the registry says are retracted, withdrawn, of concern or notices themselves.
+    warnings: list[str] = field(default_factory=list)
 
     def exit_code(self) -> int:
         """1 when an identifier could not be resolved, else 0."""
@@ -494,6 +497,25 @@ class Project:
                          fail_on=level, force=force, csl=csl, config=self.config,
                          on_done=on_done, trusted=trusted)
 
+    def refresh(self, sources: Iterable[str | os.PathLike[str]] = (), *, all_entries: bool = False,
+                fetcher: Any = None, write: bool = True,
+                on_progress: Callable[[str], None] | None = None) -> "RefreshResult":
+        """Ask the registries about the cited works of the manuscripts (default: the project's)
+        and write what they say to ``citeflow.lock`` at the project root (online).
+
+        ``all_entries`` asks about every bibliography entry, not only the cited ones. A
+        registry that cannot be asked keeps a work's previous entry; such works are listed in
+        :attr:`RefreshResult.unchecked`. Refreshing the whole project drops works no longer
+        cited. ``check`` then judges retractions and corrections from the lock, offline.
+        """
+        from .fixes.refresh import refresh_lock
+
+        names = [Path(os.fspath(s)) for s in sources]
+        paths = self.manuscripts(names)
+        manuscripts = [self._load(path) for path in paths]
+        return refresh_lock(manuscripts, self.config, all_entries=all_entries, prune=not names,
+                            fetcher=fetcher, write=write, on_progress=on_progress)
+
     def cite(self, identifiers: Iterable["str | Identifier"], *,
              bibliography: str | os.PathLike[str] | None = None, offline: bool | None = None,
              on_result: Callable[["FetchResult"], None] | None = None) -> CiteResult:
@@ -503,8 +525,9 @@ class Project:
         already holds are skipped, as are two identifiers of the same work. With
         ``bibliography`` given, the new references are appended to that file.
         """
-        from .references.bibliography import Bibliography, append_references, make_key
+        from .references.bibliography import Bibliography, TakenKeys, append_references, make_key
         from .sources import Fetcher
+        from .sources.registry import integrity_warning
 
         wanted = parse_identifiers(identifiers)
         target = Path(bibliography) if bibliography is not None else None
@@ -525,7 +548,7 @@ class Project:
                 to_fetch.append(ident)
         with Fetcher(self.config, offline=True if offline else None) as fetcher:
             fetched = fetcher.fetch_many(to_fetch, on_result=on_result)
-        taken = set(existing.keys())
+        taken = TakenKeys(existing.keys())
         seen_dois: set[str] = set()
         for ident in to_fetch:
             answer = fetched[ident]
@@ -546,6 +569,9 @@ class Project:
             ref.key = make_key(ref, taken)
             taken.add(ref.key)
             result.references.append(ref)
+            concern = integrity_warning(answer)
+            if concern:
+                result.warnings.append(f"@{ref.key} ({ident}) {concern}")
         if target is not None and result.references:
             appended = append_references(target, result.references, known=existing)
             result.written = appended.added
@@ -617,6 +643,14 @@ def build(sources: Iterable[str | os.PathLike[str]] = (), *, project: Project | 
     project = project or Project.find()
     return project.build(sources, output_dir=output_dir, jobs=jobs, fail_on=fail_on,
                          force=force, csl=csl)
+
+
+def refresh(sources: Iterable[str | os.PathLike[str]] = (), *, project: Project | None = None,
+            all_entries: bool = False) -> "RefreshResult":
+    """Write ``citeflow.lock`` from the registries (online). See :meth:`Project.refresh`."""
+    sources = list(sources)
+    project = project or Project.find(Path(os.fspath(sources[0])) if sources else None)
+    return project.refresh(sources, all_entries=all_entries)
 
 
 def cite(identifiers: Iterable[str], *, project: Project | None = None,
@@ -765,5 +799,5 @@ __all__ = [
     "Candidates", "CheckReport", "CiteResult", "FixResult", "fix", "MARKDOWN_SUFFIXES", "Progress",
     "Project", "Source",
     "build", "candidate_report", "check", "cite", "is_path_like", "load_manuscript",
-    "markdown_files", "parse_identifiers", "render", "resolve", "suggest",
+    "markdown_files", "parse_identifiers", "refresh", "render", "resolve", "suggest",
 ]

@@ -24,13 +24,15 @@ Recognised keys (all optional)::
     output = "build"                            # default output folder
     mailto = "editor@example.org"               # contact in the User-Agent
 
-    [sources]          # crossref_url, doi_url, eutils_url, idconv_url, workers, ncbi_api_key, timeout,
+    [sources]          # crossref_url, doi_url, eutils_url, idconv_url, biorxiv_url, crossref_batch,
+                       # crossref_concurrency, workers, ncbi_api_key, timeout,
                        # max_response_mb, retries, backoff, max_retry_after, retry_budget,
                        # breaker_failures, redirect_hosts, rate_limits (see citeflow.sources)
     [cache]            # dir (default: the user cache directory), ttl_days, notfound_ttl_days
     [placeholders]     # extra = ["regex", ...] (free-text)
-    [check]            # fail_on, select, ignore, suggest, placeholders, severity = {CF106 = "info"},
-                       # cues = {...}, per_file = {"glob" = ["CF106"]}, claim_threshold = 0.75
+    [check]            # fail_on, select, ignore, suggest, placeholders, lock_max_age_days,
+                       # severity = {CF106 = "info"}, cues = {...}, per_file = {"glob" = ["CF106"]},
+                       # claim_threshold = 0.65
     [render]           # trusted = true: keep raw HTML/Typst (see docs/security.md)
 """
 
@@ -90,6 +92,10 @@ SCHEMA: dict[str | None, dict[str, Key]] = {
         "doi_url": Key(_TEXT, "doi.org resolver", "CITEFLOW_DOI_URL"),
         "eutils_url": Key(_TEXT, "NCBI E-utilities", "CITEFLOW_EUTILS_URL"),
         "idconv_url": Key(_TEXT, "PMC ID converter", "CITEFLOW_IDCONV_URL"),
+        "biorxiv_url": Key(_TEXT, "bioRxiv/medRxiv API", "CITEFLOW_BIORXIV_URL"),
+        "crossref_batch": Key((int,), "DOIs per Crossref request", "CITEFLOW_CROSSREF_BATCH"),
+        "crossref_concurrency": Key((int,), "Crossref requests in flight at once",
+                                    "CITEFLOW_CROSSREF_CONCURRENCY"),
         "workers": Key((int,), "lookups at once", "CITEFLOW_WORKERS"),
         "timeout": Key(_NUMBER, "seconds for one whole request", "CITEFLOW_TIMEOUT"),
         "max_response_mb": Key(_NUMBER, "largest answer read", "CITEFLOW_MAX_RESPONSE_MB"),
@@ -121,6 +127,8 @@ SCHEMA: dict[str | None, dict[str, Key]] = {
         "cues": Key((dict,), "extra cue phrases by kind"),
         "per_file": Key((dict,), "rule codes silenced by file glob"),
         "claim_threshold": Key(_NUMBER, "claim model probability from which a sentence is a claim"),
+        "lock_max_age_days": Key(_NUMBER, "days after which a work in citeflow.lock counts as "
+                                 "checked long ago (CF114)"),
     },
     "render": {
         "trusted": Key((bool,), "keep raw HTML and Typst (docs/security.md)"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ..claims.suggestion import Suggestion
 from .fixes import Fix
@@ -37,6 +37,8 @@ class Finding:
     ``end_column`` point one past the last character. ``suppressed`` carries the reason of an
     in-manuscript ``<!-- citeflow: ignore CODE reason="..." -->`` comment when one applies.
     ``fix``, when set, repairs the finding (``citeflow check --fix`` applies safe ones).
+    ``notices`` names the registry notices a finding rests on (retractions, expressions of
+    concern, corrections: their DOI, PMID, date and who says so), for JSON and SARIF.
     """
 
     file: Path
@@ -57,6 +59,7 @@ class Finding:
     #: Why the finding was raised, for ``check --explain``: for a claim, its cue and the
     #: claim model's confidence with the features that weighed most.
     explanation: str = ""
+    notices: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ COMMAND_MODULES = {
     "import": "cmd_import",
     "init": "cmd_init",
     "preview": "cmd_preview",
+    "refresh": "cmd_refresh",
     "render": "cmd_render",
     "resolve": "cmd_resolve",
     "rules": "cmd_check",

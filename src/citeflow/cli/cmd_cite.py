@@ -40,6 +40,8 @@ def cite(identifiers: tuple[str, ...], bib: Path | None, fmt: str, offline: bool
                               on_result=bar.advance)
     for skipped in result.skipped:
         say(f"skipped {skipped}")
+    for warning in result.warnings:
+        click.echo(f"citeflow: warning: {warning}", err=True)
     if bib is not None:
         for ref in result.written:
             click.echo(f"added @{ref.key} to {bib}:{ref.line}")

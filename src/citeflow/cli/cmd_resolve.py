@@ -105,6 +105,9 @@ def _report(result: ResolveResult, write: bool, references: dict) -> None:
     if not write and result.diff:
         click.echo(result.diff, nl=False)
     name = result.path
+    for warning in result.warnings:
+        added = "added to the bibliography" if write else "would be added to the bibliography"
+        click.echo(f"citeflow: warning: {name}: {warning} ({added})", err=True)
     for left in result.unresolved:
         echo(f"{name}:{left.line}:{left.column}: unresolved {left.describe()}", style="yellow",
              err=True)

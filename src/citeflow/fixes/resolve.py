@@ -30,7 +30,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from citeflow.references.bibliography import Bibliography, Reference, append_references, load_bibliography, make_key
+from citeflow.references.bibliography import (
+    Bibliography,
+    Reference,
+    TakenKeys,
+    append_references,
+    load_bibliography,
+    make_key,
+)
 from citeflow.references.bibtex import bibtex_addition
 from citeflow.checks.fixes import Edit, apply_edits, citation_edits
 from citeflow.claims.suggestion import Suggestion
@@ -42,6 +49,7 @@ from citeflow.document.manuscript import Manuscript, read_manuscript
 from citeflow.document.placeholders import FREETEXT, IDENTIFIER, Placeholder, PlaceholderItem, extra_patterns_from_config, find_placeholders
 from citeflow.claims.suggest import Suggester
 from citeflow.sources import FetchStatus
+from citeflow.sources.registry import integrity_warning
 
 #: Reasons an identifier placeholder can be left in place.
 NOT_FOUND = "not found"
@@ -100,6 +108,9 @@ class ResolveResult:
     bibliography_diff: str = ""
     written: bool = False
     keys: list[str] = field(default_factory=list)  # keys of the bibliography (after appending)
+    #: Works added although the registry says they are retracted, withdrawn, of concern, or
+    #: notices themselves: ``@key (doi:...) is retracted: retraction notice ...``.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -179,7 +190,8 @@ def resolve_manuscript(
     # Without a placeholder there is nothing to look up: the bibliography is not read at all.
     bib = load_bibliography(bib_paths, missing_ok=True) if bib_paths and placeholders else Bibliography()
 
-    keys, unresolved, new_refs = _lookup(manuscript, placeholders, bib, config, offline, fetcher, target)
+    keys, unresolved, new_refs, concerns = _lookup(manuscript, placeholders, bib, config, offline, fetcher,
+                                                   target)
 
     # Fetched entries get their final keys from the file they go into.
     reused: list[Reference] = []
@@ -209,6 +221,7 @@ def resolve_manuscript(
         appended=list(new_refs),
         bibliography_path=target if new_refs else None,
         keys=bib.keys() + [ref.key for ref in new_refs + reused],
+        warnings=[f"@{keys[ident]} ({ident}) {concern}" for ident, concern in concerns if ident in keys],
     )
     if new_refs and not write and target is not None:
         result.bibliography_diff = _bibliography_preview(target, new_refs)
@@ -277,8 +290,12 @@ def _lookup(
     offline: bool,
     fetcher: Any,
     target: Path | None,
-) -> tuple[dict[Identifier, str], list[Unresolved], list[Reference]]:
-    """Keys for every identifier (bibliography first, then sources), and what is left."""
+) -> tuple[dict[Identifier, str], list[Unresolved], list[Reference], list[tuple[Identifier, str]]]:
+    """Keys for every identifier (bibliography first, then sources), what is left, the new
+    references, and what the registries say against the new works (retracted, a notice).
+
+    The bookkeeping is linear in the number of identifiers: works fetched so far are found
+    by identifier in a table, and keys taken are a :class:`TakenKeys` set."""
     keys: dict[Identifier, str] = {}
     missing: dict[Identifier, list[tuple[Placeholder, PlaceholderItem]]] = {}
     unresolved: list[Unresolved] = []
@@ -305,17 +322,19 @@ def _lookup(
                 missing.setdefault(item.identifier, []).append((placeholder, item))
 
     new_refs: list[Reference] = []
+    concerns: list[tuple[Identifier, str]] = []
     if not missing:
-        return keys, unresolved, new_refs
+        return keys, unresolved, new_refs, concerns
 
     results = _fetch(list(missing), config, offline, fetcher)
-    taken = set(bib.keys())
+    taken = TakenKeys(bib.keys())
+    fetched: dict[Identifier, str] = {}  # identifiers of the works fetched so far -> their keys
     for identifier, uses in missing.items():
         result = results.get(identifier)
         status = getattr(result, "status", FetchStatus.ERROR) if result is not None else FetchStatus.ERROR
         reference = getattr(result, "reference", None)
         if status == FetchStatus.OK and reference is not None:
-            key = _known_key(reference, bib, new_refs)
+            key = _known_key(reference, bib, fetched)
             if key is None and target is None:
                 for placeholder, item in uses:
                     leave(placeholder, item, ERROR, "found, but the manuscript names no BibTeX "
@@ -325,6 +344,11 @@ def _lookup(
                 key = make_key(reference, taken)
                 taken.add(key)
                 new_refs.append(replace(reference, key=key))
+                for known in reference.identifiers():
+                    fetched.setdefault(known, key)
+                concern = integrity_warning(result)
+                if concern:
+                    concerns.append((identifier, concern))
             keys[identifier] = key
             continue
         reason = _STATUS_REASON.get(status, ERROR)
@@ -335,7 +359,7 @@ def _lookup(
         for placeholder, item in uses:
             leave(placeholder, item, reason, message or reason)
     unresolved.sort(key=lambda u: (u.placeholder.start, u.item.raw))
-    return keys, unresolved, new_refs
+    return keys, unresolved, new_refs, concerns
 
 
 def _fetch(identifiers: list[Identifier], config: Config, offline: bool, fetcher: Any) -> dict:
@@ -362,15 +386,15 @@ class _Failure:
     reference: None = None
 
 
-def _known_key(reference: Reference, bib: Bibliography, new_refs: list[Reference]) -> str | None:
-    """The key of an entry (existing or just fetched) sharing an identifier with ``reference``."""
+def _known_key(reference: Reference, bib: Bibliography, fetched: Mapping[Identifier, str]) -> str | None:
+    """The key of an entry (existing, or just fetched: ``fetched`` maps their identifiers to
+    keys) sharing an identifier with ``reference``."""
     for identifier in reference.identifiers():
         found = bib.find(identifier)
         if found is not None:
             return found.key
-        for ref in new_refs:
-            if identifier in ref.identifiers():
-                return ref.key
+        if identifier in fetched:
+            return fetched[identifier]
     return None
 
 

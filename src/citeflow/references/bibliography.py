@@ -68,7 +68,7 @@ from citeflow.references.reference import (
 __all__ = [
     "BIBTEX_TO_CSL", "CROSSREF_TO_CSL", "CSL_TO_BIBTEX", "DATE_FIELDS", "EARLIEST_YEAR",
     "STOP_WORDS", "YEARS_AHEAD", "AppendResult", "Bibliography", "BibliographyWarning",
-    "Placement", "Reference", "WarningKind", "append_references", "csl_names", "date_problems",
+    "Placement", "Reference", "TakenKeys", "WarningKind", "append_references", "csl_names", "date_problems",
     "decode_latex", "entry_lines", "load_bibliography", "make_key", "reference_from_bibtex",
     "reference_from_csl", "reference_problems", "reference_to_csl", "strip_markup", "to_bibtex",
     "updates_from_metadata", "work_fields", "work_identifiers",
@@ -420,13 +420,35 @@ def _ascii_word(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", folded.encode("ascii", "ignore").decode().lower())
 
 
-def make_key(ref: Reference, taken: Iterable[str] = ()) -> str:
+class TakenKeys:
+    """Citation keys in use, compared without case as BibTeX compares them. Asking and
+    adding take constant time, so that keying thousands of new entries stays linear."""
+
+    def __init__(self, keys: Iterable[str] = ()):
+        self._folded = {k.casefold() for k in keys}
+        #: For each key base, the suffix number :func:`make_key` found free last: every
+        #: suffix before it was taken then, and keys are never given back.
+        self.next_suffix: dict[str, int] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.casefold() in self._folded
+
+    def add(self, key: str) -> None:
+        self._folded.add(key.casefold())
+
+    def __len__(self) -> int:
+        return len(self._folded)
+
+
+def make_key(ref: Reference, taken: Iterable[str] | TakenKeys = ()) -> str:
     """A citation key ``firstauthorYEARfirstword`` in lower-case ASCII (``wakefield1998ileal``).
 
     The title's first word that is not a stop word is used; an organisation author gives
     its first significant word. A key already in ``taken`` gets a suffix ``a``, ``b``, ...
+    Pass a :class:`TakenKeys` when keying many references: a plain iterable is folded anew
+    on every call.
     """
-    taken_folded = {k.casefold() for k in taken}
+    taken_folded = taken if isinstance(taken, TakenKeys) else TakenKeys(taken)
     author = ""
     if ref.authors:
         first = ref.authors[0]
@@ -446,9 +468,9 @@ def make_key(ref: Reference, taken: Iterable[str] = ()) -> str:
         if word:
             break
     base = f"{author}{ref.year or 'nd'}{word}"
-    if base.casefold() not in taken_folded:
+    if base not in taken_folded:
         return base
-    suffix_index = 0
+    suffix_index = taken_folded.next_suffix.get(base.casefold(), 0)
     while True:
         suffix = ""
         n = suffix_index
@@ -457,7 +479,8 @@ def make_key(ref: Reference, taken: Iterable[str] = ()) -> str:
             n = n // 26 - 1
             if n < 0:
                 break
-        if (base + suffix).casefold() not in taken_folded:
+        if (base + suffix) not in taken_folded:
+            taken_folded.next_suffix[base.casefold()] = suffix_index
             return base + suffix
         suffix_index += 1
 
@@ -566,16 +589,18 @@ def append_references(path: str | Path, refs: Iterable[Reference], known: Biblio
         old_text = decode_utf8(old, path)
         present = _present_identifiers(path, old, old_text, known) if old else {}
         heads = entry_lines(old_text)
-        taken_keys = set(heads) | {k.casefold() for k in taken}
+        taken_keys = TakenKeys(heads)
+        for key in taken:
+            taken_keys.add(key)
         chosen: list[tuple[Reference, str, bool]] = []  # (reference, key, added)
         for ref in refs:
             existing = next((present[i] for i in work_identifiers(ref) if i in present), None)
             if existing is not None:
                 chosen.append((ref, existing, False))
                 continue
-            usable = ref.key and ref.key.casefold() not in taken_keys and _VALID_KEY.fullmatch(ref.key)
+            usable = ref.key and ref.key not in taken_keys and _VALID_KEY.fullmatch(ref.key)
             key = ref.key if usable else make_key(ref, taken_keys)
-            taken_keys.add(key.casefold())
+            taken_keys.add(key)
             chosen.append((ref, key, True))
             for identifier in work_identifiers(ref):
                 present.setdefault(identifier, key)

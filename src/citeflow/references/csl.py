@@ -95,7 +95,7 @@ def date_year(value: Any) -> int | None:
     return None
 
 
-def _date_text(value: Any) -> str | None:
+def date_text(value: Any) -> str | None:
     """``YYYY-MM-DD`` (as many parts as given) from CSL date parts, or None."""
     parts = _date_parts(value)
     if parts:
@@ -143,7 +143,7 @@ def updates_from_metadata(item: dict[str, Any]) -> list[dict[str, Any]]:
                 "doi": normalize_doi(entry.get("DOI")),
                 "direction": direction,
                 "label": entry.get("label"),
-                "date": _date_text(entry.get("updated")),
+                "date": date_text(entry.get("updated")),
                 "source": entry.get("source"),
             })
     relations = item.get("relation") or {}

@@ -33,6 +33,8 @@ def finding_dict(finding: Finding, base: str | Path | None = None) -> dict[str, 
     }
     if finding.suppressed:
         data["suppressed"] = {"reason": finding.suppressed}
+    if finding.notices:
+        data["notices"] = finding.notices
     if finding.fix is not None:
         data["fix"] = {
             "message": finding.fix.message,

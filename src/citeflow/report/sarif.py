@@ -64,6 +64,8 @@ def result(finding: Finding, rule_index: int, base: str | Path | None) -> dict[s
         data.setdefault("properties", {})["cue"] = finding.cue
     if finding.explanation:
         data.setdefault("properties", {})["explanation"] = finding.explanation
+    if finding.notices:
+        data.setdefault("properties", {})["notices"] = finding.notices
     if finding.suppressed:
         data["suppressions"] = [{"kind": "inSource", "justification": finding.suppressed}]
     if finding.fix is not None:

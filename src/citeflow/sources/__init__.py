@@ -7,8 +7,11 @@
 Where each kind of identifier is looked up:
 
 * DOI: Crossref ``/works/{doi}``; if Crossref says 404, doi.org content negotiation
-  (DataCite, mEDRA and other agencies).
-* PMID: PubMed EFetch.
+  (DataCite, mEDRA and other agencies). Several DOIs are asked for together, up to
+  ``crossref_batch`` (50) in one ``/works?filter=doi:A,doi:B,...`` request, never more than
+  ``crossref_concurrency`` (3) requests to Crossref at once; a DOI the list answer lacks is
+  asked for on its own.
+* PMID: PubMed EFetch, up to 200 in one request.
 * PMCID: the PMC ID converter, then the DOI (or PMID) it names.
 * arXiv ID: its DataCite DOI ``10.48550/arXiv.<id>`` through doi.org.
 * ISBN: no open source is queried; the result says so.
@@ -27,8 +30,9 @@ from doi.org to the registration agencies of ``redirect_hosts``.
 
 Settings (environment first, then ``[sources]`` / ``[cache]`` of citeflow.toml):
 ``CITEFLOW_CROSSREF_URL``/``crossref_url``, ``CITEFLOW_DOI_URL``/``doi_url``,
-``CITEFLOW_EUTILS_URL``/``eutils_url``, ``CITEFLOW_IDCONV_URL``/``idconv_url``, ``workers``
-(8), ``CITEFLOW_TIMEOUT``/``timeout`` (20 s per request, all included),
+``CITEFLOW_EUTILS_URL``/``eutils_url``, ``CITEFLOW_IDCONV_URL``/``idconv_url``,
+``CITEFLOW_BIORXIV_URL``/``biorxiv_url``, ``CITEFLOW_CROSSREF_BATCH``/``crossref_batch`` (50),
+``CITEFLOW_CROSSREF_CONCURRENCY``/``crossref_concurrency`` (3), ``workers`` (8), ``CITEFLOW_TIMEOUT``/``timeout`` (20 s per request, all included),
 ``CITEFLOW_MAX_RESPONSE_MB``/``max_response_mb`` (10), ``CITEFLOW_RETRIES``/``retries`` (3),
 ``CITEFLOW_BACKOFF``/``backoff`` (0.5 s), ``CITEFLOW_MAX_RETRY_AFTER``/``max_retry_after``
 (30 s), ``CITEFLOW_RETRY_BUDGET``/``retry_budget`` (60 s of waiting per lookup),
@@ -41,9 +45,11 @@ Settings (environment first, then ``[sources]`` / ``[cache]`` of citeflow.toml):
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
@@ -58,8 +64,9 @@ from ..references.bibcache import user_cache_dir
 from ..references.bibliography import make_key
 from ..references.csl import date_problems
 from ..references.identifiers import Identifier, InvalidIdentifier, parse_identifier
+from ..references.integrity import title_says_so
 from ..references.reference import Reference, reference_problems
-from . import crossref, doi, pubmed
+from . import biorxiv, crossref, doi, pubmed
 from .cache import DAY, Cache, request_key
 from .crossref import Malformed
 from .http import MB, HttpClient, HttpProblem, HttpSettings, ProblemKind, Response, RetryBudget
@@ -92,6 +99,7 @@ class Service(StrEnum):
     DOI = "doi.org"
     PUBMED = "PubMed"
     IDCONV = "PMC ID converter"
+    BIORXIV = "bioRxiv API"
 
 
 #: For a record found at each service: the result's message and ``source``.
@@ -116,6 +124,11 @@ class FetchResult:
     url: str | None = None
     source: str | None = None
     from_cache: bool = False
+    #: The record as the registry wrote it: the Crossref work or CSL-JSON item (a dict), or
+    #: the PubMed ``<PubmedArticle>`` element as XML text. Kept when the fetcher is asked to
+    #: keep records (``keep_records``), and always for a record that links update notices or
+    #: whose title marks a retraction or a notice; None otherwise, to keep memory small.
+    raw: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.status = FetchStatus(self.status)  # a status given as text becomes the member
@@ -142,6 +155,9 @@ class SourceSettings:
     doi_url: str = doi.DEFAULT_URL
     eutils_url: str = pubmed.DEFAULT_EUTILS_URL
     idconv_url: str = pubmed.DEFAULT_IDCONV_URL
+    biorxiv_url: str = biorxiv.DEFAULT_URL
+    crossref_batch: int = crossref.BATCH_SIZE
+    crossref_concurrency: int = 3
     workers: int = 8
     timeout: float = 20.0
     max_response_mb: float = 10.0
@@ -185,7 +201,7 @@ class SourceSettings:
         cache_path = user_cache_dir(config, env)
         api_key = env.get("NCBI_API_KEY") or sources.get("ncbi_api_key") or None
         ncbi_rate = 10.0 if api_key else 3.0
-        limits: dict[str, float] = {"api.crossref.org": 10.0}
+        limits: dict[str, float] = {"api.crossref.org": 10.0, "api.biorxiv.org": 2.0}
         limits.update({host: ncbi_rate for host in NCBI_HOSTS})
         configured = sources.get("rate_limits", {})
         if not isinstance(configured, dict):
@@ -194,6 +210,10 @@ class SourceSettings:
         for host, rate in configured.items():
             limits[str(host)] = number(rate, f"rate_limits.{host}")
         workers = number(pick("CITEFLOW_WORKERS", "workers", 8), "workers", int)
+        crossref_batch = number(pick("CITEFLOW_CROSSREF_BATCH", "crossref_batch", crossref.BATCH_SIZE),
+                                "crossref_batch", int)
+        crossref_concurrency = number(pick("CITEFLOW_CROSSREF_CONCURRENCY", "crossref_concurrency", 3),
+                                      "crossref_concurrency", int)
         timeout = number(pick("CITEFLOW_TIMEOUT", "timeout", 20.0), "timeout")
         max_response_mb = number(pick("CITEFLOW_MAX_RESPONSE_MB", "max_response_mb", 10.0), "max_response_mb")
         for name, value in (("timeout", timeout), ("max_response_mb", max_response_mb)):
@@ -207,6 +227,9 @@ class SourceSettings:
             doi_url=str(pick("CITEFLOW_DOI_URL", "doi_url", doi.DEFAULT_URL)),
             eutils_url=str(pick("CITEFLOW_EUTILS_URL", "eutils_url", pubmed.DEFAULT_EUTILS_URL)),
             idconv_url=str(pick("CITEFLOW_IDCONV_URL", "idconv_url", pubmed.DEFAULT_IDCONV_URL)),
+            biorxiv_url=str(pick("CITEFLOW_BIORXIV_URL", "biorxiv_url", biorxiv.DEFAULT_URL)),
+            crossref_batch=max(crossref_batch, 1),
+            crossref_concurrency=max(crossref_concurrency, 1),
             workers=max(workers, 1),
             timeout=timeout,
             max_response_mb=max_response_mb,
@@ -254,13 +277,15 @@ class Fetcher:
     ``offline`` (default: ``CITEFLOW_OFFLINE``) answers from the cache only. ``workers``
     threads fetch in parallel (default 8, ``[sources] workers``). ``progress`` may be a
     callable that is given each :class:`FetchResult` as it completes (the CLI drives a
-    progress bar with it).
+    progress bar with it). ``fresh`` asks the registries even for what the cache holds (and
+    keeps their answers in the cache): ``citeflow refresh`` uses it, with ``keep_records``
+    (every result carries the registry's record in :attr:`FetchResult.raw`).
     """
 
     def __init__(self, config: Config | None = None, offline: bool | None = None,
                  workers: int | None = None, cache_dir: str | Path | None = None,
                  progress: bool | Callable[[FetchResult], None] = False,
-                 settings: SourceSettings | None = None):
+                 settings: SourceSettings | None = None, fresh: bool = False, keep_records: bool = False):
         self.config = config or Config()
         self.settings = replace(settings) if settings else SourceSettings.from_config(self.config)
         if offline is not None:
@@ -271,6 +296,8 @@ class Fetcher:
             self.settings.cache_dir = Path(cache_dir)
         s = self.settings
         self.offline = s.offline
+        self.fresh = fresh and not s.offline
+        self.keep_records = keep_records
         self.progress = progress if callable(progress) else None
         self.cache = Cache(s.cache_dir, ttl=s.ttl_days * DAY, notfound_ttl=s.notfound_ttl_days * DAY) \
             if s.cache_dir else None
@@ -278,7 +305,7 @@ class Fetcher:
             timeout=s.timeout, max_bytes=int(s.max_response_mb * MB), retries=s.retries,
             backoff=s.backoff, max_retry_after=s.max_retry_after, retry_budget=s.retry_budget,
             breaker_failures=s.breaker_failures, pool_size=s.workers, mailto=s.mailto,
-            rate_limits=dict(s.rate_limits)))
+            rate_limits=dict(s.rate_limits), concurrency={Service.CROSSREF.value: s.crossref_concurrency}))
         self._local = threading.local()
         self._memo: dict[Identifier, FetchResult] = {}
         self._memo_lock = threading.Lock()
@@ -339,23 +366,42 @@ class Fetcher:
         results: dict[Identifier, FetchResult] = {}
         if not unique:
             return results
-        workers = min(self.settings.workers, len(unique))
-        pmids = [i for i in unique if isinstance(i, Identifier) and i.kind == "pmid"]
-        waiting = set(pmids)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="citeflow-fetch") as pool:
-            batch = pool.submit(self._prefetch_pmids, pmids) if len(pmids) > 1 else None
+        known = [i for i in unique if isinstance(i, Identifier) and i not in self._memo]
+        # Identifiers answered without the network (memo, cache, malformed) are looked up in
+        # this thread; the rest go to the workers, batches first.
+        ready: set[Any] = {i for i in unique if not isinstance(i, Identifier) or i in self._memo}
+        pmid_todo = self._uncached_pmids([i for i in known if i.kind == "pmid"], ready)
+        doi_chunks = self._doi_batches([i for i in known if i.kind == "doi"], ready)
+        with ThreadPoolExecutor(max_workers=max(1, min(self.settings.workers, len(unique))),
+                                thread_name_prefix="citeflow-fetch") as pool:
+            # A batch task asks for its batch, then looks up each of its identifiers from the
+            # answer while other batches are still on their way. The workers take the batches
+            # before any single lookup.
+            futures: list[Future] = []
+            batched: set[Any] = set()
+            if len(pmid_todo) > 1:
+                idents = [i for i, _ in pmid_todo]
+                futures.append(pool.submit(self._batch_lookups, self._prefetch_pmids,
+                                           [(i.value, key) for i, key in pmid_todo], idents))
+                batched.update(idents)
+            for chunk in doi_chunks:
+                idents = [ident for ident, _, _ in chunk]
+                futures.append(pool.submit(self._batch_lookups, self._prefetch_dois, chunk, idents))
+                batched.update(idents)
+            futures += [pool.submit(self._batch_lookups, None, None, [ident]) for ident in unique
+                        if ident not in ready and ident not in batched]
 
-            def task(ident: Identifier | str) -> FetchResult:
-                if batch is not None and ident in waiting:
-                    batch.result()
-                return self._fetch_one(ident)
-
-            futures = [pool.submit(task, ident) for ident in unique]
-            for future in as_completed(futures):
-                result = future.result()
+            def done(result: FetchResult) -> None:
                 results[result.identifier] = result
                 if callback:
                     callback(result)
+
+            for ident in unique:
+                if ident in ready:
+                    done(self._fetch_one(ident))
+            for future in as_completed(futures):
+                for result in future.result():
+                    done(result)
         self._flush_cache_writes()
         # keep the caller's order
         order = {i: n for n, i in enumerate(unique)}
@@ -402,8 +448,10 @@ class Fetcher:
         with self._memo_lock:
             prefetched = self._prefetched.pop(key, None)
         if prefetched is not None:
+            if prefetched.from_cache and lookup is not None:
+                lookup.cached.append(key)
             return prefetched
-        if self.cache is not None and not (lookup and lookup.fresh):
+        if self.cache is not None and not self.fresh and not (lookup and lookup.fresh):
             hit = self.cache.get(key, any_age=self.offline)
             if hit is not None:
                 hit.cache_key = key
@@ -461,17 +509,21 @@ class Fetcher:
         return FetchResult(ident, status, message=f"{service.value}: {exc.message}", url=exc.url)
 
     def _found(self, ident: Identifier, ref: Reference, response: Response, service: Service,
-               url: str, item: Mapping[str, Any] | None = None) -> FetchResult:
+               url: str, item: Mapping[str, Any] | None = None, raw: Any = None) -> FetchResult:
         """``ok`` for a record fit for a bibliography (and the answer cached), else
         ``malformed`` naming what is wrong with it. ``item`` is the JSON record the
-        reference was read from, whose dates are checked too."""
+        reference was read from, whose dates are checked too; ``raw`` (default: ``item``)
+        is kept in the result."""
         problems = (date_problems(item) if item is not None else []) + reference_problems(ref)
         if problems:
             return FetchResult(ident, FetchStatus.MALFORMED, url=url, message=(
                 f"{service.value} sent a record that cannot be used: {'; '.join(problems)}"))
         self._remember(response)
         how, source = _FOUND[service]
-        return FetchResult(ident, FetchStatus.OK, ref, how, url, source, response.from_cache)
+        record = raw if raw is not None else item
+        if not (self.keep_records or telling(record)):
+            record = None
+        return FetchResult(ident, FetchStatus.OK, ref, how, url, source, response.from_cache, record)
 
     def _fetch_doi(self, ident: Identifier, doi_value: str, crossref_first: bool = True) -> FetchResult:
         crossref_url = crossref.works_url(self.settings.crossref_url, doi_value)
@@ -522,38 +574,198 @@ class Fetcher:
     def _efetch_url(self) -> str:
         return f"{self.settings.eutils_url.rstrip('/')}/efetch.fcgi"
 
-    def _prefetch_pmids(self, identifiers: list[Identifier]) -> None:
-        """Ask PubMed for many PMIDs in one EFetch call (up to 200 each) instead of one call
-        per PMID: NCBI allows only 3 requests a second. Each record found is kept as if it
-        had been fetched alone, so the cache and the per-PMID path below stay the same. If
-        the batch fails, nothing is kept and each PMID is fetched on its own."""
+    def _uncached_pmids(self, identifiers: list[Identifier], ready: set[Any]) -> list[tuple[Identifier, str]]:
+        """The PMIDs to ask PubMed for, with their cache keys; those the cache answers are
+        kept for their lookup and added to ``ready``."""
+        url = self._efetch_url()
+        todo = []
+        for ident in identifiers:
+            key = request_key(url, {"db": "pubmed", "id": ident.value, "retmode": "xml"})
+            if self._take_cached(key):
+                ready.add(ident)
+            else:
+                todo.append((ident, key))
+        return todo
+
+    def _prefetch_pmids(self, todo: list[tuple[str, str]]) -> None:
+        """Ask PubMed for many PMIDs (``[(pmid, cache key)]``) in one EFetch call (up to 200
+        each) instead of one call per PMID: NCBI allows only 3 requests a second. Each record
+        found is kept as if it had been fetched alone, so the cache and the per-PMID path
+        below stay the same. If the batch fails, nothing is kept and each PMID is fetched on
+        its own."""
         if self.offline:
             return
         url = self._efetch_url()
-        todo: list[tuple[str, str]] = []
-        for ident in identifiers:
-            key = request_key(url, {"db": "pubmed", "id": ident.value, "retmode": "xml"})
-            if self.cache is None or self.cache.get(key) is None:
-                todo.append((ident.value, key))
         for start in range(0, len(todo), PUBMED_BATCH):
             chunk = todo[start:start + PUBMED_BATCH]
             if len(chunk) < 2:
                 break
             params = self._ncbi_params({"db": "pubmed", "id": ",".join(p for p, _ in chunk), "retmode": "xml"})
-            try:
-                response = self.http.get(url, params=params, service=Service.PUBMED.value,
-                                         budget=RetryBudget(self.settings.retry_budget))
-                if response.status != 200:
-                    continue
-                articles = pubmed.split_efetch(response)
-            except (HttpProblem, Malformed):
+            answer = self._batch(url, params, Service.PUBMED, pubmed.split_efetch)
+            if answer is None:
                 continue
+            response, articles = answer
             for pmid, key in chunk:
-                single = Response(url=f"{url}?db=pubmed&id={pmid}&retmode=xml", status=200,
-                                  text=articles.get(pmid, pubmed.EMPTY_SET), content_type=response.content_type,
-                                  fetched_at=response.fetched_at, cache_key=key)
-                with self._memo_lock:
-                    self._prefetched[key] = single
+                self._keep(Response(url=f"{url}?db=pubmed&id={pmid}&retmode=xml", status=200,
+                                    text=articles.get(pmid, pubmed.EMPTY_SET), content_type=response.content_type,
+                                    fetched_at=response.fetched_at, cache_key=key))
+
+    def _batch_lookups(self, prefetch: Callable[[Any], None] | None, batch: Any,
+                       identifiers: list[Any]) -> list[FetchResult]:
+        """Ask for a batch (with ``prefetch``, if any), then look up each identifier of it:
+        from the batch's answer, or on its own when the batch lacked it."""
+        if prefetch is not None:
+            prefetch(batch)
+        return [self._fetch_one(ident) for ident in identifiers]
+
+    def _batch(self, url: str, params: Mapping[str, str], service: Service,
+               parse: Callable[[Response], Any]) -> tuple[Response, Any] | None:
+        """One request for a batch of identifiers and its parsed answer; None when it fails
+        (each identifier is then asked for on its own)."""
+        try:
+            response = self._ask(url, params, service)
+            return (response, parse(response)) if response.status == 200 else None
+        except (HttpProblem, Malformed):
+            return None
+
+    def _keep(self, response: Response) -> None:
+        """Keep an answer got in a batch for the single lookup to come."""
+        with self._memo_lock:
+            self._prefetched[response.cache_key] = response
+
+    def _take_cached(self, key: str) -> bool:
+        """Keep a fresh cached answer for ``key`` for the lookup to come (so that the file
+        is read once); False when there is none, or the fetcher is told to ask afresh."""
+        if self.cache is None or self.fresh:
+            return False
+        hit = self.cache.get(key)
+        if hit is None:
+            return False
+        hit.cache_key = key
+        self._keep(hit)
+        return True
+
+    def _doi_batches(self, identifiers: list[Identifier], ready: set[Any]) -> list[list[tuple[Identifier, str, str]]]:
+        """The DOIs to ask Crossref for together: those not cached whose characters fit in a
+        filter, cut into batches (``[(identifier, cache key, /works/{doi} URL)]``); those the
+        cache answers are kept for their lookup and added to ``ready``. Fewer than two left
+        make no batch."""
+        if self.offline:
+            return []
+        todo: dict[str, tuple[Identifier, str, str]] = {}
+        for ident in identifiers:
+            url = crossref.works_url(self.settings.crossref_url, ident.value)
+            key = request_key(url)
+            if self._take_cached(key):
+                ready.add(ident)
+            elif crossref.batch_safe(ident.value) and ident.value not in todo:
+                todo[ident.value] = (ident, key, url)
+        if len(todo) < 2:
+            return []
+        return [[todo[d] for d in chunk] for chunk in crossref.batches(list(todo), self.settings.crossref_batch)]
+
+    def _prefetch_dois(self, chunk: list[tuple[Identifier, str, str]]) -> None:
+        """Ask Crossref for a batch of DOIs in one ``/works?filter=doi:...`` request. Each
+        work listed is kept as the answer ``/works/{doi}`` would have given, so the cache and
+        the per-DOI path stay the same; a DOI the list lacks (or a batch that fails) is
+        asked for on its own."""
+        answer = self._batch(crossref.works_list_url(self.settings.crossref_url),
+                             crossref.batch_params([i.value for i, _, _ in chunk]), Service.CROSSREF,
+                             crossref.parse_work_list)
+        if answer is None:
+            return
+        response, works = answer
+        for ident, key, single_url in chunk:
+            item = works.get(ident.value)
+            if item is not None:
+                envelope = crossref.work_envelope(item)
+                self._keep(Response(url=single_url, status=200,
+                                    text=json.dumps(envelope, ensure_ascii=False),
+                                    content_type="application/json", fetched_at=response.fetched_at,
+                                    cache_key=key, parsed=envelope))
+
+    # -- questions beyond one record per identifier (citeflow refresh) --------------------------
+    def _ask(self, url: str, params: Mapping[str, str] | None, service: Service) -> Response:
+        """One request to ``service`` (no cache), or :class:`HttpProblem`."""
+        if self.offline:
+            raise HttpProblem("offline; not asked", url, ProblemKind.OTHER)
+        return self.http.get(url, params=params, service=service.value,
+                             budget=RetryBudget(self.settings.retry_budget))
+
+    def pmids_for_dois(self, dois: Iterable[str]) -> tuple[set[str], dict[str, str]]:
+        """The PMIDs PubMed files under any of ``dois`` (ESearch, up to 50 DOIs a request),
+        and the DOIs that could not be asked about with the reason. Which PMID belongs to
+        which DOI is read from the records themselves (their ``ArticleIdList``)."""
+        wanted = sorted({d for d in dois if d and '"' not in d})
+        url = f"{self.settings.eutils_url.rstrip('/')}/esearch.fcgi"
+        found: set[str] = set()
+        failed: dict[str, str] = {}
+        for start in range(0, len(wanted), pubmed.ESEARCH_BATCH):
+            chunk = wanted[start:start + pubmed.ESEARCH_BATCH]
+            params = self._ncbi_params({"db": "pubmed", "term": pubmed.doi_term(chunk), "retmode": "json",
+                                        "retmax": str(4 * len(chunk))})
+            try:
+                response = self._ask(url, params, Service.PUBMED)
+                if response.status != 200:
+                    raise Malformed(f"PubMed ESearch answered HTTP {response.status}")
+                found.update(pubmed.parse_esearch(response))
+            except (HttpProblem, Malformed) as exc:
+                reason = f"PubMed: {exc.message if isinstance(exc, HttpProblem) else exc}"
+                failed.update(dict.fromkeys(chunk, reason))
+        return found, failed
+
+    def pmc_ids(self, pmcids: Iterable[str]) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+        """The DOI and PMID of each PMCID from the PMC ID converter (up to 200 a request):
+        ``{pmcid: {"doi": ..., "pmid": ...}}`` for those it knows, and the PMCIDs that could
+        not be asked about with the reason."""
+        wanted = sorted(set(pmcids))
+        found: dict[str, dict[str, str]] = {}
+        failed: dict[str, str] = {}
+        for start in range(0, len(wanted), PUBMED_BATCH):
+            chunk = wanted[start:start + PUBMED_BATCH]
+            params = self._ncbi_params({"ids": ",".join(chunk), "format": "json"})
+            try:
+                response = self._ask(self.settings.idconv_url, params, Service.IDCONV)
+                if response.status not in (200, 400, 404):
+                    raise Malformed(f"the PMC ID converter answered HTTP {response.status}")
+                found.update(pubmed.parse_idconv_records(response))
+            except (HttpProblem, Malformed) as exc:
+                reason = f"PMC ID converter: {exc.message if isinstance(exc, HttpProblem) else exc}"
+                failed.update(dict.fromkeys(chunk, reason))
+        return found, failed
+
+    def published_version(self, doi_value: str, server: str = "biorxiv") -> tuple[dict[str, Any] | None, str | None]:
+        """The published article of a bioRxiv/medRxiv preprint (``{"doi", "journal",
+        "date"}``, or None when the server lists none), and the reason when it could not be
+        asked."""
+        url = biorxiv.pubs_url(self.settings.biorxiv_url, server, doi_value)
+        try:
+            response = self._ask(url, None, Service.BIORXIV)
+            if response.status == 404:
+                return None, None
+            if response.status != 200:
+                return None, f"{Service.BIORXIV.value} answered HTTP {response.status}"
+            return biorxiv.parse_pubs(response, doi_value), None
+        except HttpProblem as exc:
+            return None, f"{Service.BIORXIV.value}: {exc.message}"
+        except Malformed as exc:
+            return None, f"{Service.BIORXIV.value}: {exc}"
+
+    def search_works(self, title: str, author: str = "", rows: int = 5) -> tuple[list[dict[str, Any]] | None, str | None]:
+        """Crossref works matching a bibliographic description (``query.bibliographic``), best
+        first; None and the reason when Crossref could not be asked."""
+        params = {"query.bibliographic": title, "rows": str(rows)}
+        if author:
+            params["query.author"] = author
+        try:
+            response = self._ask(crossref.works_list_url(self.settings.crossref_url), params, Service.CROSSREF)
+            if response.status != 200:
+                return None, f"Crossref answered HTTP {response.status}"
+            return list(crossref.parse_work_list(response).values()), None
+        except HttpProblem as exc:
+            return None, f"Crossref: {exc.message}"
+        except Malformed as exc:
+            return None, f"Crossref: {exc}"
 
     def _fetch_pmid(self, ident: Identifier, pmid: str) -> FetchResult:
         url = self._efetch_url()
@@ -578,7 +790,9 @@ class Fetcher:
         if match is None:
             self._remember(response, not_found=True)
             return FetchResult(ident, FetchStatus.NOT_FOUND, message="PMID not found in PubMed", url=shown)
-        return self._found(ident, match, response, Service.PUBMED, shown)
+        article = articles[refs.index(match)]
+        return self._found(ident, match, response, Service.PUBMED, shown,
+                           raw=ET.tostring(article, encoding="unicode"))
 
     def _fetch_pmcid(self, ident: Identifier) -> FetchResult:
         url = self.settings.idconv_url
@@ -614,6 +828,20 @@ class Fetcher:
             result.reference.pmcid = ident.value
             result.reference.pmid = result.reference.pmid or found.get("pmid")
         return result
+
+
+def telling(record: Any) -> bool:
+    """True for a registry record that may mark its work retracted, withdrawn or a notice:
+    one with update links, a notice publication type or a telling title (most records have
+    none, and are judged without being mapped)."""
+    if isinstance(record, str):
+        return any(mark in record for mark in ("CommentsCorrections", "D016441", "D016440", "D016425"))
+    if not isinstance(record, Mapping):
+        return False
+    title = record.get("title")
+    title = title[0] if isinstance(title, list) and title else title
+    return bool(record.get("updated-by") or record.get("update-to")
+                or (isinstance(title, str) and title_says_so(title)))
 
 
 def _as_ident(value: Any, kind: str | None = None) -> Identifier | None:

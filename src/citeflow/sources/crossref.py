@@ -1,5 +1,12 @@
 """Crossref REST API: ``GET {base}/works/{doi}`` mapped to a :class:`Reference`.
 
+Many DOIs are asked for in one request, ``GET {base}/works?filter=doi:A,doi:B,...&rows=N``
+(:func:`batch_params`), whose answer lists the works found (``message.items``); a DOI
+whose characters would break the filter (a comma separates its values) is asked for on its
+own (:func:`batch_safe`). Each listed work is the same record ``/works/{doi}`` gives, so it
+is kept as that single answer (:func:`work_envelope`, without the reference list, which
+citeflow never reads).
+
 Crossref holds most journal DOIs. Its record carries what the checks need beyond the
 citation itself: ``updated-by`` (a retraction or correction notice points at this work),
 ``update-to`` (this work is such a notice) and ``relation`` (preprint <-> published version,
@@ -17,14 +24,21 @@ from ..references.csl import (
     DATE_FIELDS,
     csl_names,
     csl_text,
+    date_text,
     date_year,
     strip_inline_markup,
+    strip_markup,
     work_fields,
 )
-from ..references.reference import Reference
+from ..references.identifiers import normalize_doi
+from ..references.lock import Notice, Relation, SourceRecord
+from ..references.reference import Reference, page_range
 from .http import Response
 
 DEFAULT_URL = "https://api.crossref.org"
+#: DOIs per ``filter=doi:...`` request, and the longest filter value sent (characters).
+BATCH_SIZE = 50
+MAX_FILTER_CHARS = 4000
 
 
 class Malformed(ValueError):
@@ -38,6 +52,65 @@ class WebPage(Malformed):
 def works_url(base: str, doi: str) -> str:
     """``{base}/works/{doi}`` with the DOI percent-encoded where a URL needs it."""
     return f"{base.rstrip('/')}/works/{quote(doi, safe='/:;()@!$&*+,=-._~')}"
+
+
+def batch_safe(doi: str) -> bool:
+    """True when ``doi`` can go into a ``filter=doi:...`` list: no comma (the filter's
+    separator) and no white space."""
+    return "," not in doi and not any(c.isspace() for c in doi)
+
+
+def batches(dois: list[str], size: int = BATCH_SIZE, max_chars: int = MAX_FILTER_CHARS) -> list[list[str]]:
+    """``dois`` cut into lists of at most ``size`` whose filter value stays under ``max_chars``."""
+    result: list[list[str]] = []
+    current: list[str] = []
+    length = 0
+    for doi in dois:
+        cost = len(doi) + 5  # "doi:" and the comma
+        if current and (len(current) >= size or length + cost > max_chars):
+            result.append(current)
+            current, length = [], 0
+        current.append(doi)
+        length += cost
+    if current:
+        result.append(current)
+    return result
+
+
+def works_list_url(base: str) -> str:
+    return f"{base.rstrip('/')}/works"
+
+
+def batch_params(dois: list[str]) -> dict[str, str]:
+    """The query of one batch: ``filter=doi:A,doi:B,...`` and as many rows as DOIs."""
+    return {"filter": ",".join(f"doi:{doi}" for doi in dois), "rows": str(len(dois))}
+
+
+def parse_work_list(response: Response) -> dict[str, dict[str, Any]]:
+    """The works of a list answer (``message.items``), keyed by their normalised DOI."""
+    data = read_json(response, "Crossref")
+    message = data.get("message") if isinstance(data, dict) else None
+    items = message.get("items") if isinstance(message, dict) else None
+    if not isinstance(items, list):
+        raise Malformed("Crossref sent a list answer without 'message.items'")
+    works: dict[str, dict[str, Any]] = {}
+    for item in items:
+        doi = normalize_doi(item.get("DOI")) if isinstance(item, dict) else None
+        if doi:
+            works[doi] = item
+    return works
+
+
+#: Parts of a work that citeflow never reads, left out of the answers kept from a list:
+#: the reference list is often most of a record.
+UNREAD_FIELDS = frozenset({"reference"})
+
+
+def work_envelope(item: dict[str, Any]) -> dict[str, Any]:
+    """The ``/works/{doi}`` answer holding one work of a list answer (without the parts
+    citeflow never reads)."""
+    work = {k: v for k, v in item.items() if k not in UNREAD_FIELDS}
+    return {"status": "ok", "message-type": "work", "message-version": "1.0.0", "message": work}
 
 
 def read_json(response: Response, what: str) -> Any:
@@ -63,7 +136,7 @@ def read_json(response: Response, what: str) -> Any:
 
 def parse_work(response: Response) -> dict[str, Any]:
     """The ``message`` object of a ``/works/{doi}`` answer."""
-    data = read_json(response, "Crossref")
+    data = response.parsed if response.parsed is not None else read_json(response, "Crossref")
     if not isinstance(data, dict) or not isinstance(data.get("message"), dict):
         raise Malformed("Crossref sent JSON without a 'message' object")
     return data["message"]
@@ -100,3 +173,77 @@ def reference_from_crossref(message: dict[str, Any]) -> Reference:
         editors=csl_names(message.get("editor")),
         **work_fields(message),
     )
+
+
+#: Crossref relations between versions of a work that the lock keeps.
+VERSION_RELATIONS = ("is-preprint-of", "has-preprint", "is-version-of", "has-version",
+                     "is-replaced-by", "replaces", "is-same-as")
+#: The dates a work may be cited by.
+_CITED_DATES = ("issued", "published-print", "published-online", "published")
+
+
+def notices_of(message: dict[str, Any]) -> list[Notice]:
+    """The ``updated-by`` and ``update-to`` links of a Crossref work, as the registry wrote them."""
+    notices = []
+    for direction in ("updated-by", "update-to"):
+        entries = message.get(direction)
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            notices.append(Notice(
+                type=csl_text(entry.get("type")).lower() or "update", direction=direction,
+                source=csl_text(entry.get("source")) or "publisher", doi=normalize_doi(csl_text(entry.get("DOI"))),
+                date=date_text(entry.get("updated")), label=csl_text(entry.get("label")) or None,
+                record_id=csl_text(entry.get("record-id")) or None))
+    return notices
+
+
+def relations_of(message: dict[str, Any]) -> list[Relation]:
+    """Links to other versions (preprint and published version) named by DOI."""
+    relations = message.get("relation")
+    found = []
+    for name in VERSION_RELATIONS:
+        targets = relations.get(name) if isinstance(relations, dict) else None
+        for target in targets if isinstance(targets, list) else [targets] if targets else []:
+            if isinstance(target, dict) and str(target.get("id-type", "")).lower() == "doi":
+                doi = normalize_doi(csl_text(target.get("id")))
+                if doi:
+                    found.append(Relation(name, doi, "crossref"))
+    return found
+
+
+def registry_record(message: dict[str, Any], asked: str) -> SourceRecord:
+    """What the lock keeps of a Crossref work."""
+    authors = csl_names(message.get("author"))
+    crossref_type = csl_text(message.get("type"))
+    subtype = csl_text(message.get("subtype"))
+    years = [y for y in (date_year(message.get(name)) for name in _CITED_DATES) if y]
+    year = next((date_year(message.get(name)) for name in DATE_FIELDS if date_year(message.get(name))), None)
+    short_titles = message.get("short-container-title")
+    return SourceRecord(
+        asked=asked,
+        title=strip_inline_markup(csl_text(message.get("title")))
+        or strip_inline_markup(csl_text(message.get("original-title"))),
+        authors=authors[:20], authors_total=len(authors),
+        year=year, years=years,
+        journal=strip_inline_markup(csl_text(message.get("container-title"))),
+        journal_abbreviations=[csl_text(t) for t in short_titles if csl_text(t)] if isinstance(short_titles, list) else [],
+        volume=csl_text(message.get("volume")), issue=csl_text(message.get("issue")),
+        pages=page_range(csl_text(message.get("page"))),
+        type=f"{crossref_type}/{subtype}" if subtype else crossref_type,
+        doi=normalize_doi(csl_text(message.get("DOI"))),
+        notices=notices_of(message), relations=relations_of(message),
+    )
+
+
+def abstract_of(message: dict[str, Any]) -> str:
+    return strip_markup(csl_text(message.get("abstract")))
+
+
+def institution_of(message: dict[str, Any]) -> str:
+    """The posting institution of a preprint (``bioRxiv``, ``medRxiv``), or ""."""
+    institutions = message.get("institution")
+    for item in institutions if isinstance(institutions, list) else []:
+        if isinstance(item, dict) and csl_text(item.get("name")):
+            return csl_text(item.get("name"))
+    return ""

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from ..references.csl import reference_from_csl
 from ..references.identifiers import normalize_doi
+from ..references.lock import SourceRecord
 from ..references.reference import Reference
 from .crossref import Malformed, WebPage, read_json
 from .http import Response
@@ -64,3 +65,15 @@ def reference_from_item(item: dict[str, Any], doi: str) -> Reference:
 def parse_csl(response: Response, doi: str) -> Reference:
     """A :class:`Reference` from a content-negotiation answer (raises :class:`Malformed`)."""
     return reference_from_item(read_csl(response), doi)
+
+
+def registry_record(item: dict[str, Any], doi: str, asked: str) -> SourceRecord:
+    """What the lock keeps of a registration agency's CSL-JSON record (DataCite, mEDRA,
+    ...): the citation, and the update links a Crossref transform may carry."""
+    from .crossref import notices_of, relations_of
+
+    ref = reference_from_item(item, doi)
+    return SourceRecord(asked=asked, title=ref.title, authors=ref.authors[:20], authors_total=len(ref.authors),
+                        year=ref.year, journal=ref.container, volume=ref.volume, issue=ref.issue,
+                        pages=ref.pages, type=str(item.get("type") or ""), doi=ref.doi,
+                        notices=notices_of(item), relations=relations_of(item))

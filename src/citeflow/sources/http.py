@@ -19,6 +19,8 @@
 * Per-host rate limits: requests to a host are spaced evenly (NCBI asks for at most 3 per
   second, 10 with an API key). A host that announces its budget in ``X-Rate-Limit-Limit`` /
   ``X-Rate-Limit-Interval`` (Crossref does) is held to that budget.
+* Requests in flight per service: at most ``concurrency[service]`` at once (Crossref's
+  polite pool allows 3), however many threads ask.
 * A ``User-Agent`` naming citeflow and a contact address, as Crossref and NCBI ask.
 
 Trouble is raised as :class:`HttpProblem` with a message fit for a writer: what went wrong
@@ -39,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from http.client import HTTPException
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -99,6 +102,9 @@ class Response:
     fetched_at: float = 0.0
     cache_key: str = ""
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: The body already parsed, when the answer was cut out of a batch answer (so that it
+    #: is not parsed twice); ``text`` still holds it as the service would have sent it.
+    parsed: Any = field(default=None, repr=False, compare=False)
 
 
 def user_agent(mailto: str | None) -> str:
@@ -323,6 +329,36 @@ class _DeadlineAdapter(HTTPAdapter):
         return manager
 
 
+class InFlight:
+    """At most ``limits[service]`` requests to a service at once; threads wait for a slot.
+
+    ``peak`` records the most requests that were in flight together, per service.
+    """
+
+    def __init__(self, limits: Mapping[str, int] | None = None):
+        self._slots = {name: threading.BoundedSemaphore(count)
+                       for name, count in (limits or {}).items() if count and count > 0}
+        self._lock = threading.Lock()
+        self._now: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def slot(self, service: str) -> Iterator[None]:
+        semaphore = self._slots.get(service)
+        if semaphore is None:
+            yield
+            return
+        with semaphore:
+            with self._lock:
+                self._now[service] = self._now.get(service, 0) + 1
+                self.peak[service] = max(self.peak.get(service, 0), self._now[service])
+            try:
+                yield
+            finally:
+                with self._lock:
+                    self._now[service] -= 1
+
+
 # -- retry budget and circuit breaker --------------------------------------------------------------
 @dataclass
 class RetryBudget:
@@ -398,6 +434,8 @@ class HttpSettings:
     pool_size: int = 8
     mailto: str | None = None
     rate_limits: dict[str, float] = field(default_factory=dict)
+    #: Requests in flight at once, by service name (the ``service`` given to :meth:`HttpClient.get`).
+    concurrency: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -429,6 +467,7 @@ class HttpClient:
         self._proxies: dict[str, dict[str, str]] = {}
         self.limiter = RateLimiter(s.rate_limits)
         self.breaker = CircuitBreaker(s.breaker_failures)
+        self.in_flight = InFlight(s.concurrency)
         self._sleep = sleep
         self._count_lock = threading.Lock()
         self.requests_sent = 0
@@ -447,7 +486,8 @@ class HttpClient:
         attempt = 0
         while True:
             self.breaker.check(service, url)
-            outcome = self._attempt(url, params, headers, allowed, attempt)
+            with self.in_flight.slot(service):
+                outcome = self._attempt(url, params, headers, allowed, attempt)
             if outcome.response is not None:
                 self.breaker.success(service)
                 return outcome.response

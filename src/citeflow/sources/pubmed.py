@@ -7,7 +7,10 @@ needed for a single record. :func:`reference_from_esummary` reads ESummary JSON 
 callers that have it.
 
 A PMCID goes through the PMC ID converter (``{idconv}?ids=PMC...&format=json``) to a DOI or
-PMID, which is then fetched as usual.
+PMID, which is then fetched as usual; the converter takes up to 200 IDs at once
+(:func:`parse_idconv_records`). PubMed records of works known only by their DOI are found
+with ESearch (``{eutils}/esearch.fcgi?db=pubmed&term="DOI"[AID] OR ...``, :func:`doi_term`),
+then fetched with EFetch and matched back by the DOI in their ``ArticleIdList``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from ..references.identifiers import normalize_doi, normalize_pmcid, normalize_pmid
+from ..references.lock import Notice, SourceRecord
 from ..references.reference import Reference
 from .crossref import Malformed, read_json
 from .http import Response
@@ -310,3 +314,111 @@ def parse_idconv(response: Response, identifier: str) -> dict[str, str] | None:
         if found["pmcid"] == normalize_pmcid(identifier) or len(records) == 1:
             return {k: v for k, v in found.items() if v}
     return None
+
+
+#: DOIs per ESearch request (one ``OR`` term each).
+ESEARCH_BATCH = 50
+
+
+def doi_term(dois: list[str]) -> str:
+    """An ESearch term finding the records of ``dois``: ``"10.1/a"[AID] OR "10.1/b"[AID]``."""
+    return " OR ".join(f'"{doi}"[AID]' for doi in dois)
+
+
+def parse_esearch(response: Response) -> list[str]:
+    """The PMIDs of an ESearch answer (``retmode=json``)."""
+    data = read_json(response, "PubMed ESearch")
+    result = data.get("esearchresult") if isinstance(data, dict) else None
+    if not isinstance(result, dict):
+        raise Malformed("PubMed ESearch sent JSON without 'esearchresult'")
+    if result.get("ERROR"):
+        raise Malformed(f"PubMed ESearch answered with an error: {result['ERROR']}")
+    ids = result.get("idlist") or []
+    if not isinstance(ids, list):
+        raise Malformed("PubMed ESearch sent an 'idlist' that is not a list")
+    return [pmid for pmid in (normalize_pmid(str(i)) for i in ids) if pmid]
+
+
+def parse_idconv_records(response: Response) -> dict[str, dict[str, str]]:
+    """``{pmcid: {"doi": ..., "pmid": ..., "pmcid": ...}}`` for every ID the PMC ID converter
+    knows in an answer about several IDs (IDs it does not know are left out)."""
+    data = read_json(response, "the PMC ID converter")
+    if not isinstance(data, dict):
+        raise Malformed("the PMC ID converter sent JSON that is not an object")
+    found: dict[str, dict[str, str]] = {}
+    for record in data.get("records") or []:
+        if not isinstance(record, dict) or record.get("status") == "error" or record.get("errmsg"):
+            continue
+        ids = {"doi": normalize_doi(record.get("doi")), "pmid": normalize_pmid(record.get("pmid")),
+               "pmcid": normalize_pmcid(record.get("pmcid"))}
+        if ids["pmcid"]:
+            found[ids["pmcid"]] = {k: v for k, v in ids.items() if v}
+    return found
+
+
+#: CommentsCorrections reference types the lock keeps (notices; not comments or citations).
+NOTICE_REF_TYPES = ("RetractionIn", "RetractionOf", "PartialRetractionIn", "PartialRetractionOf",
+                    "ExpressionOfConcernIn", "ExpressionOfConcernFor", "ErratumIn", "ErratumFor",
+                    "UpdateIn", "UpdateOf", "RepublishedIn", "RepublishedFrom")
+_MONTHS = {m: n for n, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
+                                         "oct", "nov", "dec"), 1)}
+#: The date in a RefSource (``Lancet. 2010 Feb 6;375(9713):445. doi: ...``).
+_SOURCE_DATE = re.compile(r"(?:^|[.\s])((?:19|20)\d\d)(?:\s+([A-Za-z]{3})[a-z]*(?:\s+(\d{1,2}))?)?\s*(?:[;:.(]|$)")
+
+
+def ref_source_date(source: str) -> str | None:
+    """``2010-02-06`` from ``Lancet. 2010 Feb 6;375(9713):445.`` (as many parts as given)."""
+    match = _SOURCE_DATE.search(source or "")
+    if not match:
+        return None
+    year, month, day = match.groups()
+    number = _MONTHS.get((month or "").lower())
+    if not number:
+        return year
+    return f"{year}-{number:02d}" + (f"-{int(day):02d}" if day else "")
+
+
+def article_element(text: str) -> ET.Element:
+    """A ``<PubmedArticle>`` element from its XML text (raises :class:`Malformed`)."""
+    try:
+        element = ET.fromstring(text.encode("utf-8"))
+    except ET.ParseError as exc:
+        raise Malformed(f"PubMed sent unreadable XML ({exc})") from exc
+    if element.tag != "PubmedArticle":
+        raise Malformed(f"PubMed sent XML of an unexpected kind (<{element.tag}>)")
+    return element
+
+
+def registry_record(article: ET.Element, asked: str) -> SourceRecord:
+    """What the lock keeps of a PubMed record: the citation, the publication types with
+    their MeSH UIs, and the notice links of ``CommentsCorrections``."""
+    ref = reference_from_pubmed(article)
+    citation = article.find("MedlineCitation")
+    art = citation.find("Article") if citation is not None else None
+    assert citation is not None and art is not None  # reference_from_pubmed checked
+    journal = art.find("Journal")
+    abbreviations = [_text(journal.find("ISOAbbreviation")) if journal is not None else "",
+                     _text(citation.find("MedlineJournalInfo/MedlineTA"))]
+    years = [ref.year] if ref.year else []
+    article_year = re.search(r"\d{4}", _text(art.find("ArticleDate/Year")))
+    if article_year:
+        years.append(int(article_year.group(0)))
+    notices = []
+    for link in citation.findall("CommentsCorrectionsList/CommentsCorrections"):
+        ref_type = link.get("RefType", "")
+        if ref_type not in NOTICE_REF_TYPES:
+            continue
+        source = _text(link.find("RefSource"))
+        doi_match = _REF_SOURCE_DOI.search(source)
+        notices.append(Notice(
+            type=ref_type, direction="updated-by" if ref_type.endswith("In") else "update-to",
+            source="pubmed", doi=normalize_doi(doi_match.group(1)) if doi_match else None,
+            pmid=normalize_pmid(_text(link.find("PMID"))), date=ref_source_date(source), label=source or None))
+    return SourceRecord(
+        asked=asked, title=ref.title, authors=ref.authors[:20], authors_total=len(ref.authors),
+        year=ref.year, years=years, journal=ref.container,
+        journal_abbreviations=[a for a in abbreviations if a], volume=ref.volume, issue=ref.issue,
+        pages=ref.pages, doi=ref.doi, pmid=ref.pmid, pmcid=ref.pmcid,
+        publication_types=[{"ui": t.get("UI", ""), "label": _text(t)}
+                           for t in art.findall("PublicationTypeList/PublicationType")],
+        notices=notices)

@@ -1,0 +1,44 @@
+"""`citeflow refresh`: learn from the registries once, keep it in citeflow.lock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..api import Project
+from . import main
+
+
+@main.command()
+@click.argument("manuscripts", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--all", "all_entries", is_flag=True,
+              help="Ask about every bibliography entry, not only the cited ones.")
+def refresh(manuscripts: tuple[Path, ...], all_entries: bool) -> None:
+    """Ask Crossref, PubMed, doi.org and the bioRxiv API about the works MANUSCRIPTS cite
+    (default: every manuscript of the project) and write what they say to citeflow.lock.
+
+    The lock sits at the project root and is meant to be committed: `citeflow check` judges
+    retractions, expressions of concern, corrections, preprints and mistyped references from
+    it offline (CF107-CF112). A registry that cannot be reached keeps a work's previous
+    entry and the work is named here.
+
+    Exit status: 0 every work checked, 1 some could not be checked, 2 bad input.
+    """
+    project = Project.find(manuscripts[0] if manuscripts else None)
+    result = project.refresh(manuscripts, all_entries=all_entries,
+                             on_progress=lambda text: click.echo(f"asking {text}", err=True))
+    for change in result.changes:
+        click.echo(f"{', '.join(change.keys)}: {change.message}", err=True)
+    for unchecked in result.unchecked:
+        click.echo(f"citeflow: could not check {unchecked.describe()}; its previous entry is kept",
+                   err=True)
+    state = "written" if result.written else "unchanged"
+    summary = (f"{result.lock_path}: {state}; {result.works} work{'s' if result.works != 1 else ''} "
+               f"asked about in {result.requests} request{'s' if result.requests != 1 else ''}")
+    if result.dropped:
+        summary += f"; {len(result.dropped)} no longer cited, dropped"
+    if result.unchecked:
+        summary += f"; {len(result.unchecked)} could not be checked"
+    click.echo(summary, err=True)
+    click.get_current_context().exit(result.exit_code)
