@@ -168,8 +168,8 @@ def citation_edits(text: str, placeholders: Sequence[Placeholder],
             assert item.identifier is not None
             written = ("-" if item.suppress_author else "") + citation_key_text(keys[item.identifier])
             planned.append((placeholder, parts, False, written))
-        else:
-            planned.append((placeholder, parts, all_done, None))
+        else:  # a link keeps its text, so it joins no other bracket
+            planned.append((placeholder, parts, all_done and placeholder.form != "link", None))
 
     result: list[CitationEdit] = []
     index = 0
@@ -178,6 +178,12 @@ def citation_edits(text: str, placeholders: Sequence[Placeholder],
         start, end = placeholder.start, placeholder.end
         if intext is not None:
             result.append(CitationEdit(Edit(start, end, text[start:end], intext), (placeholder,)))
+            index += 1
+            continue
+        if placeholder.form == "link":  # the link's text stays, the citation follows it
+            new = "[" + "; ".join(parts) + "]"
+            new = f"{placeholder.kept_text} {new}" if placeholder.kept_text else new
+            result.append(CitationEdit(Edit(start, end, text[start:end], new), (placeholder,)))
             index += 1
             continue
         merged = list(parts)

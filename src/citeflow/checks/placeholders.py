@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..document.placeholders import lookup_reference
 from .base import Finding, Severity, rule
 from .fixes import citation_edits
 
@@ -47,7 +48,7 @@ def unresolved_items(ctx):
         for item in placeholder.items:
             if item.identifier is None:
                 continue  # ordinary keys are CF101's, malformed ones CF103's
-            if bib is not None and bib.find(item.identifier) is not None:
+            if bib is not None and lookup_reference(bib, item.identifier) is not None:
                 continue
             if item.literal_key and bib is not None and item.literal_key in bib:
                 continue
@@ -100,7 +101,7 @@ def identifier_placeholder_in_bibliography(ctx) -> list[Finding]:
                 continue
             if item.literal_key and item.literal_key in bib:
                 continue
-            ref = bib.find(item.identifier)
+            ref = lookup_reference(bib, item.identifier)
             if ref is not None:
                 keys[item.identifier] = ref.key
     if not keys:

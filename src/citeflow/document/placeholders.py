@@ -15,20 +15,32 @@ parenthesis                             ``(doi: 10.1056/NEJMoa1610020)``, ``(PMI
 url                                     ``https://doi.org/10.1/x`` or ``dx.doi.org/...`` in
                                         running text, ``<https://doi.org/10.1/x>``
 intext                                  ``@doi:10.1/x`` outside brackets
+label                                   ``doi: 10.1/x``, ``DOI 10.1/x``, ``PMID: 123``,
+                                        ``PMCID: PMC123``, ``PMC123``, ``arXiv:1203.4942``
+url (more)                              PubMed, PMC, Europe PMC, arXiv, bioRxiv/medRxiv,
+                                        ScienceDirect/Lancet/Cell (PII) and publisher pages
+                                        with a DOI in path or query
+link                                    ``[Beck et al. 2020](https://doi.org/10.1/x)``: the
+                                        text stays, the citation follows it
 ======================================  ==================================================
+
+Labels and links are found by :func:`citeflow.references.identifiers.find_identifiers`, the
+one recogniser :mod:`citeflow.checks` and :mod:`citeflow.fixes.resolve` share. A parenthesis
+holding only identifiers (``(PMID 1, PMID 2)``, ``(https://doi.org/10.1/x)``) is replaced
+whole, so no ``([@key])`` is left.
 
 A bracket may mix identifiers with ordinary citations (``[@smith2020; doi:10.1/x]``); the
 ordinary ones are kept as written. Locators (``p. 3``) and prefixes (``see``) are kept.
 
 *Free-text placeholders* say that a citation is missing without naming it: "(Note: Specific
 citations would be inserted here ...)", "[citation needed]", "[citation]", "[CITE]", "[ref]",
-"[refs]", "(ref)", "TODO: cite ...", "XXX cite ...", "[@?]", "[@CITATION-NEEDED]", a sentence
+"[refs]", "(ref)", "[citation required]", "[source?]", "[add ref]", "[XX]", "(Author, year)",
+"TODO: cite ...", "XXX cite ...", "[@?]", "[@CITATION-NEEDED]", a sentence
 saying "citations would be added", and any regular expression listed in ``citeflow.toml`` under
 ``[placeholders] extra = [...]``. They are never filled automatically.
 
-Nothing inside code spans, code blocks, HTML, math, comments or the URL of an ordinary
-Markdown link (``[text](https://doi.org/...)``) is taken for a placeholder; neither is the
-text of a link.
+Nothing inside code spans, code blocks, HTML, math or comments is taken for a placeholder;
+a Markdown link is one only when its target names a work.
 """
 
 from __future__ import annotations
@@ -36,13 +48,23 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from dataclasses import dataclass, field
-from typing import Iterable, Pattern
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from re import Pattern
 
 from citeflow.document.citations import protected_spans
-from citeflow.errors import CiteflowError
-from citeflow.references.identifiers import Identifier, InvalidIdentifier, parse_identifier
 from citeflow.document.manuscript import Block, Manuscript, in_ranges
+from citeflow.errors import CiteflowError
+from citeflow.references.identifiers import (
+    Identifier,
+    InvalidIdentifier,
+    Mention,
+    find_identifiers,
+    normalize_pii,
+    parse_identifier,
+    pii_doi,
+    whole_identifier,
+)
 
 IDENTIFIER = "identifier"
 FREETEXT = "freetext"
@@ -91,7 +113,9 @@ class Placeholder:
     block: Block | None = field(default=None, compare=False, repr=False)
     content_start: int = 0
     content_end: int = 0
-    shared: "BlockText | None" = field(default=None, compare=False, repr=False)
+    shared: BlockText | None = field(default=None, compare=False, repr=False)
+    #: The text a ``link`` placeholder keeps before its citation (the link's text).
+    kept_text: str = ""
 
     @property
     def identifiers(self) -> list[tuple[Identifier | str, str]]:
@@ -146,7 +170,7 @@ class Placeholder:
             return ""
         return self._text().paragraph
 
-    def _text(self) -> "BlockText":
+    def _text(self) -> BlockText:
         if self.shared is not None:
             return self.shared
         text = BlockText(self.block.content if self.block is not None else "")
@@ -255,37 +279,51 @@ _WORDS = re.compile(r"\w+")
 # --------------------------------------------------------------------------------------
 # Grammar
 
-_KIND = r"(?:doi\s*:\s*|pmid\s*:?\s*(?=\d)|pmcid\s*:?\s*(?=pmc\d|\d))"
+_KIND = (r"(?:doi\s*:\s*|pmid\s*:?\s*(?=\d)|pmcid\s*:?\s*(?=pmc\d|\d)|arxiv\s*:\s*|isbn\s*:?\s*(?=\d)"
+         r"|pii\s*:?\s*(?=s)|pmc\d|https?://|www\.)")
 _DOI_URL = r"(?:https?://)?(?:www\.)?(?:dx\.)?doi\.org/"
 
 # Where a bracket or parenthesis placeholder may begin: the opening mark, then perhaps a
 # short prefix, then an identifier (or an ordinary citation followed later by one).
 _BRACKET_OPEN = re.compile(r"\[(?=[^\[\]]{0,80}?(?<![\w.])-?@?(?:" + _KIND + "|" + _DOI_URL + "))", re.I)
 _PAREN_OPEN = re.compile(r"\((?=\s*(?:" + _KIND + "))", re.I)
-_ITEM_SPLIT = re.compile(r";(?=\s)|;(?=-?@?(?:doi|pmid|pmcid)\b)", re.I)
+_ITEM_SPLIT = re.compile(r";(?=\s)|;(?=-?@?(?:doi|pmid|pmcid|arxiv|isbn)\b)", re.I)
+_COMMA_SPLIT = re.compile(r",\s*+")
+# A Manubot URL citation (``@url:https://...``): an ordinary key, kept as written.
+_MANUBOT_URL = re.compile(r"^\s*+-?@url:\S++\s*+$", re.I)
 # Runs that a shorter match could never help are taken possessively (``*+``, ``++``): the
 # same matches, without the backtracking that makes a failed attempt cost the square of its
 # length. The locator keeps its trailing white space (callers strip it).
 _VALUE = r"(?P<value>(?:[^\s,]|,(?!\s))++)"
 _ID_ITEM = re.compile(
     r"^\s*+(?P<prefix>(?:[^\W\d_][\w.'’-]*+,?\s++){0,4}?)(?P<minus>-?)(?P<at>@?)"
-    r"(?P<head>doi\s*+:\s*+|pmid\s*+:?\s*+|pmcid\s*+:?\s*+|" + _DOI_URL + ")"
+    r"(?P<head>doi\s*+:\s*+|pmid\s*+:?\s*+|pmcid\s*+:?\s*+|arxiv\s*+:\s*+|isbn\s*+:?\s*+|" + _DOI_URL + ")"
     + _VALUE
     + r"(?:\s*+,\s++(?P<locator>[^\[\]]*+))?\s*+$",
     re.I | re.S,
 )
-_ID_IN_TEXT = re.compile(r"\b(?:doi|pmid|pmcid)\b\s*:?|doi\.org/|@", re.I)
+_ID_IN_TEXT = re.compile(r"\b(?:doi|pmid|pmcid|arxiv|isbn)\b\s*:?|doi\.org/|https?://|@", re.I)
 # A key, then nothing, white space, or a comma and white space (a locator may follow).
 _KEY_ITEM = re.compile(
     r"^\s*+(?P<prefix>(?:[^@;]*?\s)??)-?@(?:\{[^{}]+\}|\w(?:\w|[:.#$%&\-+?<>~/](?=\w))*)"
     r"(?=\s|,\s|\Z)",
 )
-_URL = re.compile(r"(?<![\w/@.:-])" + _DOI_URL + r"(?P<value>10\.\d{4,9}/[^\s<>\"`]+)", re.I)
+_ANY_AUTOLINK = re.compile(r"<https?://[^\s<>]*+>", re.I)
+#: Characters of the longest parenthesis read as a list of identifiers.
+_LONGEST_PARENTHESIS = 2000
+_ESCAPED = re.compile(r"\\([()\[\]_*])")
+_LINK_TITLE = re.compile(r"\s+(?:\"[^\"]*\"|'[^']*')\s*$")
+_HOLDS_IDENTIFIER = re.compile(r"doi|pmid|pmc|arxiv|pii|://|www\.|\.org/", re.I)
+
+
+def _may_hold_identifier(content: str) -> bool:
+    """False when ``content`` cannot hold an identifier label or link."""
+    return _HOLDS_IDENTIFIER.search(content) is not None
 # <https://doi.org/10....>: the opening, then a run without ">" or white space up to ">".
 _AUTOLINK_HEAD = re.compile(r"<" + _DOI_URL + r"10\.\d{4,9}/", re.I)
 _AUTOLINK_STOP = re.compile(r"[>\s]")
 _INTEXT = re.compile(
-    r"(?<![\w\\@\[])(?P<minus>-?)@(?P<key>(?P<kind>doi|pmid|pmcid):"
+    r"(?<![\w\\@\[])(?P<minus>-?)@(?P<key>(?P<kind>doi|pmid|pmcid|arxiv|isbn):"
     r"\w(?:\w|[:.#$%&\-+?~/](?=[\w(])|\([\w.;-]*\)(?=\w))*)",
     re.I,
 )
@@ -323,6 +361,10 @@ _FREETEXT_PATTERNS: tuple[Pattern[str], ...] = (
                r"[^\[\]]*+\]"),
     re.compile(r"\(\s*(?:TODO|FIXME|XXX|TK)\b(?=[^()]*+\))[^()]*?\b(?i:cite|citation|refs?|reference|source)"
                r"[^()]*+\)"),
+    # [XX], [xx], [XXX]: a reference number still to be filled in
+    re.compile(r"\[\s*(?:XX+|xx+|\?\?+)\s*\](?![(:{])"),
+    # (Author, year), (Author et al., Year), (AUTHOR YEAR)
+    re.compile(r"\(\s*(?i:authors?)(?:\s+et\s+al\.?)?,?\s+(?i:year|yyyy|xxxx|20xx|19xx)\s*\)"),
     # TODO: cite ..., XXX cite ... in running text (up to the end of the clause)
     re.compile(
         r"\b(?:TODO|FIXME|XXX)\b:?\s*(?i:(?:add|insert|find|need)\s+)?(?i:an?\s+|the\s+)?"
@@ -337,7 +379,8 @@ _WILL_BE_ADDED = re.compile(
 )
 # Literal text without which a free-text pattern cannot match (None: no such test).
 _FREETEXT_NEEDS: tuple[tuple[Pattern[str], tuple[str, ...] | None], ...] = tuple(
-    zip(_FREETEXT_PATTERNS, (("[",), ("[",), ("(",), ("[",), ("[",), ("(",), ("TODO", "FIXME", "XXX")),
+    zip(_FREETEXT_PATTERNS, (("[",), ("[",), ("(",), ("[",), ("[",), ("(",), ("[",), ("(",),
+                             ("TODO", "FIXME", "XXX")),
         strict=True)
 )
 _ADDED_TOPICS = ("citation", "reference", "source")
@@ -370,12 +413,35 @@ def find_placeholders(
     ``[placeholders] extra`` in the config); a string that is not a valid expression raises
     :class:`CiteflowError`.
     """
+    from citeflow.document.reflist import find_reference_list
+
     extra = compile_patterns(extra_patterns)
     found: list[Placeholder] = []
+    reflist = find_reference_list(manuscript)  # the draft's own list: references, not placeholders
     for block in manuscript.prose_blocks():
+        if reflist is not None and reflist.start <= block.start < reflist.end:
+            continue
         found.extend(block_placeholders(manuscript, block, extra))
     found.sort(key=lambda p: p.start)
     return found
+
+
+def lookup_reference(bibliography, identifier: Identifier):
+    """The bibliography entry carrying ``identifier``, or None.
+
+    A PII is matched offline only: an entry whose ``pii`` field holds it, or whose DOI is
+    the PII in its punctuated form (``10.1016/s0140-6736(10)61350-5``, as the Lancet and
+    Cell write their DOIs). Nothing is guessed.
+    """
+    if bibliography is None:
+        return None
+    if identifier.kind != "pii":
+        return bibliography.find(identifier)
+    found = bibliography.find(Identifier("doi", pii_doi(identifier.value)))
+    if found is not None:
+        return found
+    return next((ref for ref in bibliography
+                 if normalize_pii((ref.fields or {}).get("pii")) == identifier.value), None)
 
 
 def compile_patterns(patterns: Iterable[str | Pattern[str]], source: object = None) -> list[Pattern[str]]:
@@ -422,7 +488,8 @@ def block_placeholders(
             return False
         return not taken.overlaps(start, end)
 
-    def add(kind: str, start: int, end: int, form: str, items: tuple[PlaceholderItem, ...] = ()) -> None:
+    def add(kind: str, start: int, end: int, form: str, items: tuple[PlaceholderItem, ...] = (),
+            kept_text: str = "") -> None:
         taken.add(start, end)
         source_start = block.source_offset(start)
         source_end = block.source_offset(end - 1) + 1
@@ -438,6 +505,7 @@ def block_placeholders(
                 content_start=start,
                 content_end=end,
                 shared=shared,
+                kept_text=kept_text,
             )
         )
 
@@ -462,6 +530,8 @@ def block_placeholders(
         end = pairs.closing(match.start(), "(", ")")
         if end is None or content[match.start() - 1 : match.start()] == "]":  # "](...)": a link target
             continue
+        if end - match.start() > _LONGEST_PARENTHESIS:
+            continue  # prose, not a list of identifiers: never read again for each "(" in it
         if not free(match.start(), end):
             continue
         items = _parse_items(content[match.start() + 1 : end - 1], bracket=False)
@@ -473,14 +543,45 @@ def block_placeholders(
         if not taken.overlaps(start, end):
             add(IDENTIFIER, start, end, "url", (_url_item(content[start + 1 : end - 1]),))
 
-    # doi.org links in running text (not the target or text of a Markdown link).
-    for match in _URL.finditer(content) if "/" in content else ():
-        raw = _trim_url(match.group(0))
-        end = match.start() + len(raw)
-        if in_ranges(match.start(), links):
+    # Other autolinks to a work: <https://pubmed.ncbi.nlm.nih.gov/123/>.
+    for match in _ANY_AUTOLINK.finditer(content) if "<" in content else ():
+        if taken.overlaps(match.start(), match.end()) or in_ranges(match.start(), links):
             continue
-        if free(match.start(), end):
-            add(IDENTIFIER, match.start(), end, "url", (_url_item(raw),))
+        what = whole_identifier(match.group(0)[1:-1])
+        if what is not None and what.form == "url":
+            add(IDENTIFIER, match.start(), match.end(), "url", (_mention_item(what),))
+
+    # Markdown links to a work keep their text and gain the citation:
+    # [Beck et al. 2020](https://doi.org/10.1056/NEJMoa1314768) -> Beck et al. 2020 [@beck2020].
+    for start, text_end in links:
+        if content[start] == "!":
+            continue
+        end = pairs.closing(text_end, "(", ")")
+        if end is None or (in_ranges(start, protected) and not in_ranges(text_end, protected)):
+            continue
+        target = _LINK_TITLE.sub("", content[text_end + 1 : end - 1]).strip().strip("<>")
+        what = whole_identifier(_ESCAPED.sub(r"\1", target))
+        if what is None or what.form != "url" or taken.overlaps(start, end):
+            continue
+        label = content[start + 1 : text_end - 1]
+        if find_identifiers(label):  # [doi: 10.1101/610741](https://...): the text only names it
+            label = ""
+        add(IDENTIFIER, start, end, "link", (_mention_item(what),), kept_text=label)
+
+    # Identifiers in running text (not the target or text of a Markdown link): links to
+    # doi.org, PubMed, PMC, publishers' pages; labels such as "doi: 10...", "PMID: 123".
+    for mention in find_identifiers(content) if _may_hold_identifier(content) else ():
+        if in_ranges(mention.start, links):
+            continue
+        later = taken.first_start_after(mention.start)
+        if later is not None and later < mention.end:
+            # A link running into a placeholder found before ends where that one starts.
+            cut = whole_identifier(content[mention.start:later])
+            if cut is None or cut.start != 0 or content[mention.start] != cut.raw[:1]:
+                continue
+            mention = replace(cut, start=mention.start, end=mention.start + len(cut.raw))
+        if free(mention.start, mention.end):
+            add(IDENTIFIER, mention.start, mention.end, mention.form, (_mention_item(mention),))
 
     # In-text @doi:... outside brackets.
     for match in _INTEXT.finditer(content) if "@" in content and ":" in content else ():
@@ -618,7 +719,7 @@ def _parse_items(inner: str, bracket: bool) -> tuple[PlaceholderItem, ...]:
             match = None  # "doi:A, (doi: B)": a second identifier is no locator
         if match and (bracket or (not match.group("at") and not match.group("prefix").strip())):
             head = match.group("head").lower()
-            kind = "pmcid" if head.startswith("pmcid") else "pmid" if head.startswith("pmid") else "doi"
+            kind = next((k for k in ("pmcid", "pmid", "arxiv", "isbn") if head.startswith(k)), "doi")
             value = match.group("value")
             literal = f"{match.group('head')}{value}" if match.group("at") else None
             items.append(
@@ -633,14 +734,39 @@ def _parse_items(inner: str, bracket: bool) -> tuple[PlaceholderItem, ...]:
                 )
             )
             has_identifier = True
+        elif bracket and _MANUBOT_URL.match(part):
+            items.append(PlaceholderItem(raw=part.strip(), key=part.strip().lstrip("-@")))
         elif bracket and _KEY_ITEM.match(part):
             key = re.search(r"-?@(\{[^{}]+\}|[\w:.#$%&\-+?<>~/]+)", part)
             items.append(PlaceholderItem(raw=part.strip(), key=key.group(1) if key else part.strip()))
+        elif (listed := _listed_identifiers(part)) is not None:
+            # "https://pubmed.ncbi.nlm.nih.gov/123/", "PMID 1, PMID 2", "PMC123"
+            items.extend(listed)
+            has_identifier = True
         elif bracket:
             items.append(PlaceholderItem(raw=part.strip(), malformed="not a citation or an identifier"))
         else:
             return ()
     return tuple(items) if has_identifier else ()
+
+
+def _listed_identifiers(part: str) -> list[PlaceholderItem] | None:
+    """The entries of ``part`` when it is one identifier (a label or a link) or a
+    comma-separated list of them, else None."""
+    if len(part) > 2000 or (not _ID_IN_TEXT.search(part) and "pmc" not in part.lower()):
+        return None
+    pieces = [part] if "," not in part else [part, *_COMMA_SPLIT.split(part)]
+    whole = whole_identifier(pieces[0])
+    if whole is not None:
+        return [_mention_item(whole)]
+    listed = [whole_identifier(piece) for piece in pieces[1:]]
+    if len(listed) > 1 and all(m is not None for m in listed):
+        return [_mention_item(m) for m in listed if m is not None]
+    return None
+
+
+def _mention_item(mention: Mention) -> PlaceholderItem:
+    return PlaceholderItem(raw=mention.raw, identifier=mention.identifier, malformed=mention.reason)
 
 
 def _identifier_item(
@@ -670,25 +796,6 @@ def _url_item(url: str) -> PlaceholderItem:
     return _identifier_item(raw=url, kind="doi", value=value)
 
 
-_OPENER = {")": "(", "]": "[", "}": "{"}
-
-
-def _trim_url(url: str) -> str:
-    """Drop prose punctuation and unbalanced closing brackets after a pasted URL."""
-    counts = {char: url.count(char) for char in "()[]{}"}  # kept up to date while trimming
-    end = len(url)
-    while end:
-        last = url[end - 1]
-        if last in ".,;:!?'\"*_":
-            end -= 1
-        elif last in _OPENER and counts[last] > counts[_OPENER[last]]:
-            counts[last] -= 1
-            end -= 1
-        else:
-            break
-    return url[:end]
-
-
 def _trim_key(key: str) -> str:
     """An in-text ``@doi:...`` key without an unbalanced closing parenthesis."""
     closing, opening = key.count(")"), key.count("(")
@@ -706,7 +813,7 @@ def _rstrip_end(text: str, start: int, end: int) -> int:
 
 
 _ABBREVIATIONS = frozenset(
-    "e.g i.e al fig figs vs dr mr mrs ms prof approx etc cf no nos vol ref refs eq st jr sr".split()
+    ["e.g", "i.e", "al", "fig", "figs", "vs", "dr", "mr", "mrs", "ms", "prof", "approx", "etc", "cf", "no", "nos", "vol", "ref", "refs", "eq", "st", "jr", "sr"]
 )
 _BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 
