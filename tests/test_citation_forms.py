@@ -299,3 +299,47 @@ def test_reference_list_items_are_not_claims_or_placeholders(reflist_project):
     lines = {f["line"] for f in findings if f["code"].startswith(("CF2", "CF3"))}
     first_item = path.read_text(encoding="utf-8").splitlines().index("## References") + 1
     assert not [line for line in lines if line >= first_item]
+
+
+# --------------------------------------------------------------------------------------
+# Online: a PII through Crossref's alternative-id filter
+
+
+@pytest.fixture
+def crossref(httpserver, monkeypatch):
+    work = json.loads((DATA / "crossref-10.1016_s0140-6736(97)11096-0.json").read_text(encoding="utf-8"))
+    listing = {"status": "ok", "message-type": "work-list",
+               "message": {"total-results": 1, "items": [work["message"]]}}
+    httpserver.expect_request("/crossref/works", query_string={
+        "filter": "alternative-id:S0140673697110960", "rows": "5"}).respond_with_json(listing)
+    httpserver.expect_request("/crossref/works", query_string={
+        "filter": "alternative-id:S0140673616005572", "rows": "5"}).respond_with_json(
+        {"status": "ok", "message-type": "work-list", "message": {"total-results": 0, "items": []}})
+    httpserver.expect_request("/crossref/works/10.1016/s0140-6736(97)11096-0").respond_with_json(work)
+    monkeypatch.setenv("CITEFLOW_CROSSREF_URL", httpserver.url_for("/crossref"))
+    monkeypatch.setenv("CITEFLOW_DOI_URL", httpserver.url_for("/doi"))
+    return httpserver
+
+
+def test_a_pii_is_found_through_crossref_and_an_unknown_one_is_named(project, crossref):
+    path = project / "draft.md"
+    body = ("The retracted paper http://www.sciencedirect.com/science/article/pii/S0140673697110960 "
+            "and http://www.sciencedirect.com/science/article/pii/S0140673616005572 were cited.\n")
+    path.write_text(FRONT + body, encoding="utf-8")
+    result = resolve_manuscript(path, write=True, suggest=False)
+    text = path.read_text(encoding="utf-8")
+    (added,) = result.appended
+    assert added.doi == "10.1016/s0140-6736(97)11096-0"
+    assert f"The retracted paper [@{added.key}] and http://www.sciencedirect.com" in text
+    (left,) = result.unresolved
+    assert left.reason == "not found" and "S0140673616005572" in left.message
+    assert result.exit_code == 1
+
+
+def test_the_cli_names_each_unmatched_item_and_exits_1(reflist_project):
+    bib = reflist_project / "reflist.bib"
+    bib.write_text(bib.read_text(encoding="utf-8").split("@article{liaw2002classification")[0], encoding="utf-8")
+    done = CliRunner().invoke(main, ["resolve", "--offline", str(reflist_project / "reflist.md")])
+    assert done.exit_code == 1
+    assert "unmatched Liaw A and Wiener M. Classification and Regression by randomForest." in done.stderr
+    assert "unmatched [5]: reference 5 of the list is not in the bibliography" in done.stderr

@@ -570,16 +570,12 @@ def block_placeholders(
 
     # Identifiers in running text (not the target or text of a Markdown link): links to
     # doi.org, PubMed, PMC, publishers' pages; labels such as "doi: 10...", "PMID: 123".
-    for mention in find_identifiers(content) if _may_hold_identifier(content) else ():
+    # Placeholders found so far are blanked out first, so that a pasted link ends where one
+    # of them begins, as it will once that one is rewritten.
+    for mention in find_identifiers(taken.blank(content)) if _may_hold_identifier(content) else ():
         if in_ranges(mention.start, links):
             continue
-        later = taken.first_start_after(mention.start)
-        if later is not None and later < mention.end:
-            # A link running into a placeholder found before ends where that one starts.
-            cut = whole_identifier(content[mention.start:later])
-            if cut is None or cut.start != 0 or content[mention.start] != cut.raw[:1]:
-                continue
-            mention = replace(cut, start=mention.start, end=mention.start + len(cut.raw))
+        mention = replace(mention, raw=content[mention.start:mention.end])
         if free(mention.start, mention.end):
             add(IDENTIFIER, mention.start, mention.end, mention.form, (_mention_item(mention),))
 
@@ -652,6 +648,16 @@ class _Spans:
     def overlaps(self, start: int, end: int) -> bool:
         index = bisect.bisect_left(self.starts, end) - 1  # the last span starting before end
         return index >= 0 and self.ends[index] > start
+
+    def blank(self, text: str) -> str:
+        """``text`` with every span replaced by as many spaces."""
+        if not self.starts:
+            return text
+        pieces, position = [], 0
+        for start, end in zip(self.starts, self.ends, strict=True):
+            pieces += [text[position:start], " " * (end - start)]
+            position = end
+        return "".join(pieces) + text[position:]
 
     def first_start_after(self, position: int) -> int | None:
         index = bisect.bisect_right(self.starts, position)

@@ -463,11 +463,11 @@ def identifier_from_url(url: str) -> tuple[str, str] | None:
 _LABEL_IN_TEXT = re.compile(
     r"(?<![\w@:/.\[-])(?:"
     r"(?P<doi>doi)(?:\s*+:\s*+|\s++(?=10[./]))(?P<doi_v>\d)"
-    r"|(?P<pmid>pmid)\s*+:?\s*+(?P<pmid_v>\d\w*+)"
-    r"|(?P<pmcid>pmcid)\s*+:?\s*+(?P<pmcid_v>(?:pmc)?\d\w*+(?:\.\d++)?)"
+    r"|(?P<pmid>pmid)\s*+:?\s*+(?P<pmid_v>\d\w*+)(?!@)"
+    r"|(?P<pmcid>pmcid)\s*+:?\s*+(?P<pmcid_v>(?:pmc)?\d\w*+(?:\.\d++)?)(?!@)"
     r"|(?P<arxiv>arxiv)\s*+:\s*+(?P<arxiv_v>\w[^\s,;\"<>()\[\]]*+)"
-    r"|(?P<pii>pii)\s*+:?\s*+(?P<pii_v>S[\dX()-]++)"
-    r"|(?P<pmc>(?-i:PMC)\d{4,9})(?!\w|\.\d)"
+    r"|(?P<pii>pii)\s*+:?\s*+(?P<pii_v>S[\dX()-]++)(?!@)"
+    r"|(?P<pmc>(?-i:PMC)\d{4,9})(?![\w@]|\.\d)"
     r")",
     re.IGNORECASE,
 )
