@@ -343,3 +343,13 @@ def test_the_cli_names_each_unmatched_item_and_exits_1(reflist_project):
     assert done.exit_code == 1
     assert "unmatched Liaw A and Wiener M. Classification and Regression by randomForest." in done.stderr
     assert "unmatched [5]: reference 5 of the list is not in the bibliography" in done.stderr
+
+
+def test_a_list_whose_items_the_text_never_cites_stays(reflist_project):
+    path = reflist_project / "reflist.md"
+    text = path.read_text(encoding="utf-8").replace(" [6]", "")
+    path.write_text(text, encoding="utf-8")
+    resolve_manuscript(path, write=True, offline=True, suggest=False)
+    written = path.read_text(encoding="utf-8")
+    assert "## References" in written and "Brier GW." in written
+    assert "edgeR [@robinson2010edger]" in written

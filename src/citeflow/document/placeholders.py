@@ -49,7 +49,7 @@ import bisect
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from re import Pattern
 
 from citeflow.document.citations import protected_spans
@@ -309,6 +309,8 @@ _KEY_ITEM = re.compile(
     r"(?=\s|,\s|\Z)",
 )
 _ANY_AUTOLINK = re.compile(r"<https?://[^\s<>]*+>", re.I)
+#: Most identifiers read in one comma-separated list: ``(PMID 1, PMID 2, ...)``.
+_LONGEST_LIST = 40
 #: Characters of the longest parenthesis read as a list of identifiers.
 _LONGEST_PARENTHESIS = 2000
 _ESCAPED = re.compile(r"\\([()\[\]_*])")
@@ -575,7 +577,6 @@ def block_placeholders(
     for mention in find_identifiers(taken.blank(content)) if _may_hold_identifier(content) else ():
         if in_ranges(mention.start, links):
             continue
-        mention = replace(mention, raw=content[mention.start:mention.end])
         if free(mention.start, mention.end):
             add(IDENTIFIER, mention.start, mention.end, mention.form, (_mention_item(mention),))
 
@@ -761,14 +762,20 @@ def _listed_identifiers(part: str) -> list[PlaceholderItem] | None:
     comma-separated list of them, else None."""
     if len(part) > 2000 or (not _ID_IN_TEXT.search(part) and "pmc" not in part.lower()):
         return None
-    pieces = [part] if "," not in part else [part, *_COMMA_SPLIT.split(part)]
-    whole = whole_identifier(pieces[0])
-    if whole is not None:
-        return [_mention_item(whole)]
-    listed = [whole_identifier(piece) for piece in pieces[1:]]
-    if len(listed) > 1 and all(m is not None for m in listed):
-        return [_mention_item(m) for m in listed if m is not None]
-    return None
+    if "," not in part or "://" in part:
+        whole = whole_identifier(part)
+        if whole is not None:
+            return [_mention_item(whole)]
+    pieces = _COMMA_SPLIT.split(part) if "," in part else []
+    if not 1 < len(pieces) <= _LONGEST_LIST:
+        return None
+    listed = []
+    for piece in pieces:  # the first piece that is no identifier ends the reading
+        mention = whole_identifier(piece)
+        if mention is None:
+            return None
+        listed.append(_mention_item(mention))
+    return listed
 
 
 def _mention_item(mention: Mention) -> PlaceholderItem:

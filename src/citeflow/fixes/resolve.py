@@ -26,6 +26,7 @@ that has asked the writer may pass ``picks`` to fill some of them.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -33,6 +34,7 @@ from typing import Any, Mapping
 from citeflow.references.bibliography import Bibliography, Reference, append_references, load_bibliography, make_key
 from citeflow.references.bibtex import bibtex_addition
 from citeflow.checks.fixes import Edit, apply_edits, citation_edits, citation_key_text
+from citeflow.document.citations import cited_keys
 from citeflow.document.reflist import ReferenceList, find_markers, find_reference_list, match_item
 from citeflow.claims.suggestion import Suggestion
 from citeflow.config import Config, load_config
@@ -121,7 +123,10 @@ def reference_list_edits(manuscript: Manuscript, reflist: ReferenceList | None,
         unique = list(dict.fromkeys(k for k in named if k is not None))
         new = "[" + "; ".join(citation_key_text(k) for k in unique) + "]"
         edits.append(Edit(marker.start, marker.end, text[marker.start:marker.end], new))
-    if not left:
+    cited = {k for edit in edits for k in re.findall(r"@\{?([^;\]}]+)", edit.new)}
+    cited.update(cited_keys(manuscript))
+    if not left and all(key in cited for key in keys.values()):
+        # Pandoc lists what is cited: a work the text never cites would vanish with the list.
         end = reflist.end
         while end < len(text) and text[end] in "\r\n":
             end += 1

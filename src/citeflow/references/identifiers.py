@@ -24,6 +24,7 @@ landing pages and any publisher URL carrying a DOI in its path or query).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -500,6 +501,7 @@ def trim_url(url: str) -> str:
     return url[:end]
 
 
+@functools.lru_cache(maxsize=4096)
 def read_identifier(kind: str, value: str) -> tuple[Identifier | None, str | None]:
     """``(identifier, None)`` or ``(None, why it cannot be read)``."""
     try:
@@ -530,7 +532,7 @@ def find_identifiers(text: str) -> list[Mention]:
             continue  # inside the DOI of the label before
         while index < len(spans) and spans[index][1] <= match.start():
             index += 1
-        kind = next(k for k in ("doi", "pmid", "pmcid", "arxiv", "pii", "pmc") if match.group(k))
+        kind = (match.lastgroup or "").removesuffix("_v")  # the value's group closes last
         start, end = match.start(), match.end()
         if kind == "doi":
             # The DOI runs to white space (looked up once per run) or a closing bracket
