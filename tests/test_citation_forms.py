@@ -353,3 +353,31 @@ def test_a_list_whose_items_the_text_never_cites_stays(reflist_project):
     written = path.read_text(encoding="utf-8")
     assert "## References" in written and "Brier GW." in written
     assert "edgeR [@robinson2010edger]" in written
+
+
+# --------------------------------------------------------------------------------------
+# Footnotes holding only a reference
+
+
+FOOTNOTE = ("The most commonly used case for this is with [[Hydrogel]]s; however, it's been used for "
+            "modelling steak cooking[^3] and more.\n\n"
+            "[^3]: https://doi.org/10.1140/epjp/s13360-020-00311-0\n")
+
+
+def test_a_footnote_holding_only_a_reference_becomes_a_citation_at_its_marker(project):
+    text, result = resolved(project, FOOTNOTE)
+    assert text == ("The most commonly used case for this is with [[Hydrogel]]s; however, it's been used for "
+                    "modelling steak cooking[@epjp2020steak] and more.\n\n")
+    assert result.exit_code == 0
+    again, rerun = resolved(project, text)
+    assert again == text and not rerun.changed
+
+
+def test_check_fix_moves_the_footnote_as_resolve_does(project):
+    path = project / "draft.md"
+    path.write_text(FRONT + FOOTNOTE, encoding="utf-8")
+    done = CliRunner().invoke(main, ["check", str(path), "--fix"])
+    assert done.exit_code in (0, 1), done.output
+    fixed = path.read_text(encoding="utf-8")
+    text, _ = resolved(project, FOOTNOTE)
+    assert fixed == FRONT + text

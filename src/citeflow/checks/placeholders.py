@@ -107,16 +107,19 @@ def identifier_placeholder_in_bibliography(ctx) -> list[Finding]:
     if not keys:
         return []
     planned = citation_edits(ctx.manuscript.text, ctx.placeholders, keys, bib)
-    edit_of = {id(p): planned_edit.edit for planned_edit in planned
-               for p in planned_edit.placeholders}
+    edits_of: dict[int, list] = {}
+    for planned_edit in planned:
+        for p in planned_edit.placeholders:
+            edits_of.setdefault(id(p), []).append(planned_edit.edit)
     result = []
     for placeholder in ctx.placeholders:
-        edit = edit_of.get(id(placeholder))
-        if edit is None:
-            continue
+        edits = edits_of.get(id(placeholder))
+        if not edits:
+            continue  # written as part of the bracket of a placeholder before it
         found = [f"{item.identifier} is @{keys[item.identifier]}" for item in placeholder.items
                  if item.identifier in keys]
-        fix = ctx.fix(f"write {edit.new}", [(edit.start, edit.end, edit.new)])
+        shown = next((e.new for e in edits if e.new), "")
+        fix = ctx.fix(f"write {shown}", [(e.start, e.end, e.new) for e in edits])
         result.append(ctx.finding(placeholder.start, placeholder.end,
                                   "; ".join(found) + " in the bibliography",
                                   sentence=placeholder.sentence(), fix=fix))

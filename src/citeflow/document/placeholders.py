@@ -49,7 +49,7 @@ import bisect
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from re import Pattern
 
 from citeflow.document.citations import protected_spans
@@ -116,6 +116,10 @@ class Placeholder:
     shared: BlockText | None = field(default=None, compare=False, repr=False)
     #: The text a ``link`` placeholder keeps before its citation (the link's text).
     kept_text: str = ""
+    #: For a footnote holding only this reference: where its markers (``[^1]``) stand and
+    #: the span of the footnote's definition (source offsets).
+    footnote_markers: tuple[tuple[int, int], ...] = ()
+    footnote_span: tuple[int, int] | None = None
 
     @property
     def identifiers(self) -> list[tuple[Identifier | str, str]]:
@@ -425,7 +429,54 @@ def find_placeholders(
             continue
         found.extend(block_placeholders(manuscript, block, extra))
     found.sort(key=lambda p: p.start)
-    return found
+    return _footnotes_holding_references(manuscript, found)
+
+
+_FOOTNOTE_LABEL = re.compile(r"[ \t]*\[\^([^\]\s]+)\]:")
+
+
+def _footnotes_holding_references(manuscript: Manuscript, found: list[Placeholder]) -> list[Placeholder]:
+    """Mark each identifier placeholder that is all its footnote holds (``[^1]: doi:10.1/x``)
+    with the footnote's markers and definition: the citation takes the marker's place and
+    the definition goes."""
+    if "[^" not in manuscript.text:
+        return found
+    alone: dict[str, int] = {}
+    for index, placeholder in enumerate(found):
+        block = placeholder.block
+        if block is None or block.kind != "footnote" or placeholder.kind != IDENTIFIER:
+            continue
+        rest = (block.content[:placeholder.content_start] + block.content[placeholder.content_end:]).strip()
+        label = _FOOTNOTE_LABEL.match(manuscript.text, block.start)
+        if label and rest in ("", ".") and "\n\n" not in manuscript.text[block.start:block.end]:
+            alone[label.group(1)] = index
+    if not alone:
+        return found
+    markers: dict[str, list[tuple[int, int]]] = {}
+    for block in manuscript.prose_blocks():
+        content = block.content
+        if "[^" not in content:
+            continue
+        protected = protected_spans(content)
+        for match in re.finditer(r"\[\^([^\]\s]+)\](?!:)", content):
+            if match.group(1) in alone and not in_ranges(match.start(), protected):
+                markers.setdefault(match.group(1), []).append(
+                    (block.source_offset(match.start()), block.source_offset(match.end() - 1) + 1))
+    result = list(found)
+    for label, index in alone.items():
+        if not markers.get(label):
+            continue
+        placeholder = result[index]
+        block = placeholder.block
+        assert block is not None
+        end = block.end
+        for newline in ("\r\n", "\n"):
+            if manuscript.text.startswith(newline, end):
+                end += len(newline)
+                break
+        result[index] = replace(placeholder, footnote_markers=tuple(markers[label]),
+                                footnote_span=(block.start, end))
+    return result
 
 
 def lookup_reference(bibliography, identifier: Identifier):
