@@ -381,3 +381,35 @@ def test_check_fix_moves_the_footnote_as_resolve_does(project):
     fixed = path.read_text(encoding="utf-8")
     text, _ = resolved(project, FOOTNOTE)
     assert fixed == FRONT + text
+
+
+# --------------------------------------------------------------------------------------
+# Author-year citations (matched against tests/data/resolve/dupilumab.bib: one Simpson 2016)
+
+
+@pytest.fixture
+def dupilumab(tmp_path):
+    shutil.copy(Path(__file__).parent / "data" / "resolve" / "dupilumab.bib", tmp_path / "refs.bib")
+    return tmp_path
+
+
+def test_author_year_citations_with_one_match_become_keys_the_others_are_named(dupilumab):
+    body = ("Coevolutionary principles (e.g., mutual communication (Baker & Singh, 2015), knowledge sharing "
+            "(Simpson et al., 2016), and modular design (Nassim & Robert, 2010)) have been introduced.\n")
+    text, result = resolved(dupilumab, body)
+    assert "knowledge sharing [@simpson2016two], and" in text
+    assert "(Baker & Singh, 2015)" in text and "(Nassim & Robert, 2010)" in text
+    assert result.exit_code == 1
+    messages = [u.describe() for u in result.unresolved]
+    assert any("no bibliography entry by Baker from 2015" in m for m in messages)
+
+
+def test_a_narrative_author_year_citation_stays_narrative(dupilumab):
+    body = "The method in Simpson et al. (2016) defines the expected number of events.\n"
+    text, _ = resolved(dupilumab, body)
+    assert text == "The method in @simpson2016two defines the expected number of events.\n"
+
+
+def test_dates_and_table_references_are_not_author_year_citations():
+    text = "Enrolment closed (January 2016) as shown (Table 1, 2016) and in (Phase 3 2019).\n"
+    assert find_placeholders(parse_manuscript(text)) == []

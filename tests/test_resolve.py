@@ -376,7 +376,8 @@ KNOWN = ["[doi:10.1056/NEJMoa1610020]", "[pmid:28478972]", "(doi: 10.1038/nrd462
          "https://www.ncbi.nlm.nih.gov/pmc/articles/PMC6990756/", "PMC6990756",
          "https://www.nejm.org/doi/full/10.1056/NEJMoa1610020", "(https://doi.org/10.1038/nrd4624)",
          "[Gandhi et al. 2016](https://doi.org/10.1038/nrd4624)",
-         "[doi: 10.1038/nrd4624](https://doi.org/10.1038/nrd4624)"]
+         "[doi: 10.1038/nrd4624](https://doi.org/10.1038/nrd4624)",
+         "(Simpson et al., 2016)", "Simpson et al. (2016)", "(Baker & Singh, 2015)"]
 OTHER = ["[pmid:9999999]", "[doi:11.1/bad]", "[citation needed]", "[CITE]", "(ref)", "TODO: cite this",
          "`[doi:10.1056/NEJMoa1610020]`", "[link](https://doi.org/10.1038/nrd4624)",
          "PMID: 99999999", "doi: 10.1056", "arXiv:1706.03762", "[@url:https://example.org/x]",

@@ -163,7 +163,7 @@ def citation_edits(text: str, placeholders: Sequence[Placeholder],
         parts, any_done, all_done = _parts(placeholder, keys, known_keys)
         if not any_done:
             continue
-        if placeholder.form == "intext":
+        if placeholder.form in ("intext", "narrative"):  # Simpson et al. (2016) -> @simpson2016
             item = placeholder.items[0]
             assert item.identifier is not None
             written = ("-" if item.suppress_author else "") + citation_key_text(keys[item.identifier])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..document.placeholders import lookup_reference
+from ..document.placeholders import AUTHOR_YEAR, author_year_message, lookup_reference
 from .base import Finding, Severity, rule
 from .fixes import citation_edits
 
@@ -69,6 +69,7 @@ def unresolved_identifier_placeholder(ctx) -> list[Finding]:
     """
     return [
         ctx.finding(p.start, p.end,
+                    author_year_message(ctx.bibliography, ident) if ident.kind == AUTHOR_YEAR else
                     f"{ident} is not in the bibliography or the cache: run `citeflow resolve`",
                     sentence=p.sentence())
         for p, ident, cached in unresolved_items(ctx) if not cached

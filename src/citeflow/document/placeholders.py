@@ -67,6 +67,8 @@ from citeflow.references.identifiers import (
 )
 
 IDENTIFIER = "identifier"
+#: The kind of the "identifier" of an author-year citation (``simpson 2016``).
+AUTHOR_YEAR = "authoryear"
 FREETEXT = "freetext"
 
 
@@ -313,6 +315,19 @@ _KEY_ITEM = re.compile(
     r"(?=\s|,\s|\Z)",
 )
 _ANY_AUTOLINK = re.compile(r"<https?://[^\s<>]*+>", re.I)
+# Author-year citations: (Simpson et al., 2016), (Smith and Jones 2019), (Smith & Jones, 2019a),
+# several joined by ";"; and the narrative Simpson et al. (2016).
+_SURNAME = r"(?:(?:van|von|de|der|den|la|le|di|da|del)\s)*+[A-Z][\w'’-]*+"
+_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December"
+           "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Spring|Summer|Autumn|Fall|Winter|Table|Figure"
+           "|Fig|Phase|Study|Trial|Version|Page|Section|Chapter|Appendix|Since|In|From|Until|Before|After")
+_AUTHOR_YEAR = (r"(?!(?:" + _MONTHS + r")\b)(?P<surname>" + _SURNAME + r")(?:\s+et\s+al\.?|\s+(?:and|&)\s+"
+                + _SURNAME + r")?,?\s+(?P<year>(?:19|20)\d\d)(?P<suffix>[a-z]?)")
+_AUTHOR_YEAR_ONE = re.compile(r"^\s*" + _AUTHOR_YEAR + r"\s*$")
+_AUTHOR_YEAR_PAREN = re.compile(r"\((?=\s*" + _AUTHOR_YEAR + r"\s*[;)])")
+_NARRATIVE = re.compile(r"(?<![\w'’-])(?P<surname>" + _SURNAME + r")(?:\s+et\s+al\.?|\s+(?:and|&)\s+" + _SURNAME
+                        + r")\s+\((?P<year>(?:19|20)\d\d)(?P<suffix>[a-z]?)\)")
+
 #: Most identifiers read in one comma-separated list: ``(PMID 1, PMID 2, ...)``.
 _LONGEST_LIST = 40
 #: Characters of the longest parenthesis read as a list of identifiers.
@@ -488,6 +503,9 @@ def lookup_reference(bibliography, identifier: Identifier):
     """
     if bibliography is None:
         return None
+    if identifier.kind == AUTHOR_YEAR:
+        found = author_year_candidates(bibliography, identifier)
+        return found[0] if len(found) == 1 else None
     if identifier.kind != "pii":
         return bibliography.find(identifier)
     found = bibliography.find(Identifier("doi", pii_doi(identifier.value)))
@@ -495,6 +513,33 @@ def lookup_reference(bibliography, identifier: Identifier):
         return found
     return next((ref for ref in bibliography
                  if normalize_pii((ref.fields or {}).get("pii")) == identifier.value), None)
+
+
+def author_year_candidates(bibliography, identifier: Identifier) -> list:
+    """Entries whose first author's surname and year are those of an author-year citation
+    (``simpson 2016``; a letter after the year picks among several in the bibliography's
+    order: ``2016a`` the first, ``2016b`` the second)."""
+    surname, _, year = identifier.value.rpartition(" ")
+    suffix = year[4:]
+    found = [ref for ref in bibliography
+             if str(getattr(ref, "year", "") or "") == year[:4]
+             and (ref.first_author_family or "").casefold() == surname]
+    if suffix and len(found) > 1:
+        index = ord(suffix) - ord("a")
+        return [found[index]] if 0 <= index < len(found) else []
+    return found
+
+
+def author_year_message(bibliography, identifier: Identifier) -> str:
+    """Why an author-year citation names no single entry, with the candidates."""
+    surname, _, year = identifier.value.rpartition(" ")
+    found = author_year_candidates(bibliography, identifier)
+    if found:
+        return (f"{len(found)} entries by {surname.title()} from {year[:4]}: "
+                + ", ".join(ref.key for ref in found) + " (write the key)")
+    same = [ref.key for ref in bibliography or () if (ref.first_author_family or "").casefold() == surname]
+    hint = f"; by {surname.title()}: {', '.join(same[:3])}" if same else ""
+    return f"no bibliography entry by {surname.title()} from {year[:4]}{hint}"
 
 
 def compile_patterns(patterns: Iterable[str | Pattern[str]], source: object = None) -> list[Pattern[str]]:
@@ -620,6 +665,19 @@ def block_placeholders(
         if find_identifiers(label):  # [doi: 10.1101/610741](https://...): the text only names it
             label = ""
         add(IDENTIFIER, start, end, "link", (_mention_item(what),), kept_text=label)
+
+    # Author-year citations: (Simpson et al., 2016; Smith 2019) and Simpson et al. (2016).
+    for match in _AUTHOR_YEAR_PAREN.finditer(content) if "(" in content else ():
+        end = pairs.closing(match.start(), "(", ")")
+        if end is None or end - match.start() > 400 or not free(match.start(), end):
+            continue
+        parts = [_AUTHOR_YEAR_ONE.match(part) for part in content[match.start() + 1:end - 1].split(";")]
+        if all(parts):
+            add(IDENTIFIER, match.start(), end, "authoryear",
+                tuple(_author_year_item(m) for m in parts if m is not None))
+    for match in _NARRATIVE.finditer(content) if "(" in content else ():
+        if free(match.start(), match.end()):
+            add(IDENTIFIER, match.start(), match.end(), "narrative", (_author_year_item(match),))
 
     # Identifiers in running text (not the target or text of a Markdown link): links to
     # doi.org, PubMed, PMC, publishers' pages; labels such as "doi: 10...", "PMID: 123".
@@ -827,6 +885,13 @@ def _listed_identifiers(part: str) -> list[PlaceholderItem] | None:
             return None
         listed.append(_mention_item(mention))
     return listed
+
+
+def _author_year_item(match: re.Match[str]) -> PlaceholderItem:
+    """An author-year citation as an entry whose "identifier" is the first author's
+    surname and the year, matched against the bibliography by :func:`lookup_reference`."""
+    value = f"{match.group('surname').casefold()} {match.group('year')}{match.group('suffix')}"
+    return PlaceholderItem(raw=match.group(0).strip(), identifier=Identifier(AUTHOR_YEAR, value))
 
 
 def _mention_item(mention: Mention) -> PlaceholderItem:

@@ -42,7 +42,7 @@ from citeflow.errors import CiteflowError
 from citeflow.files import FileChanged, Snapshot, atomic_write_text, read_text_exact
 from citeflow.references.identifiers import Identifier
 from citeflow.document.manuscript import Manuscript, read_manuscript
-from citeflow.document.placeholders import FREETEXT, IDENTIFIER, Placeholder, PlaceholderItem, extra_patterns_from_config, find_placeholders, lookup_reference
+from citeflow.document.placeholders import FREETEXT, IDENTIFIER, Placeholder, PlaceholderItem, AUTHOR_YEAR, author_year_message, extra_patterns_from_config, find_placeholders, lookup_reference
 from citeflow.claims.suggest import Suggester
 from citeflow.sources import FetchStatus
 
@@ -371,6 +371,8 @@ def _lookup(
             ref = lookup_reference(bib, item.identifier)
             if ref is not None:
                 keys[item.identifier] = ref.key
+            elif item.identifier.kind == AUTHOR_YEAR:  # matched in the bibliography only
+                leave(placeholder, item, NOT_FOUND, author_year_message(bib, item.identifier))
             else:
                 missing.setdefault(item.identifier, []).append((placeholder, item))
 
