@@ -161,14 +161,25 @@ def test_positions_in_lists_tables_footnotes_quotes_and_headings():
 
 def test_code_links_comments_and_math_are_left_alone():
     text = (
-        "Code `[doi:10.1056/NEJMoa1610020]` and [a link](https://doi.org/10.1056/NEJMoa1610020)\n"
-        "and [https://doi.org/10.1038/nrd4624](https://doi.org/10.1038/nrd4624) and\n"
+        "Code `[doi:10.1056/NEJMoa1610020]` and [a link](https://example.org/about)\n"
+        "and ![figure](https://doi.org/10.1038/nrd4624) and\n"
         "<!-- [citation needed] --> and $[ref]$ stay.\n\n"
         "```\n[doi:10.1056/NEJMoa1610020] [citation needed]\n```\n\n"
         "    [pmid:27690741] in an indented code block\n\n"
         "[label]: https://doi.org/10.1056/NEJMoa1610020\n"
     )
     assert found(text) == []
+
+
+def test_a_link_to_a_work_keeps_its_text_and_whole_link_is_the_placeholder():
+    (placeholder,) = found("and [Gandhi et al.](https://doi.org/10.1038/nrd4624) and\n")
+    assert placeholder.form == "link"
+    assert placeholder.kept_text == "Gandhi et al."
+    assert placeholder.items[0].identifier == Identifier("doi", "10.1038/nrd4624")
+    # a link whose text is the identifier itself is replaced whole
+    (placeholder,) = found("and [https://doi.org/10.1038/nrd4624](https://doi.org/10.1038/nrd4624) and\n")
+    assert placeholder.kept_text == ""
+    assert placeholder.items[0].identifier == Identifier("doi", "10.1038/nrd4624")
 
 
 def test_crlf_and_bom_offsets_are_exact():

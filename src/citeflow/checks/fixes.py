@@ -163,13 +163,13 @@ def citation_edits(text: str, placeholders: Sequence[Placeholder],
         parts, any_done, all_done = _parts(placeholder, keys, known_keys)
         if not any_done:
             continue
-        if placeholder.form == "intext":
+        if placeholder.form in ("intext", "narrative"):  # Simpson et al. (2016) -> @simpson2016
             item = placeholder.items[0]
             assert item.identifier is not None
             written = ("-" if item.suppress_author else "") + citation_key_text(keys[item.identifier])
             planned.append((placeholder, parts, False, written))
-        else:
-            planned.append((placeholder, parts, all_done, None))
+        else:  # a link keeps its text and a footnote moves, so neither joins another bracket
+            planned.append((placeholder, parts, all_done and placeholder.form != "link", None))
 
     result: list[CitationEdit] = []
     index = 0
@@ -178,6 +178,23 @@ def citation_edits(text: str, placeholders: Sequence[Placeholder],
         start, end = placeholder.start, placeholder.end
         if intext is not None:
             result.append(CitationEdit(Edit(start, end, text[start:end], intext), (placeholder,)))
+            index += 1
+            continue
+        if placeholder.footnote_span is not None and mergeable:
+            # A footnote holding only this reference: the citation stands where its marker
+            # stood and the footnote goes.
+            new = "[" + "; ".join(parts) + "]"
+            for marker_start, marker_end in placeholder.footnote_markers:
+                result.append(CitationEdit(
+                    Edit(marker_start, marker_end, text[marker_start:marker_end], new), (placeholder,)))
+            span_start, span_end = placeholder.footnote_span
+            result.append(CitationEdit(Edit(span_start, span_end, text[span_start:span_end], ""), (placeholder,)))
+            index += 1
+            continue
+        if placeholder.form == "link":  # the link's text stays, the citation follows it
+            new = "[" + "; ".join(parts) + "]"
+            new = f"{placeholder.kept_text} {new}" if placeholder.kept_text else new
+            result.append(CitationEdit(Edit(start, end, text[start:end], new), (placeholder,)))
             index += 1
             continue
         merged = list(parts)

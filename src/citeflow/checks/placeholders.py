@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..document.placeholders import AUTHOR_YEAR, author_year_message, lookup_reference
 from .base import Finding, Severity, rule
 from .fixes import citation_edits
 
@@ -47,7 +48,7 @@ def unresolved_items(ctx):
         for item in placeholder.items:
             if item.identifier is None:
                 continue  # ordinary keys are CF101's, malformed ones CF103's
-            if bib is not None and bib.find(item.identifier) is not None:
+            if bib is not None and lookup_reference(bib, item.identifier) is not None:
                 continue
             if item.literal_key and bib is not None and item.literal_key in bib:
                 continue
@@ -68,6 +69,7 @@ def unresolved_identifier_placeholder(ctx) -> list[Finding]:
     """
     return [
         ctx.finding(p.start, p.end,
+                    author_year_message(ctx.bibliography, ident) if ident.kind == AUTHOR_YEAR else
                     f"{ident} is not in the bibliography or the cache: run `citeflow resolve`",
                     sentence=p.sentence())
         for p, ident, cached in unresolved_items(ctx) if not cached
@@ -100,22 +102,25 @@ def identifier_placeholder_in_bibliography(ctx) -> list[Finding]:
                 continue
             if item.literal_key and item.literal_key in bib:
                 continue
-            ref = bib.find(item.identifier)
+            ref = lookup_reference(bib, item.identifier)
             if ref is not None:
                 keys[item.identifier] = ref.key
     if not keys:
         return []
     planned = citation_edits(ctx.manuscript.text, ctx.placeholders, keys, bib)
-    edit_of = {id(p): planned_edit.edit for planned_edit in planned
-               for p in planned_edit.placeholders}
+    edits_of: dict[int, list] = {}
+    for planned_edit in planned:
+        for p in planned_edit.placeholders:
+            edits_of.setdefault(id(p), []).append(planned_edit.edit)
     result = []
     for placeholder in ctx.placeholders:
-        edit = edit_of.get(id(placeholder))
-        if edit is None:
-            continue
+        edits = edits_of.get(id(placeholder))
+        if not edits:
+            continue  # written as part of the bracket of a placeholder before it
         found = [f"{item.identifier} is @{keys[item.identifier]}" for item in placeholder.items
                  if item.identifier in keys]
-        fix = ctx.fix(f"write {edit.new}", [(edit.start, edit.end, edit.new)])
+        shown = next((e.new for e in edits if e.new), "")
+        fix = ctx.fix(f"write {shown}", [(e.start, e.end, e.new) for e in edits])
         result.append(ctx.finding(placeholder.start, placeholder.end,
                                   "; ".join(found) + " in the bibliography",
                                   sentence=placeholder.sentence(), fix=fix))

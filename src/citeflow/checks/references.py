@@ -19,7 +19,7 @@ from .fixes import Applicability
 from .placeholders import unresolved_items
 
 # Keys that name an identifier or a Manubot source rather than a bibliography entry.
-_IDENTIFIER_KEY = re.compile(r"^(?:doi|pmid|pmcid|pmc|pubmed|arxiv|isbn)\s*:", re.I)
+_IDENTIFIER_KEY = re.compile(r"^(?:doi|pmid|pmcid|pmc|pubmed|arxiv|isbn|url|wikidata)\s*:", re.I)
 
 # Required fields by CSL type: (label, test on the Reference).
 _AUTHOR = ("author", lambda r: bool(r.authors))

@@ -758,8 +758,13 @@ def find_claims(manuscript: Manuscript, cues: CueSet | None = None, *,
         key=lambda item: (item[0], item[1]),
     )
     starts = [s[0] for s in supports]
+    from citeflow.document.reflist import find_reference_list
+
+    reflist = find_reference_list(manuscript)  # its items are references, never claims
     result: list[Claim] = []
     for sentence, cue, verdict, limit in _judged(manuscript, cues, model, threshold):
+        if reflist is not None and reflist.start <= sentence.start < reflist.end:
+            continue
         lo = bisect_left(starts, sentence.start)
         hi = bisect_left(starts, sentence.end)
         found = supports[lo:hi]  # (offset, 0 citation / 1 placeholder, the object)

@@ -111,6 +111,8 @@ def _report(result: ResolveResult, write: bool, references: dict) -> None:
     for left in result.unresolved:
         echo(f"{name}:{left.line}:{left.column}: unresolved {left.describe()}", style="yellow",
              err=True)
+    for item in result.unmatched:
+        echo(f"{name}:{item.line}:{item.column}: unmatched {item.describe()}", style="yellow", err=True)
     for free in result.freetext:
         _report_freetext(name, free, references)
     verb = "resolved" if write else "would resolve"
@@ -120,6 +122,8 @@ def _report(result: ResolveResult, write: bool, references: dict) -> None:
         summary += f"; {added} {len(result.appended)} entr{'y' if len(result.appended) == 1 else 'ies'} to {result.bibliography_path}"
     if result.unresolved:
         summary += f"; {len(result.unresolved)} identifier(s) left"
+    if result.unmatched:
+        summary += f"; {len(result.unmatched)} reference-list item(s) or marker(s) left"
     if result.freetext:
         summary += f"; {len(result.freetext)} free-text placeholder(s) need a reference"
     say(summary, style="bold")

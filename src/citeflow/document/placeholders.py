@@ -15,20 +15,32 @@ parenthesis                             ``(doi: 10.1056/NEJMoa1610020)``, ``(PMI
 url                                     ``https://doi.org/10.1/x`` or ``dx.doi.org/...`` in
                                         running text, ``<https://doi.org/10.1/x>``
 intext                                  ``@doi:10.1/x`` outside brackets
+label                                   ``doi: 10.1/x``, ``DOI 10.1/x``, ``PMID: 123``,
+                                        ``PMCID: PMC123``, ``PMC123``, ``arXiv:1203.4942``
+url (more)                              PubMed, PMC, Europe PMC, arXiv, bioRxiv/medRxiv,
+                                        ScienceDirect/Lancet/Cell (PII) and publisher pages
+                                        with a DOI in path or query
+link                                    ``[Beck et al. 2020](https://doi.org/10.1/x)``: the
+                                        text stays, the citation follows it
 ======================================  ==================================================
+
+Labels and links are found by :func:`citeflow.references.identifiers.find_identifiers`, the
+one recogniser :mod:`citeflow.checks` and :mod:`citeflow.fixes.resolve` share. A parenthesis
+holding only identifiers (``(PMID 1, PMID 2)``, ``(https://doi.org/10.1/x)``) is replaced
+whole, so no ``([@key])`` is left.
 
 A bracket may mix identifiers with ordinary citations (``[@smith2020; doi:10.1/x]``); the
 ordinary ones are kept as written. Locators (``p. 3``) and prefixes (``see``) are kept.
 
 *Free-text placeholders* say that a citation is missing without naming it: "(Note: Specific
 citations would be inserted here ...)", "[citation needed]", "[citation]", "[CITE]", "[ref]",
-"[refs]", "(ref)", "TODO: cite ...", "XXX cite ...", "[@?]", "[@CITATION-NEEDED]", a sentence
+"[refs]", "(ref)", "[citation required]", "[source?]", "[add ref]", "[XX]", "(Author, year)",
+"TODO: cite ...", "XXX cite ...", "[@?]", "[@CITATION-NEEDED]", a sentence
 saying "citations would be added", and any regular expression listed in ``citeflow.toml`` under
 ``[placeholders] extra = [...]``. They are never filled automatically.
 
-Nothing inside code spans, code blocks, HTML, math, comments or the URL of an ordinary
-Markdown link (``[text](https://doi.org/...)``) is taken for a placeholder; neither is the
-text of a link.
+Nothing inside code spans, code blocks, HTML, math or comments is taken for a placeholder;
+a Markdown link is one only when its target names a work.
 """
 
 from __future__ import annotations
@@ -36,15 +48,27 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from dataclasses import dataclass, field
-from typing import Iterable, Pattern
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from re import Pattern
 
 from citeflow.document.citations import protected_spans
-from citeflow.errors import CiteflowError
-from citeflow.references.identifiers import Identifier, InvalidIdentifier, parse_identifier
 from citeflow.document.manuscript import Block, Manuscript, in_ranges
+from citeflow.errors import CiteflowError
+from citeflow.references.identifiers import (
+    Identifier,
+    InvalidIdentifier,
+    Mention,
+    find_identifiers,
+    normalize_pii,
+    parse_identifier,
+    pii_doi,
+    whole_identifier,
+)
 
 IDENTIFIER = "identifier"
+#: The kind of the "identifier" of an author-year citation (``simpson 2016``).
+AUTHOR_YEAR = "authoryear"
 FREETEXT = "freetext"
 
 
@@ -91,7 +115,13 @@ class Placeholder:
     block: Block | None = field(default=None, compare=False, repr=False)
     content_start: int = 0
     content_end: int = 0
-    shared: "BlockText | None" = field(default=None, compare=False, repr=False)
+    shared: BlockText | None = field(default=None, compare=False, repr=False)
+    #: The text a ``link`` placeholder keeps before its citation (the link's text).
+    kept_text: str = ""
+    #: For a footnote holding only this reference: where its markers (``[^1]``) stand and
+    #: the span of the footnote's definition (source offsets).
+    footnote_markers: tuple[tuple[int, int], ...] = ()
+    footnote_span: tuple[int, int] | None = None
 
     @property
     def identifiers(self) -> list[tuple[Identifier | str, str]]:
@@ -146,7 +176,7 @@ class Placeholder:
             return ""
         return self._text().paragraph
 
-    def _text(self) -> "BlockText":
+    def _text(self) -> BlockText:
         if self.shared is not None:
             return self.shared
         text = BlockText(self.block.content if self.block is not None else "")
@@ -255,37 +285,66 @@ _WORDS = re.compile(r"\w+")
 # --------------------------------------------------------------------------------------
 # Grammar
 
-_KIND = r"(?:doi\s*:\s*|pmid\s*:?\s*(?=\d)|pmcid\s*:?\s*(?=pmc\d|\d))"
+_KIND = (r"(?:doi\s*:\s*|pmid\s*:?\s*(?=\d)|pmcid\s*:?\s*(?=pmc\d|\d)|arxiv\s*:\s*|isbn\s*:?\s*(?=\d)"
+         r"|pii\s*:?\s*(?=s)|pmc\d|https?://|www\.)")
 _DOI_URL = r"(?:https?://)?(?:www\.)?(?:dx\.)?doi\.org/"
 
 # Where a bracket or parenthesis placeholder may begin: the opening mark, then perhaps a
 # short prefix, then an identifier (or an ordinary citation followed later by one).
 _BRACKET_OPEN = re.compile(r"\[(?=[^\[\]]{0,80}?(?<![\w.])-?@?(?:" + _KIND + "|" + _DOI_URL + "))", re.I)
 _PAREN_OPEN = re.compile(r"\((?=\s*(?:" + _KIND + "))", re.I)
-_ITEM_SPLIT = re.compile(r";(?=\s)|;(?=-?@?(?:doi|pmid|pmcid)\b)", re.I)
+_ITEM_SPLIT = re.compile(r";(?=\s)|;(?=-?@?(?:doi|pmid|pmcid|arxiv|isbn)\b)", re.I)
+_COMMA_SPLIT = re.compile(r",\s*+")
+# A Manubot URL citation (``@url:https://...``): an ordinary key, kept as written.
+_MANUBOT_URL = re.compile(r"^\s*+-?@url:\S++\s*+$", re.I)
 # Runs that a shorter match could never help are taken possessively (``*+``, ``++``): the
 # same matches, without the backtracking that makes a failed attempt cost the square of its
 # length. The locator keeps its trailing white space (callers strip it).
 _VALUE = r"(?P<value>(?:[^\s,]|,(?!\s))++)"
 _ID_ITEM = re.compile(
     r"^\s*+(?P<prefix>(?:[^\W\d_][\w.'’-]*+,?\s++){0,4}?)(?P<minus>-?)(?P<at>@?)"
-    r"(?P<head>doi\s*+:\s*+|pmid\s*+:?\s*+|pmcid\s*+:?\s*+|" + _DOI_URL + ")"
+    r"(?P<head>doi\s*+:\s*+|pmid\s*+:?\s*+|pmcid\s*+:?\s*+|arxiv\s*+:\s*+|isbn\s*+:?\s*+|" + _DOI_URL + ")"
     + _VALUE
     + r"(?:\s*+,\s++(?P<locator>[^\[\]]*+))?\s*+$",
     re.I | re.S,
 )
-_ID_IN_TEXT = re.compile(r"\b(?:doi|pmid|pmcid)\b\s*:?|doi\.org/|@", re.I)
+_ID_IN_TEXT = re.compile(r"\b(?:doi|pmid|pmcid|arxiv|isbn)\b\s*:?|doi\.org/|https?://|@", re.I)
 # A key, then nothing, white space, or a comma and white space (a locator may follow).
 _KEY_ITEM = re.compile(
     r"^\s*+(?P<prefix>(?:[^@;]*?\s)??)-?@(?:\{[^{}]+\}|\w(?:\w|[:.#$%&\-+?<>~/](?=\w))*)"
     r"(?=\s|,\s|\Z)",
 )
-_URL = re.compile(r"(?<![\w/@.:-])" + _DOI_URL + r"(?P<value>10\.\d{4,9}/[^\s<>\"`]+)", re.I)
+_ANY_AUTOLINK = re.compile(r"<https?://[^\s<>]*+>", re.I)
+# Author-year citations: (Simpson et al., 2016), (Smith and Jones 2019), (Smith & Jones, 2019a),
+# several joined by ";"; and the narrative Simpson et al. (2016).
+_SURNAME = r"(?:(?:van|von|de|der|den|la|le|di|da|del)\s)*+[A-Z][\w'’-]*+"
+_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December"
+           "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Spring|Summer|Autumn|Fall|Winter|Table|Figure"
+           "|Fig|Phase|Study|Trial|Version|Page|Section|Chapter|Appendix|Since|In|From|Until|Before|After")
+_AUTHOR_YEAR = (r"(?!(?:" + _MONTHS + r")\b)(?P<surname>" + _SURNAME + r")(?:\s+et\s+al\.?|\s+(?:and|&)\s+"
+                + _SURNAME + r")?,?\s+(?P<year>(?:19|20)\d\d)(?P<suffix>[a-z]?)")
+_AUTHOR_YEAR_ONE = re.compile(r"^\s*" + _AUTHOR_YEAR + r"\s*$")
+_AUTHOR_YEAR_PAREN = re.compile(r"\((?=\s*" + _AUTHOR_YEAR + r"\s*[;)])")
+_NARRATIVE = re.compile(r"(?<![\w'’-])(?P<surname>" + _SURNAME + r")(?:\s+et\s+al\.?|\s+(?:and|&)\s+" + _SURNAME
+                        + r")\s+\((?P<year>(?:19|20)\d\d)(?P<suffix>[a-z]?)\)")
+
+#: Most identifiers read in one comma-separated list: ``(PMID 1, PMID 2, ...)``.
+_LONGEST_LIST = 40
+#: Characters of the longest parenthesis read as a list of identifiers.
+_LONGEST_PARENTHESIS = 2000
+_ESCAPED = re.compile(r"\\([()\[\]_*])")
+_LINK_TITLE = re.compile(r"\s+(?:\"[^\"]*\"|'[^']*')\s*$")
+_HOLDS_IDENTIFIER = re.compile(r"doi|pmid|pmc|arxiv|pii|://|www\.|\.org/", re.I)
+
+
+def _may_hold_identifier(content: str) -> bool:
+    """False when ``content`` cannot hold an identifier label or link."""
+    return _HOLDS_IDENTIFIER.search(content) is not None
 # <https://doi.org/10....>: the opening, then a run without ">" or white space up to ">".
 _AUTOLINK_HEAD = re.compile(r"<" + _DOI_URL + r"10\.\d{4,9}/", re.I)
 _AUTOLINK_STOP = re.compile(r"[>\s]")
 _INTEXT = re.compile(
-    r"(?<![\w\\@\[])(?P<minus>-?)@(?P<key>(?P<kind>doi|pmid|pmcid):"
+    r"(?<![\w\\@\[])(?P<minus>-?)@(?P<key>(?P<kind>doi|pmid|pmcid|arxiv|isbn):"
     r"\w(?:\w|[:.#$%&\-+?~/](?=[\w(])|\([\w.;-]*\)(?=\w))*)",
     re.I,
 )
@@ -323,6 +382,10 @@ _FREETEXT_PATTERNS: tuple[Pattern[str], ...] = (
                r"[^\[\]]*+\]"),
     re.compile(r"\(\s*(?:TODO|FIXME|XXX|TK)\b(?=[^()]*+\))[^()]*?\b(?i:cite|citation|refs?|reference|source)"
                r"[^()]*+\)"),
+    # [XX], [xx], [XXX]: a reference number still to be filled in
+    re.compile(r"\[\s*(?:XX+|xx+|\?\?+)\s*\](?![(:{])"),
+    # (Author, year), (Author et al., Year), (AUTHOR YEAR)
+    re.compile(r"\(\s*(?i:authors?)(?:\s+et\s+al\.?)?,?\s+(?i:year|yyyy|xxxx|20xx|19xx)\s*\)"),
     # TODO: cite ..., XXX cite ... in running text (up to the end of the clause)
     re.compile(
         r"\b(?:TODO|FIXME|XXX)\b:?\s*(?i:(?:add|insert|find|need)\s+)?(?i:an?\s+|the\s+)?"
@@ -337,7 +400,8 @@ _WILL_BE_ADDED = re.compile(
 )
 # Literal text without which a free-text pattern cannot match (None: no such test).
 _FREETEXT_NEEDS: tuple[tuple[Pattern[str], tuple[str, ...] | None], ...] = tuple(
-    zip(_FREETEXT_PATTERNS, (("[",), ("[",), ("(",), ("[",), ("[",), ("(",), ("TODO", "FIXME", "XXX")),
+    zip(_FREETEXT_PATTERNS, (("[",), ("[",), ("(",), ("[",), ("[",), ("(",), ("[",), ("(",),
+                             ("TODO", "FIXME", "XXX")),
         strict=True)
 )
 _ADDED_TOPICS = ("citation", "reference", "source")
@@ -370,12 +434,112 @@ def find_placeholders(
     ``[placeholders] extra`` in the config); a string that is not a valid expression raises
     :class:`CiteflowError`.
     """
+    from citeflow.document.reflist import find_reference_list
+
     extra = compile_patterns(extra_patterns)
     found: list[Placeholder] = []
+    reflist = find_reference_list(manuscript)  # the draft's own list: references, not placeholders
     for block in manuscript.prose_blocks():
+        if reflist is not None and reflist.start <= block.start < reflist.end:
+            continue
         found.extend(block_placeholders(manuscript, block, extra))
     found.sort(key=lambda p: p.start)
+    return _footnotes_holding_references(manuscript, found)
+
+
+_FOOTNOTE_LABEL = re.compile(r"[ \t]*\[\^([^\]\s]+)\]:")
+
+
+def _footnotes_holding_references(manuscript: Manuscript, found: list[Placeholder]) -> list[Placeholder]:
+    """Mark each identifier placeholder that is all its footnote holds (``[^1]: doi:10.1/x``)
+    with the footnote's markers and definition: the citation takes the marker's place and
+    the definition goes."""
+    if "[^" not in manuscript.text:
+        return found
+    alone: dict[str, int] = {}
+    for index, placeholder in enumerate(found):
+        block = placeholder.block
+        if block is None or block.kind != "footnote" or placeholder.kind != IDENTIFIER:
+            continue
+        rest = (block.content[:placeholder.content_start] + block.content[placeholder.content_end:]).strip()
+        label = _FOOTNOTE_LABEL.match(manuscript.text, block.start)
+        if label and rest in ("", ".") and "\n\n" not in manuscript.text[block.start:block.end]:
+            alone[label.group(1)] = index
+    if not alone:
+        return found
+    markers: dict[str, list[tuple[int, int]]] = {}
+    for block in manuscript.prose_blocks():
+        content = block.content
+        if "[^" not in content:
+            continue
+        protected = protected_spans(content)
+        for match in re.finditer(r"\[\^([^\]\s]+)\](?!:)", content):
+            if match.group(1) in alone and not in_ranges(match.start(), protected):
+                markers.setdefault(match.group(1), []).append(
+                    (block.source_offset(match.start()), block.source_offset(match.end() - 1) + 1))
+    result = list(found)
+    for label, index in alone.items():
+        if not markers.get(label):
+            continue
+        placeholder = result[index]
+        block = placeholder.block
+        assert block is not None
+        end = block.end
+        for newline in ("\r\n", "\n"):
+            if manuscript.text.startswith(newline, end):
+                end += len(newline)
+                break
+        result[index] = replace(placeholder, footnote_markers=tuple(markers[label]),
+                                footnote_span=(block.start, end))
+    return result
+
+
+def lookup_reference(bibliography, identifier: Identifier):
+    """The bibliography entry carrying ``identifier``, or None.
+
+    A PII is matched offline only: an entry whose ``pii`` field holds it, or whose DOI is
+    the PII in its punctuated form (``10.1016/s0140-6736(10)61350-5``, as the Lancet and
+    Cell write their DOIs). Nothing is guessed.
+    """
+    if bibliography is None:
+        return None
+    if identifier.kind == AUTHOR_YEAR:
+        found = author_year_candidates(bibliography, identifier)
+        return found[0] if len(found) == 1 else None
+    if identifier.kind != "pii":
+        return bibliography.find(identifier)
+    found = bibliography.find(Identifier("doi", pii_doi(identifier.value)))
+    if found is not None:
+        return found
+    return next((ref for ref in bibliography
+                 if normalize_pii((ref.fields or {}).get("pii")) == identifier.value), None)
+
+
+def author_year_candidates(bibliography, identifier: Identifier) -> list:
+    """Entries whose first author's surname and year are those of an author-year citation
+    (``simpson 2016``; a letter after the year picks among several in the bibliography's
+    order: ``2016a`` the first, ``2016b`` the second)."""
+    surname, _, year = identifier.value.rpartition(" ")
+    suffix = year[4:]
+    found = [ref for ref in bibliography
+             if str(getattr(ref, "year", "") or "") == year[:4]
+             and (ref.first_author_family or "").casefold() == surname]
+    if suffix and len(found) > 1:
+        index = ord(suffix) - ord("a")
+        return [found[index]] if 0 <= index < len(found) else []
     return found
+
+
+def author_year_message(bibliography, identifier: Identifier) -> str:
+    """Why an author-year citation names no single entry, with the candidates."""
+    surname, _, year = identifier.value.rpartition(" ")
+    found = author_year_candidates(bibliography, identifier)
+    if found:
+        return (f"{len(found)} entries by {surname.title()} from {year[:4]}: "
+                + ", ".join(ref.key for ref in found) + " (write the key)")
+    same = [ref.key for ref in bibliography or () if (ref.first_author_family or "").casefold() == surname]
+    hint = f"; by {surname.title()}: {', '.join(same[:3])}" if same else ""
+    return f"no bibliography entry by {surname.title()} from {year[:4]}{hint}"
 
 
 def compile_patterns(patterns: Iterable[str | Pattern[str]], source: object = None) -> list[Pattern[str]]:
@@ -422,7 +586,8 @@ def block_placeholders(
             return False
         return not taken.overlaps(start, end)
 
-    def add(kind: str, start: int, end: int, form: str, items: tuple[PlaceholderItem, ...] = ()) -> None:
+    def add(kind: str, start: int, end: int, form: str, items: tuple[PlaceholderItem, ...] = (),
+            kept_text: str = "") -> None:
         taken.add(start, end)
         source_start = block.source_offset(start)
         source_end = block.source_offset(end - 1) + 1
@@ -438,6 +603,7 @@ def block_placeholders(
                 content_start=start,
                 content_end=end,
                 shared=shared,
+                kept_text=kept_text,
             )
         )
 
@@ -462,6 +628,8 @@ def block_placeholders(
         end = pairs.closing(match.start(), "(", ")")
         if end is None or content[match.start() - 1 : match.start()] == "]":  # "](...)": a link target
             continue
+        if end - match.start() > _LONGEST_PARENTHESIS:
+            continue  # prose, not a list of identifiers: never read again for each "(" in it
         if not free(match.start(), end):
             continue
         items = _parse_items(content[match.start() + 1 : end - 1], bracket=False)
@@ -473,14 +641,53 @@ def block_placeholders(
         if not taken.overlaps(start, end):
             add(IDENTIFIER, start, end, "url", (_url_item(content[start + 1 : end - 1]),))
 
-    # doi.org links in running text (not the target or text of a Markdown link).
-    for match in _URL.finditer(content) if "/" in content else ():
-        raw = _trim_url(match.group(0))
-        end = match.start() + len(raw)
-        if in_ranges(match.start(), links):
+    # Other autolinks to a work: <https://pubmed.ncbi.nlm.nih.gov/123/>.
+    for match in _ANY_AUTOLINK.finditer(content) if "<" in content else ():
+        if taken.overlaps(match.start(), match.end()) or in_ranges(match.start(), links):
             continue
-        if free(match.start(), end):
-            add(IDENTIFIER, match.start(), end, "url", (_url_item(raw),))
+        what = whole_identifier(match.group(0)[1:-1])
+        if what is not None and what.form == "url":
+            add(IDENTIFIER, match.start(), match.end(), "url", (_mention_item(what),))
+
+    # Markdown links to a work keep their text and gain the citation:
+    # [Beck et al. 2020](https://doi.org/10.1056/NEJMoa1314768) -> Beck et al. 2020 [@beck2020].
+    for start, text_end in links:
+        if content[start] == "!":
+            continue
+        end = pairs.closing(text_end, "(", ")")
+        if end is None or (in_ranges(start, protected) and not in_ranges(text_end, protected)):
+            continue
+        target = _LINK_TITLE.sub("", content[text_end + 1 : end - 1]).strip().strip("<>")
+        what = whole_identifier(_ESCAPED.sub(r"\1", target))
+        if what is None or what.form != "url" or taken.overlaps(start, end):
+            continue
+        label = content[start + 1 : text_end - 1]
+        if find_identifiers(label):  # [doi: 10.1101/610741](https://...): the text only names it
+            label = ""
+        add(IDENTIFIER, start, end, "link", (_mention_item(what),), kept_text=label)
+
+    # Author-year citations: (Simpson et al., 2016; Smith 2019) and Simpson et al. (2016).
+    for match in _AUTHOR_YEAR_PAREN.finditer(content) if "(" in content else ():
+        end = pairs.closing(match.start(), "(", ")")
+        if end is None or end - match.start() > 400 or not free(match.start(), end):
+            continue
+        parts = [_AUTHOR_YEAR_ONE.match(part) for part in content[match.start() + 1:end - 1].split(";")]
+        if all(parts):
+            add(IDENTIFIER, match.start(), end, "authoryear",
+                tuple(_author_year_item(m) for m in parts if m is not None))
+    for match in _NARRATIVE.finditer(content) if "(" in content else ():
+        if free(match.start(), match.end()):
+            add(IDENTIFIER, match.start(), match.end(), "narrative", (_author_year_item(match),))
+
+    # Identifiers in running text (not the target or text of a Markdown link): links to
+    # doi.org, PubMed, PMC, publishers' pages; labels such as "doi: 10...", "PMID: 123".
+    # Placeholders found so far are blanked out first, so that a pasted link ends where one
+    # of them begins, as it will once that one is rewritten.
+    for mention in find_identifiers(taken.blank(content)) if _may_hold_identifier(content) else ():
+        if in_ranges(mention.start, links):
+            continue
+        if free(mention.start, mention.end):
+            add(IDENTIFIER, mention.start, mention.end, mention.form, (_mention_item(mention),))
 
     # In-text @doi:... outside brackets.
     for match in _INTEXT.finditer(content) if "@" in content and ":" in content else ():
@@ -552,6 +759,16 @@ class _Spans:
         index = bisect.bisect_left(self.starts, end) - 1  # the last span starting before end
         return index >= 0 and self.ends[index] > start
 
+    def blank(self, text: str) -> str:
+        """``text`` with every span replaced by as many spaces."""
+        if not self.starts:
+            return text
+        pieces, position = [], 0
+        for start, end in zip(self.starts, self.ends, strict=True):
+            pieces += [text[position:start], " " * (end - start)]
+            position = end
+        return "".join(pieces) + text[position:]
+
     def first_start_after(self, position: int) -> int | None:
         index = bisect.bisect_right(self.starts, position)
         return self.starts[index] if index < len(self.starts) else None
@@ -618,7 +835,7 @@ def _parse_items(inner: str, bracket: bool) -> tuple[PlaceholderItem, ...]:
             match = None  # "doi:A, (doi: B)": a second identifier is no locator
         if match and (bracket or (not match.group("at") and not match.group("prefix").strip())):
             head = match.group("head").lower()
-            kind = "pmcid" if head.startswith("pmcid") else "pmid" if head.startswith("pmid") else "doi"
+            kind = next((k for k in ("pmcid", "pmid", "arxiv", "isbn") if head.startswith(k)), "doi")
             value = match.group("value")
             literal = f"{match.group('head')}{value}" if match.group("at") else None
             items.append(
@@ -633,14 +850,52 @@ def _parse_items(inner: str, bracket: bool) -> tuple[PlaceholderItem, ...]:
                 )
             )
             has_identifier = True
+        elif bracket and _MANUBOT_URL.match(part):
+            items.append(PlaceholderItem(raw=part.strip(), key=part.strip().lstrip("-@")))
         elif bracket and _KEY_ITEM.match(part):
             key = re.search(r"-?@(\{[^{}]+\}|[\w:.#$%&\-+?<>~/]+)", part)
             items.append(PlaceholderItem(raw=part.strip(), key=key.group(1) if key else part.strip()))
+        elif (listed := _listed_identifiers(part)) is not None:
+            # "https://pubmed.ncbi.nlm.nih.gov/123/", "PMID 1, PMID 2", "PMC123"
+            items.extend(listed)
+            has_identifier = True
         elif bracket:
             items.append(PlaceholderItem(raw=part.strip(), malformed="not a citation or an identifier"))
         else:
             return ()
     return tuple(items) if has_identifier else ()
+
+
+def _listed_identifiers(part: str) -> list[PlaceholderItem] | None:
+    """The entries of ``part`` when it is one identifier (a label or a link) or a
+    comma-separated list of them, else None."""
+    if len(part) > 2000 or (not _ID_IN_TEXT.search(part) and "pmc" not in part.lower()):
+        return None
+    if "," not in part or "://" in part:
+        whole = whole_identifier(part)
+        if whole is not None:
+            return [_mention_item(whole)]
+    pieces = _COMMA_SPLIT.split(part) if "," in part else []
+    if not 1 < len(pieces) <= _LONGEST_LIST:
+        return None
+    listed = []
+    for piece in pieces:  # the first piece that is no identifier ends the reading
+        mention = whole_identifier(piece)
+        if mention is None:
+            return None
+        listed.append(_mention_item(mention))
+    return listed
+
+
+def _author_year_item(match: re.Match[str]) -> PlaceholderItem:
+    """An author-year citation as an entry whose "identifier" is the first author's
+    surname and the year, matched against the bibliography by :func:`lookup_reference`."""
+    value = f"{match.group('surname').casefold()} {match.group('year')}{match.group('suffix')}"
+    return PlaceholderItem(raw=match.group(0).strip(), identifier=Identifier(AUTHOR_YEAR, value))
+
+
+def _mention_item(mention: Mention) -> PlaceholderItem:
+    return PlaceholderItem(raw=mention.raw, identifier=mention.identifier, malformed=mention.reason)
 
 
 def _identifier_item(
@@ -670,25 +925,6 @@ def _url_item(url: str) -> PlaceholderItem:
     return _identifier_item(raw=url, kind="doi", value=value)
 
 
-_OPENER = {")": "(", "]": "[", "}": "{"}
-
-
-def _trim_url(url: str) -> str:
-    """Drop prose punctuation and unbalanced closing brackets after a pasted URL."""
-    counts = {char: url.count(char) for char in "()[]{}"}  # kept up to date while trimming
-    end = len(url)
-    while end:
-        last = url[end - 1]
-        if last in ".,;:!?'\"*_":
-            end -= 1
-        elif last in _OPENER and counts[last] > counts[_OPENER[last]]:
-            counts[last] -= 1
-            end -= 1
-        else:
-            break
-    return url[:end]
-
-
 def _trim_key(key: str) -> str:
     """An in-text ``@doi:...`` key without an unbalanced closing parenthesis."""
     closing, opening = key.count(")"), key.count("(")
@@ -706,7 +942,7 @@ def _rstrip_end(text: str, start: int, end: int) -> int:
 
 
 _ABBREVIATIONS = frozenset(
-    "e.g i.e al fig figs vs dr mr mrs ms prof approx etc cf no nos vol ref refs eq st jr sr".split()
+    ["e.g", "i.e", "al", "fig", "figs", "vs", "dr", "mr", "mrs", "ms", "prof", "approx", "etc", "cf", "no", "nos", "vol", "ref", "refs", "eq", "st", "jr", "sr"]
 )
 _BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 

@@ -26,6 +26,7 @@ that has asked the writer may pass ``picks`` to fill some of them.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -39,14 +40,16 @@ from citeflow.references.bibliography import (
     make_key,
 )
 from citeflow.references.bibtex import bibtex_addition
-from citeflow.checks.fixes import Edit, apply_edits, citation_edits
+from citeflow.checks.fixes import Edit, apply_edits, citation_edits, citation_key_text
+from citeflow.document.citations import cited_keys
+from citeflow.document.reflist import ReferenceList, find_markers, find_reference_list, match_item
 from citeflow.claims.suggestion import Suggestion
 from citeflow.config import Config, load_config
 from citeflow.errors import CiteflowError
 from citeflow.files import FileChanged, Snapshot, atomic_write_text, read_text_exact
 from citeflow.references.identifiers import Identifier
 from citeflow.document.manuscript import Manuscript, read_manuscript
-from citeflow.document.placeholders import FREETEXT, IDENTIFIER, Placeholder, PlaceholderItem, extra_patterns_from_config, find_placeholders
+from citeflow.document.placeholders import FREETEXT, IDENTIFIER, Placeholder, PlaceholderItem, AUTHOR_YEAR, author_year_message, extra_patterns_from_config, find_placeholders, lookup_reference
 from citeflow.claims.suggest import Suggester
 from citeflow.sources import FetchStatus
 from citeflow.sources.registry import integrity_warning
@@ -82,6 +85,64 @@ class Unresolved:
 
 
 @dataclass(frozen=True)
+class Unmatched:
+    """An item of the draft's reference list (or a numeric marker) that names no
+    bibliography entry for sure, with candidate keys."""
+
+    text: str
+    line: int
+    column: int
+    reason: str
+    candidates: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        shown = self.text if len(self.text) <= 80 else self.text[:77] + "..."
+        found = f"; candidates: {', '.join(self.candidates)}" if self.candidates else ""
+        return f"{shown}: {self.reason}{found}"
+
+
+def reference_list_edits(manuscript: Manuscript, reflist: ReferenceList | None,
+                         bib: Bibliography) -> tuple[list[Edit], list[Unmatched]]:
+    """Edits writing the numeric markers that point into the draft's reference list as
+    citations, and removing the list when every item is in the bibliography (the renderer
+    writes the reference section); what is left, with candidates."""
+    if reflist is None:
+        return [], []
+    text = manuscript.text
+    keys: dict[int, str] = {}
+    left: list[Unmatched] = []
+    for position, item in enumerate(reflist.items, start=1):
+        key, candidates = match_item(item, bib, lookup_reference)
+        if key is None:
+            line, column = manuscript.line_col(item.start)
+            left.append(Unmatched(item.text, line, column, "no bibliography entry matches this reference",
+                                  tuple(candidates)))
+            continue
+        keys[item.number if item.number is not None else position] = key
+    edits: list[Edit] = []
+    for marker in find_markers(manuscript, reflist):
+        named = [keys.get(n) for n in marker.numbers]
+        if any(k is None for k in named):
+            line, column = manuscript.line_col(marker.start)
+            missing = [str(n) for n, k in zip(marker.numbers, named, strict=True) if k is None]
+            left.append(Unmatched(marker.text, line, column,
+                                  f"reference {', '.join(missing)} of the list is not in the bibliography"))
+            continue
+        unique = list(dict.fromkeys(k for k in named if k is not None))
+        new = "[" + "; ".join(citation_key_text(k) for k in unique) + "]"
+        edits.append(Edit(marker.start, marker.end, text[marker.start:marker.end], new))
+    cited = {k for edit in edits for k in re.findall(r"@\{?([^;\]}]+)", edit.new)}
+    cited.update(cited_keys(manuscript))
+    if not left and all(key in cited for key in keys.values()):
+        # Pandoc lists what is cited: a work the text never cites would vanish with the list.
+        end = reflist.end
+        while end < len(text) and text[end] in "\r\n":
+            end += 1
+        edits.append(Edit(reflist.start, end, text[reflist.start:end], ""))
+    return edits, left
+
+
+@dataclass(frozen=True)
 class FreeText:
     """A free-text placeholder, the sentence it stands for and candidate references."""
 
@@ -111,6 +172,8 @@ class ResolveResult:
     #: Works added although the registry says they are retracted, withdrawn, of concern, or
     #: notices themselves: ``@key (doi:...) is retracted: retraction notice ...``.
     warnings: list[str] = field(default_factory=list)
+    #: Items of the draft's own reference list, and numeric markers, left as written.
+    unmatched: list[Unmatched] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -128,8 +191,9 @@ class ResolveResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when every identifier placeholder was resolved, 1 when some are left."""
-        return 1 if self.unresolved else 0
+        """0 when every identifier placeholder (and reference-list item and numeric marker)
+        was resolved, 1 when some are left."""
+        return 1 if self.unresolved or self.unmatched else 0
 
     def undo(self, text: str | None = None) -> str:
         """The original text rebuilt from ``text`` (default: the new text) by putting back
@@ -187,8 +251,10 @@ def resolve_manuscript(
     bib_paths = _bibliography_paths(manuscript, config, bibliography)
     target = next((p for p in bib_paths if p.suffix.lower() in (".bib", ".bibtex")), None)
     placeholders = find_placeholders(manuscript, extra_patterns_from_config(config))
+    reflist = find_reference_list(manuscript)
     # Without a placeholder there is nothing to look up: the bibliography is not read at all.
-    bib = load_bibliography(bib_paths, missing_ok=True) if bib_paths and placeholders else Bibliography()
+    wanted = bool(placeholders or reflist)
+    bib = load_bibliography(bib_paths, missing_ok=True) if bib_paths and wanted else Bibliography()
 
     keys, unresolved, new_refs, concerns = _lookup(manuscript, placeholders, bib, config, offline, fetcher,
                                                    target)
@@ -210,6 +276,9 @@ def resolve_manuscript(
 
     picks = dict(picks or {})
     replacements = _replacements(manuscript, placeholders, keys, bib, picks)
+    list_edits, unmatched = reference_list_edits(manuscript, reflist, bib)
+    if list_edits:
+        replacements = sorted(replacements + list_edits, key=lambda e: e.start)
     text = apply_replacements(manuscript.text, replacements)
 
     result = ResolveResult(
@@ -222,6 +291,7 @@ def resolve_manuscript(
         bibliography_path=target if new_refs else None,
         keys=bib.keys() + [ref.key for ref in new_refs + reused],
         warnings=[f"@{keys[ident]} ({ident}) {concern}" for ident, concern in concerns if ident in keys],
+        unmatched=unmatched,
     )
     if new_refs and not write and target is not None:
         result.bibliography_diff = _bibliography_preview(target, new_refs)
@@ -315,15 +385,36 @@ def _lookup(
             if item.identifier is None:
                 leave(placeholder, item, MALFORMED, item.malformed or "")
                 continue
-            ref = bib.find(item.identifier)
+            ref = lookup_reference(bib, item.identifier)
             if ref is not None:
                 keys[item.identifier] = ref.key
+            elif item.identifier.kind == AUTHOR_YEAR:  # matched in the bibliography only
+                leave(placeholder, item, NOT_FOUND, author_year_message(bib, item.identifier))
             else:
                 missing.setdefault(item.identifier, []).append((placeholder, item))
 
     new_refs: list[Reference] = []
     concerns: list[tuple[Identifier, str]] = []
     if not missing:
+        return keys, unresolved, new_refs, concerns
+
+    fetcher = _fetcher(config, offline, fetcher)
+    # A PII is looked up through Crossref's alternative-id filter; the DOI found is fetched.
+    pii_dois: dict[Identifier, Identifier] = {}
+    for pii in [ident for ident in missing if ident.kind == "pii"]:
+        uses = missing.pop(pii)
+        doi, reason, message = _doi_for_pii(fetcher, pii.value)
+        if doi is None:
+            for placeholder, item in uses:
+                leave(placeholder, item, reason, message)
+            continue
+        pii_dois[pii] = doi
+        if lookup_reference(bib, doi) is not None:
+            keys[pii] = lookup_reference(bib, doi).key
+            continue
+        missing.setdefault(doi, []).extend(uses)
+    if not missing:
+        unresolved.sort(key=lambda u: (u.placeholder.start, u.item.raw))
         return keys, unresolved, new_refs, concerns
 
     results = _fetch(list(missing), config, offline, fetcher)
@@ -350,6 +441,9 @@ def _lookup(
                 if concern:
                     concerns.append((identifier, concern))
             keys[identifier] = key
+            for pii, doi in pii_dois.items():
+                if doi == identifier:
+                    keys[pii] = key
             continue
         reason = _STATUS_REASON.get(status, ERROR)
         message = getattr(result, "message", "") if result is not None else "no answer from the sources"
@@ -362,14 +456,50 @@ def _lookup(
     return keys, unresolved, new_refs, concerns
 
 
-def _fetch(identifiers: list[Identifier], config: Config, offline: bool, fetcher: Any) -> dict:
+def _fetcher(config: Config, offline: bool, fetcher: Any) -> Any:
     if fetcher is None:
-        try:
-            from citeflow.sources import Fetcher
-        except ImportError:
-            return {}
+        from citeflow.sources import Fetcher
+
         # offline=None lets CITEFLOW_OFFLINE decide when --offline was not given.
         fetcher = Fetcher(config, offline=True if offline else None)
+    return fetcher
+
+
+def _doi_for_pii(fetcher: Any, pii: str) -> tuple[Identifier | None, str, str]:
+    """The DOI Crossref lists for an Elsevier PII, or None with the reason and a message.
+    Only a work whose ``alternative-id`` is the PII counts: the DOI is never guessed."""
+    from citeflow.sources import Service, crossref
+
+    settings = getattr(fetcher, "settings", None)
+    get = getattr(fetcher, "_get", None)
+    if settings is None or get is None:
+        return None, NOT_FOUND, "PIIs are looked up through Crossref only"
+    url, params = crossref.alternative_id_query(settings.crossref_url, pii)
+    shown = f"{url}?filter={params['filter']}"
+    try:
+        response = get(url, params, service=Service.CROSSREF)
+    except Exception as exc:  # offline, or the service failing: the PII stays as written
+        if getattr(settings, "offline", False):
+            return None, OFFLINE, f"offline and not in the cache ({shown})"
+        return None, ERROR, f"{getattr(exc, 'message', None) or exc} at {shown}"
+    if response.status != 200:
+        return None, ERROR, f"Crossref answered HTTP {response.status} at {shown}"
+    try:
+        dois = crossref.dois_with_alternative_id(response, pii)
+    except crossref.Malformed as exc:
+        return None, MALFORMED, f"{exc} at {shown}"
+    if len(dois) != 1:
+        what = "no work" if not dois else f"{len(dois)} works ({', '.join(dois)})"
+        return None, NOT_FOUND, f"Crossref lists {what} with PII {pii} at {shown}"
+    if hasattr(fetcher, "_remember"):
+        fetcher._remember(response)
+    from citeflow.references.identifiers import parse_identifier
+
+    return parse_identifier(dois[0], "doi"), "", ""
+
+
+def _fetch(identifiers: list[Identifier], config: Config, offline: bool, fetcher: Any) -> dict:
+    fetcher = _fetcher(config, offline, fetcher)
     try:
         return dict(fetcher.fetch_many(identifiers))
     except CiteflowError:

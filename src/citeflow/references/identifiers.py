@@ -12,15 +12,24 @@ Normal forms:
 * PMCID: ``PMC`` followed by digits (a version suffix such as ``.2`` is dropped).
 * arXiv: ``2101.00001`` (new style) or ``hep-th/9901001`` (old style), version kept if given.
 * ISBN: the 13-digit form (an ISBN-10 is converted), check digit verified.
+* PII (Elsevier's Publisher Item Identifier): the 17 characters without punctuation,
+  upper-cased (``S0140-6736(10)61350-5`` and ``PIIS0140673610613505`` -> ``S0140673610613505``).
+* A short DOI (``10/abc``, as Manubot writes them) is kept as ``10/abc``; doi.org resolves it.
+
+:func:`find_identifiers` is the one recogniser of identifiers in running text: labels
+(``doi: 10...``, ``DOI 10...``, ``PMID: n``, ``PMCID: PMC...``, ``arXiv:...``, ``PII ...``) and
+links (doi.org, PubMed, PMC, Europe PMC, arXiv, bioRxiv/medRxiv, ScienceDirect, Lancet/Cell
+landing pages and any publisher URL carrying a DOI in its path or query).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-KINDS = ("doi", "pmid", "pmcid", "arxiv", "isbn")
+KINDS = ("doi", "pmid", "pmcid", "arxiv", "isbn", "pii")
 
 #: The DOI pattern, the only one in citeflow. A DOI is ``10.`` and a registrant code of 4 to
 #: 9 digits (sub-codes after dots allowed), a slash, and a suffix: :data:`DOI_PREFIX` is the
@@ -32,6 +41,7 @@ DOI_PREFIX = r"10\.\d{4,9}(?:\.\d+)*"
 DOI_PATTERN = DOI_PREFIX + r"/[^\s\"<>{}|\\^`]+"
 
 _DOI_RE = re.compile(rf"^{DOI_PREFIX}/\S+$")
+_SHORT_DOI_RE = re.compile(r"^10/[a-z0-9]+$", re.IGNORECASE)
 _DOI_IN_TEXT = re.compile(DOI_PATTERN)
 _DOI_PREFIXES = re.compile(
     r"^(?:doi\s*:\s*|doi\s+|info:doi/|urn:doi:|(?:https?://)?(?:[\w.-]*\.)?doi\.(?:org|acm\.org)/)",
@@ -88,15 +98,20 @@ def normalize_doi(text: str | None) -> str | None:
         doi = unquote(doi)
     doi = _DOI_PREFIXES.sub("", doi).strip()
     doi = _strip_trailing_punctuation(doi)
-    if not _DOI_RE.match(doi):
+    if not _DOI_RE.match(doi) and not _SHORT_DOI_RE.match(doi):
         return None
-    return doi.lower()
+    return _PREPRINT_VERSION.sub(r"\1", doi.lower())
+
+
+#: bioRxiv and medRxiv links carry the version (``10.1101/2020.12.01.406702v1``); the DOI
+#: does not.
+_PREPRINT_VERSION = re.compile(r"^(10\.1101/(?:\d{4}\.\d{2}\.\d{2}\.)?\d{6,})v\d+$")
 
 
 def _doi_reason(text: str) -> str:
     stripped = _DOI_PREFIXES.sub("", unquote(text.strip()))
-    if re.match(r"^10/\w+", stripped):
-        return "short DOIs (10/...) are not supported; use the full DOI"
+    if re.match(r"^10/", stripped):
+        return "a short DOI is '10/' followed by letters and digits"
     if not stripped.startswith("10."):
         return "a DOI starts with '10.'"
     if "/" not in stripped:
@@ -209,8 +224,31 @@ def normalize_isbn(text: str | None) -> str | None:
     return compact
 
 
+# -- PII ----------------------------------------------------------------------------------
+_PII_LABEL = re.compile(r"^pii\s*:?\s*", re.IGNORECASE)
+_PII_COMPACT = re.compile(r"S\d{7}[\dX]\d{7}[\dX]")
+
+
+def normalize_pii(text: str | None) -> str | None:
+    """An Elsevier PII without punctuation (``PIIS0140-6736(10)61350-5`` -> ``S0140673610613505``)."""
+    if not text:
+        return None
+    value = _PII_LABEL.sub("", text.strip())
+    compact = re.sub(r"[-()\s\\]", "", value).upper()
+    return compact if _PII_COMPACT.fullmatch(compact) else None
+
+
+def pii_doi(pii: str) -> str:
+    """The DOI an Elsevier journal gives the article with this (normalised) PII when it uses
+    the punctuated PII as the suffix (the Lancet and Cell do): ``10.1016/s0140-6736(10)61350-5``.
+    Only for matching entries that already carry a DOI; never fetched as a guess."""
+    c = pii.lower()
+    return f"10.1016/{c[0]}{c[1:5]}-{c[5:9]}({c[9:11]}){c[11:16]}-{c[16]}"
+
+
 # -- detection ----------------------------------------------------------------------------
 _NORMALIZERS = {
+    "pii": normalize_pii,
     "doi": normalize_doi,
     "pmid": normalize_pmid,
     "pmcid": normalize_pmcid,
@@ -229,6 +267,8 @@ def guess_kind(text: str) -> str | None:
         return "doi"
     if lower.startswith("10/"):
         return "doi"
+    if lower.startswith("pii") or _PII_COMPACT.fullmatch(re.sub(r"[-()]", "", value).upper()):
+        return "pii"
     if _PMCID_PREFIX.match(value) or re.match(r"^pmc\d", lower):
         return "pmcid"
     if _PMID_PREFIX.match(value) or re.fullmatch(r"\d{1,9}", value):
@@ -258,7 +298,7 @@ def parse_identifier(text: str, kind: str | None = None) -> Identifier:
         kind = guess_kind(text)
         if kind is None:
             raise InvalidIdentifier(
-                text, "not a DOI, PMID, PMCID, arXiv ID or ISBN", None
+                text, "not a DOI, PMID, PMCID, arXiv ID, ISBN or PII", None
             )
     value = _NORMALIZERS[kind](text)
     if value is None:
@@ -275,6 +315,8 @@ def _reason(kind: str, text: str) -> str:
         return "a PMCID is 'PMC' followed by digits"
     if kind == "arxiv":
         return "an arXiv ID looks like 2101.00001 or hep-th/9901001"
+    if kind == "pii":
+        return "a PII looks like S0140673610613505 or S0140-6736(10)61350-5"
     return _isbn_reason(text) or "not a valid ISBN"
 
 
@@ -288,3 +330,242 @@ def find_dois(text: str) -> list[tuple[int, int, str]]:
         if doi:
             found.append((match.start(), match.start() + len(raw), doi))
     return found
+
+
+
+# -- identifiers in running text ------------------------------------------------------------
+@dataclass(frozen=True)
+class Mention:
+    """An identifier written in running text at ``text[start:end]``.
+
+    ``form`` is ``"url"`` (a link to a resolver, a database or a publisher's page) or
+    ``"label"`` (``doi: 10...``, ``PMID 123``, ``PMC123``). Exactly one of ``identifier``
+    and ``reason`` (why the identifier cannot be read) is set.
+    """
+
+    start: int
+    end: int
+    raw: str
+    kind: str
+    form: str
+    identifier: Identifier | None = None
+    reason: str | None = None
+
+
+# Where a link may start: a scheme, "www." or one of the hosts writers paste without one.
+# The run after it is taken possessively and trimmed afterwards, so a long run is read once.
+_URL_START = re.compile(
+    r"(?<![\w/@.:%-])(?:https?://|www\.|(?:dx\.)?doi\.org/|pubmed\.ncbi\.nlm\.nih\.gov/|"
+    r"pmc\.ncbi\.nlm\.nih\.gov/|europepmc\.org/|arxiv\.org/|(?:bio|med)rxiv\.org/)",
+    re.IGNORECASE,
+)
+_URL_STOP = re.compile(r"[\s<>\"`{}|\\^\[\]]")
+
+
+_DOI_STOP = re.compile(r"[\s\"<>{}|\\^`]")
+
+
+def _balanced_end(text: str, start: int, stop: int) -> int:
+    """Where a link or DOI starting before ``start`` ends, at ``stop`` at the latest: at the
+    first closing parenthesis or bracket that none after ``start`` opened."""
+    depth = {"(": 0, "[": 0}
+    end = start
+    while end < stop:
+        char = text[end]
+        if char in depth:
+            depth[char] += 1
+        elif char in ")]":
+            opener = _OPENERS[char]
+            if depth[opener] == 0:
+                break
+            depth[opener] -= 1
+        end += 1
+    return end
+
+
+def _urls(text: str):
+    """(start, raw) of each pasted link, left to right, trimmed by :func:`trim_url`.
+
+    The end of the run of characters a link may hold is looked up once per run, and each
+    link is read only up to a closing bracket nobody opened, so the text is read a bounded
+    number of times however many links start in one run.
+    """
+    position, stop_from, stop_at = 0, -1, -1
+    while True:
+        head = _URL_START.search(text, position)
+        if head is None:
+            return
+        if not stop_from <= head.end() <= stop_at:
+            found = _URL_STOP.search(text, head.end())
+            stop_from, stop_at = head.end(), found.start() if found else len(text)
+        raw = trim_url(text[head.start():_balanced_end(text, head.end(), stop_at)])
+        if len(raw) > head.end() - head.start():
+            yield head.start(), raw
+        position = max(head.start() + len(raw), head.end())
+
+
+_HOST = r"^(?:https?://)?(?:www\.)?"
+_URL_FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("doi", re.compile(_HOST + r"(?:dx\.)?doi\.org/(?P<v>[^?#]+)", re.I)),
+    ("pmid", re.compile(_HOST + r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)"
+                        r"(?P<v>[^/?#]+)/?(?:[?#].*)?$", re.I)),
+    ("pmcid", re.compile(_HOST + r"(?:ncbi\.nlm\.nih\.gov/pmc/articles/|pmc\.ncbi\.nlm\.nih\.gov/articles/)"
+                         r"(?P<v>[^/?#]+)(?:[/?#].*)?$", re.I)),
+    ("pmid", re.compile(_HOST + r"europepmc\.org/(?:article|abstract)/med/(?P<v>[^/?#]+)(?:[/?#].*)?$", re.I)),
+    ("pmcid", re.compile(_HOST + r"europepmc\.org/(?:(?:article|abstract)/pmc/|articles/)?(?P<v>pmc[^/?#]*)"
+                         r"(?:[/?#].*)?$", re.I)),
+    ("arxiv", re.compile(_HOST + r"(?:export\.)?arxiv\.org/(?:abs|pdf)/(?P<v>[^?#]+?)(?:\.pdf)?/?(?:[?#].*)?$", re.I)),
+    ("doi", re.compile(_HOST + r"(?:bio|med)rxiv\.org/content/(?:early/[\d/]+/)?(?P<v>10\.1101/[^/?#]+?)"
+                       r"(?:\.(?:full|abstract|supplementary-material|article-info|article-metrics)"
+                       r"(?:\.pdf|\.html)?|\.pdf)?(?:[/?#].*)?$", re.I)),
+    ("pii", re.compile(_HOST + r"(?:sciencedirect\.com/science/article/(?:abs/)?pii/|"
+                       r"linkinghub\.elsevier\.com/retrieve/pii/)(?P<v>[^/?#]+)(?:[/?#].*)?$", re.I)),
+    ("pii", re.compile(_HOST + r"(?:thelancet\.com|cell\.com)/[^?#]*?/(?:fulltext/)?PII(?P<v>S[^/?#]+)"
+                       r"(?:[/?#].*)?$", re.I)),
+)
+_DOI_IN_URL = re.compile(DOI_PREFIX + r"/")
+_VIEW_SUFFIX = re.compile(
+    r"(?:/(?:full|abstract|abs|pdf|epdf|pdfdirect|fulltext|html|summary|references|meta)"
+    r"|\.full(?:\.pdf|\.html)?|\.abstract|\.pdf)$",
+    re.I,
+)
+
+
+def identifier_from_url(url: str) -> tuple[str, str] | None:
+    """``(kind, identifier as written)`` for a link to a work, or None for any other link.
+
+    Resolver links (doi.org), PubMed, PMC and Europe PMC, arXiv, bioRxiv and medRxiv
+    (version dropped), ScienceDirect, Lancet and Cell landing pages (a PII), and any other
+    page whose path or query carries a DOI (``nejm.org/doi/full/10.1056/...``,
+    ``journals.plos.org/plosone/article?id=10.1371/...``).
+    """
+    for kind, pattern in _URL_FORMS:
+        match = pattern.match(url)
+        if match:
+            value = unquote(match.group("v"))
+            if kind == "doi":
+                value = _VIEW_SUFFIX.sub("", value)
+            return kind, value
+    decoded = unquote(url)
+    found = _DOI_IN_URL.search(decoded)
+    if found is None:
+        return None
+    in_query = "?" in decoded[: found.start()]
+    stop = re.compile(r"[&#]" if in_query else r"[?#]").search(decoded, found.start())
+    value = decoded[found.start(): stop.start() if stop else len(decoded)]
+    previous = None
+    while previous != value:
+        previous, value = value, _VIEW_SUFFIX.sub("", value)
+    return "doi", value
+
+
+# Labels: "doi: 10...", "DOI 10...", "PMID: 123", "PMCID PMC123", "arXiv:2101.00001",
+# "PII S0140-6736(10)61350-5", and a bare "PMC123".
+_LABEL_IN_TEXT = re.compile(
+    r"(?<![\w@:/.\[-])(?:"
+    r"(?P<doi>doi)(?:\s*+:\s*+|\s++(?=10[./]))(?P<doi_v>\d)"
+    r"|(?P<pmid>pmid)\s*+:?\s*+(?P<pmid_v>\d\w*+)(?!@)"
+    r"|(?P<pmcid>pmcid)\s*+:?\s*+(?P<pmcid_v>(?:pmc)?\d\w*+(?:\.\d++)?)(?!@)"
+    r"|(?P<arxiv>arxiv)\s*+:\s*+(?P<arxiv_v>\w[^\s,;\"<>()\[\]]*+)"
+    r"|(?P<pii>pii)\s*+:?\s*+(?P<pii_v>S[\dX()-]++)(?!@)"
+    r"|(?P<pmc>(?-i:PMC)\d{4,9})(?![\w@]|\.\d)"
+    r")",
+    re.IGNORECASE,
+)
+
+
+def trim_url(url: str) -> str:
+    """Drop prose punctuation and unbalanced closing brackets after a pasted URL; a
+    closing bracket that no earlier one opens ends the URL."""
+    depth = {"(": 0, "[": 0, "{": 0}
+    for index, char in enumerate(url):
+        if char in depth:
+            depth[char] += 1
+        elif char in ")]}":
+            opener = _OPENERS[char]
+            if depth[opener] == 0:
+                url = url[:index]
+                break
+            depth[opener] -= 1
+    counts = {char: url.count(char) for char in "()[]{}"}  # kept up to date while trimming
+    end = len(url)
+    while end:
+        last = url[end - 1]
+        if last in ".,;:!?'\"*_":
+            end -= 1
+        elif last in _OPENERS and last != ">" and counts[last] > counts[_OPENERS[last]]:
+            counts[last] -= 1
+            end -= 1
+        else:
+            break
+    return url[:end]
+
+
+@functools.lru_cache(maxsize=4096)
+def read_identifier(kind: str, value: str) -> tuple[Identifier | None, str | None]:
+    """``(identifier, None)`` or ``(None, why it cannot be read)``."""
+    try:
+        return parse_identifier(value, kind=kind), None
+    except InvalidIdentifier as exc:
+        return None, exc.reason
+
+
+def find_identifiers(text: str) -> list[Mention]:
+    """Every identifier written in ``text`` (links and labels), in order, never overlapping.
+
+    Links to pages that name no work are left out; a label whose identifier cannot be read
+    (``doi: 10.1056``, ``PMID 12345678901``) is kept with the reason. Linear in the length
+    of the text.
+    """
+    found: list[Mention] = []
+    spans: list[tuple[int, int]] = []
+    for start, raw in _urls(text) if ("/" in text or "." in text) else ():
+        what = identifier_from_url(raw)
+        if what is None:
+            continue
+        identifier, reason = read_identifier(*what)
+        found.append(Mention(start, start + len(raw), raw, what[0], "url", identifier, reason))
+        spans.append((start, start + len(raw)))
+    index, last_end, stop_from, stop_at = 0, -1, -1, -1
+    for match in _LABEL_IN_TEXT.finditer(text):
+        if match.start() < last_end:
+            continue  # inside the DOI of the label before
+        while index < len(spans) and spans[index][1] <= match.start():
+            index += 1
+        kind = (match.lastgroup or "").removesuffix("_v")  # the value's group closes last
+        start, end = match.start(), match.end()
+        if kind == "doi":
+            # The DOI runs to white space (looked up once per run) or a closing bracket
+            # that nobody opened, without trailing prose punctuation.
+            if not stop_from <= end <= stop_at:
+                found_stop = _DOI_STOP.search(text, end)
+                stop_from, stop_at = end, found_stop.start() if found_stop else len(text)
+            end = _balanced_end(text, end, stop_at)
+            end = match.start("doi_v") + len(_strip_trailing_punctuation(text[match.start("doi_v"):end]))
+        elif kind == "arxiv":
+            end = start + len(trim_url(match.group(0)))
+        elif kind == "pii":
+            end = start + len(_strip_trailing_punctuation(match.group(0)))
+        if kind == "pmc":
+            kind, value = "pmcid", match.group("pmc")
+        else:
+            value = text[match.start(f"{kind}_v"):end]
+        if index < len(spans) and spans[index][0] < end:
+            continue
+        last_end = end
+        identifier, reason = read_identifier(kind, value)
+        found.append(Mention(start, end, text[start:end], kind, "label", identifier, reason))
+    found.sort(key=lambda m: m.start)
+    return found
+
+
+def whole_identifier(text: str) -> Mention | None:
+    """The identifier that ``text`` consists of (a label or a link, white space around
+    allowed), or None."""
+    stripped = text.strip()
+    if not stripped:
+        return None
+    found = find_identifiers(stripped)
+    if len(found) == 1 and found[0].start == 0 and found[0].end == len(stripped):
+        return found[0]
+    return None

@@ -247,3 +247,28 @@ def institution_of(message: dict[str, Any]) -> str:
         if isinstance(item, dict) and csl_text(item.get("name")):
             return csl_text(item.get("name"))
     return ""
+# -- PII lookups ----------------------------------------------------------------------------
+def alternative_id_query(base: str, pii: str) -> tuple[str, dict[str, str]]:
+    """URL and parameters asking Crossref for the works whose ``alternative-id`` is ``pii``
+    (Elsevier deposits an article's PII there): ``{base}/works?filter=alternative-id:S...``."""
+    return f"{base.rstrip('/')}/works", {"filter": f"alternative-id:{pii}", "rows": "5"}
+
+
+def dois_with_alternative_id(response: Response, pii: str) -> list[str]:
+    """The DOIs of the listed works that carry ``pii`` as an alternative ID (a work list
+    answer of :func:`alternative_id_query`); the check is made here, not trusted to the filter."""
+    data = read_json(response, "Crossref")
+    message = data.get("message") if isinstance(data, dict) else None
+    items = message.get("items") if isinstance(message, dict) else None
+    if not isinstance(items, list):
+        raise Malformed("Crossref sent a work list without 'items'")
+    wanted = pii.upper()
+    found = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("DOI"), str):
+            continue
+        alternatives = item.get("alternative-id") or []
+        if any(str(a).replace("-", "").replace("(", "").replace(")", "").upper() == wanted
+               for a in alternatives):
+            found.append(item["DOI"])
+    return found
