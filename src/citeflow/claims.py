@@ -672,25 +672,33 @@ def _maskable_spans(text: str, parts) -> list[tuple[int, int]]:
     """(start, end) of each match of the alternation of ``parts``, left to right.
 
     No two parts can match at one position (each starts with characters of its own), so
-    the first match at or after a position is the earliest of the parts' first matches.
+    the first match at or after a position is the earliest of the parts' first matches;
+    a part's matches are taken in one run for as long as no other part's comes first.
     """
     limits = [text.rfind(closer) + 1 if closer else len(text) for _, closer in parts]
-    pending: list[re.Match[str] | None | bool] = [False] * len(parts)  # False: not searched
+    found: list = [None] * len(parts)  # per part: (iterator, its next match) or None
+    searched = [False] * len(parts)
     spans: list[tuple[int, int]] = []
     position = 0
     while True:
-        best = None
         for index, (pattern, _) in enumerate(parts):
-            match = pending[index]
-            if match is False or (match is not None and match.start() < position):
-                match = pending[index] = (pattern.search(text, position, limits[index])
-                                          if position < limits[index] else None)
-            if match is not None and (best is None or match.start() < best.start()):
-                best = match
-        if best is None:
+            head = found[index][1] if found[index] else None
+            if not searched[index] or (head is not None and head.start() < position):
+                matches = pattern.finditer(text, position, max(limits[index], position))
+                match = next(matches, None)
+                found[index] = (matches, match) if match is not None else None
+                searched[index] = True
+        heads = [(entry[1].start(), index) for index, entry in enumerate(found) if entry]
+        if not heads:
             return spans
-        spans.append(best.span())
-        position = best.end()
+        _, best = min(heads)
+        bound = min((start for start, index in heads if index != best), default=len(text) + 1)
+        matches, match = found[best]
+        while match is not None and match.start() < bound:
+            spans.append(match.span())
+            position = match.end()
+            match = next(matches, None)
+        found[best] = (matches, match) if match is not None else None
 
 
 def mask(text: str) -> str:

@@ -418,7 +418,7 @@ def block_placeholders(
     result: list[Placeholder] = []
 
     def free(start: int, end: int) -> bool:
-        if start >= end or in_ranges(start, protected) or in_ranges(end - 1, protected):
+        if start >= end or (protected and (in_ranges(start, protected) or in_ranges(end - 1, protected))):
             return False
         return not taken.overlaps(start, end)
 
@@ -446,27 +446,29 @@ def block_placeholders(
     # already taken (however deeply nested) is never read again.
     links = [(m.start(), m.end()) for m in _LINK_TEXT.finditer(content)] if "](" in content else []
 
-    # Bracketed identifiers: [doi:...], [@pmid:...], [see doi:..., p. 3; @key].
-    for match in _BRACKET_OPEN.finditer(content):
-        end = pairs.closing(match.start(), "[", "]")
-        if end is None or content[end : end + 1] in ("(", ":", "{"):
+    # Bracketed identifiers: [doi:...], [@pmid:...], [see doi:..., p. 3; @key]. A bracket
+    # that holds the opening of another is no placeholder itself (the inner one may be):
+    # brackets nested thousands deep are read once each, not once per enclosing bracket.
+    for start, following in _with_next(m.start() for m in _BRACKET_OPEN.finditer(content)):
+        end = pairs.closing(start, "[", "]")
+        if end is None or content[end : end + 1] in ("(", ":", "{") or following < end:
             continue
-        if in_ranges(match.start(), links) or not free(match.start(), end):
+        if in_ranges(start, links) or not free(start, end):
             continue
-        items = _parse_items(content[match.start() + 1 : end - 1], bracket=True)
+        items = _parse_items(content[start + 1 : end - 1], bracket=True)
         if items:
-            add(IDENTIFIER, match.start(), end, "bracket", items)
+            add(IDENTIFIER, start, end, "bracket", items)
 
-    # Parenthesised identifiers: (doi: 10.1/x), (PMID 123; doi: 10.1/y).
-    for match in _PAREN_OPEN.finditer(content):
-        end = pairs.closing(match.start(), "(", ")")
-        if end is None or content[match.start() - 1 : match.start()] == "]":  # "](...)": a link target
+    # Parenthesised identifiers: (doi: 10.1/x), (PMID 123; doi: 10.1/y); the same for nesting.
+    for start, following in _with_next(m.start() for m in _PAREN_OPEN.finditer(content)):
+        end = pairs.closing(start, "(", ")")
+        if end is None or content[start - 1 : start] == "]" or following < end:  # "](...)": a link target
             continue
-        if not free(match.start(), end):
+        if not free(start, end):
             continue
-        items = _parse_items(content[match.start() + 1 : end - 1], bracket=False)
+        items = _parse_items(content[start + 1 : end - 1], bracket=False)
         if items:
-            add(IDENTIFIER, match.start(), end, "parenthesis", items)
+            add(IDENTIFIER, start, end, "parenthesis", items)
 
     # Autolinks to doi.org are protected as links, but they are pasted DOIs all the same.
     for start, end in _autolinks(content) if "<" in content else ():
@@ -555,6 +557,12 @@ class _Spans:
     def first_start_after(self, position: int) -> int | None:
         index = bisect.bisect_right(self.starts, position)
         return self.starts[index] if index < len(self.starts) else None
+
+
+def _with_next(starts) -> list[tuple[int, float]]:
+    """Each of the sorted ``starts`` with the one after it (infinity after the last)."""
+    starts = list(starts)
+    return list(zip(starts, starts[1:] + [float("inf")]))
 
 
 class _Pairs:
@@ -735,13 +743,20 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def _word_before(text: str, start: int, end: int) -> str:
     """The run of word characters and dots that ends at ``end`` (not before ``start``), as
-    ``re.search(r"[\\w.]+$", text[start:end])`` finds it, read backwards from ``end``."""
-    first = end
-    while first > start and _WORD_OR_DOT.match(text, first - 1):
-        first -= 1
+    ``re.search(r"[\\w.]+$", text[start:end])`` finds it, without reading the text before
+    the run: its last characters are looked at first, and only a longer run is followed back."""
+    window = max(start, end - 24)
+    found = _WORD_AT_END.search(text, window, end)
+    if found is None:
+        return ""
+    first = found.start()
+    if first == window:
+        while first > start and _WORD_OR_DOT.match(text, first - 1):
+            first -= 1
     return text[first:end]
 
 
+_WORD_AT_END = re.compile(r"[\w.]+\Z")
 _WORD_OR_DOT = re.compile(r"[\w.]")
 
 

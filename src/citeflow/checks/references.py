@@ -62,18 +62,22 @@ def unknown_citation_key(ctx) -> list[Finding]:
     bib = ctx.bibliography
     keys = bib.keys() if bib is not None else []
     spans = sorted((p.start, p.end) for p in ctx.placeholders)
+    messages: dict[str, str] = {}  # one message per key, however often it is cited
     result = []
     for citation in ctx.citations:
         if bib is not None and citation.key in bib:
             continue
         if _IDENTIFIER_KEY.match(citation.key) or _is_placeholder_key(spans, citation):
             continue
-        message = f'unknown citation key "{citation.key}"'
-        close = difflib.get_close_matches(citation.key, keys, n=2, cutoff=0.75)
-        if close:
-            message += f" (did you mean {' or '.join(close)}?)"
-        elif bib is None or not len(bib):
-            message += " (no bibliography is configured)"
+        message = messages.get(citation.key)
+        if message is None:
+            message = f'unknown citation key "{citation.key}"'
+            close = difflib.get_close_matches(citation.key, keys, n=2, cutoff=0.75)
+            if close:
+                message += f" (did you mean {' or '.join(close)}?)"
+            elif bib is None or not len(bib):
+                message += " (no bibliography is configured)"
+            messages[citation.key] = message
         result.append(ctx.finding(citation.start, citation.end, message))
     return result
 
