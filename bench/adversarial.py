@@ -78,6 +78,9 @@ CORPUS: dict[str, tuple[str, Callable[[], str]]] = {
     "long-line": ("one 100,000-character sentence of prose",
                   lambda: _repeat("dupilumab and joint pain in adults with eczema", 2100, " ") + ".\n"),
     "long-word": ("one 100,000-character word", lambda: "a" * 100000 + ".\n"),
+    "one-paragraph": ("the sample's prose as one 100,000-character paragraph",
+                      lambda: " ".join(line.lstrip("-# ") for line in normal_body(100000).splitlines()
+                                       if line.strip()) + "\n"),
     "long-number": ("one 100,000-digit number", lambda: "1" * 100000 + ".\n"),
     "number-spaces": ("a number, 100,000 spaces, then 'times'",
                       lambda: "Studies show that 1" + " " * 100000 + "x times more.\n"),

@@ -154,6 +154,20 @@ def test_a_placeholder_per_sentence_in_one_paragraph_still_splits_it_once(
     assert len(counted_sentences) <= 2
 
 
+def test_a_long_paragraph_ranks_each_sentence_with_the_text_around_it(tmp_path, monkeypatch):
+    from citeflow.manuscript import PARAGRAPH_CONTEXT
+
+    contexts = []
+    original = Suggester.rank
+    monkeypatch.setattr(Suggester, "rank", lambda self, sentence, paragraph="", k=3:
+                        contexts.append(paragraph) or original(self, sentence, paragraph, k))
+    body = " ".join(f"Dupilumab reduced itch in trial {n} compared with placebo." for n in range(400))
+    with deadline():
+        result = check_manuscript(write(tmp_path, body + " [citation needed]\n"))
+    assert sum(code.startswith("CF30") for code in codes(result)) == 400
+    assert len(contexts) == 401 and max(map(len, contexts)) <= PARAGRAPH_CONTEXT  # not all 24,000
+
+
 def test_each_note_stands_for_the_text_since_the_previous_one(tmp_path):
     body = ("Dupilumab eases itch. (Note: citations would be inserted here.) "
             "Joint pain was reported. (Note: citations would be inserted here.)\n")
@@ -205,9 +219,9 @@ def test_a_list_nested_four_hundred_deep(tmp_path):
 
 @pytest.mark.parametrize("body", [
     "[doi:10.1/" * 30000, "(doi: 10.1/" * 30000, "(Note: citations " * 30000, "[see @a " * 30000,
-    "<https://doi.org/10.1234/" * 30000, "x <!-- " * 30000, "[TODO " + "cite " * 60000, "[x " + "@a " * 60000,
+    "<https://doi.org/10.1234/" * 30000, "x <!-- " * 60000, "[TODO " + "cite " * 60000, "[x " + "@a " * 60000,
 ])
-def test_openings_never_closed_repeated_thirty_thousand_times(tmp_path, body):
+def test_openings_never_closed_repeated_tens_of_thousands_of_times(tmp_path, body):
     path = write(tmp_path, body + "\n")
     with deadline():
         check_manuscript(path)
@@ -215,8 +229,8 @@ def test_openings_never_closed_repeated_thirty_thousand_times(tmp_path, body):
     assert not result.changed
 
 
-def test_brackets_nested_ten_thousand_deep(tmp_path):
-    path = write(tmp_path, "[doi:10.1234/x " * 10000 + "; ;" + "]" * 10000 + "\n")
+def test_brackets_nested_fifteen_thousand_deep(tmp_path):
+    path = write(tmp_path, "[doi:10.1234/x " * 15000 + "; ;" + "]" * 15000 + "\n")
     with deadline():
         result = resolve_manuscript(path, offline=True)
     assert not result.replacements
@@ -225,10 +239,8 @@ def test_brackets_nested_ten_thousand_deep(tmp_path):
 @pytest.mark.parametrize("body", [
     "1" * 100_000 + ".",  # a number 100,000 digits long
     "x " + "`" * 40_000 + " x",  # a run of backticks that closes nothing
-    "Studies show that 1" + " " * 100_000 + "x times more.",
     "Tip: " + "1" * 50_000 + ": talk to your doctor.",
     "see Fig. 2 e.g. A " * 10_000 + "[citation needed].",
-    "Dupilumab " + "see Eq. 4 " * 20_000 + "reduces itch.",
 ])
 def test_long_runs_in_one_sentence(tmp_path, body):
     with deadline():

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Iterable, Mapping
 
 from .citations import protected_spans
-from .manuscript import Block, Manuscript
+from .manuscript import PARAGRAPH_CONTEXT, Block, Manuscript, context_spans
 
 # --------------------------------------------------------------------------------------
 # Segmentation
@@ -148,6 +148,23 @@ def block_sentences(block: Block) -> list[Sentence]:
         end = block.source_offset(cend - 1) + 1
         result.append(Sentence(content[cstart:cend], start, end, block, cstart, cend))
     return result
+
+
+def paragraph_context(sentence: Sentence) -> str:
+    """The paragraph text a sentence's candidate references are ranked with: its block, or
+    of a block longer than :data:`~citeflow.manuscript.PARAGRAPH_CONTEXT` characters, the
+    part of it around the sentence (see :func:`~citeflow.manuscript.context_spans`)."""
+    content = sentence.block.content
+    if len(content) <= PARAGRAPH_CONTEXT:
+        return content
+    starts, texts = _context_parts(content)
+    return texts[bisect_right(starts, sentence.cstart) - 1]
+
+
+@lru_cache(maxsize=64)
+def _context_parts(content: str) -> tuple[list[int], list[str]]:
+    parts = context_spans(list(segment(content)), len(content))
+    return [start for start, _ in parts], [content[start:end] for start, end in parts]
 
 
 def sentences(manuscript: Manuscript) -> list[Sentence]:
@@ -325,6 +342,7 @@ _ADVICE_BODY = re.compile(
     re.I,
 )
 _LABEL_COLON = re.compile(r"(?<=\w):\s+")
+_TWO_WORDS = re.compile(r"\w*\W*\w*\W*")
 _LETTER = re.compile(r"[^\W\d]")
 _WORD_CHAR = re.compile(r"\w")
 _YOU_ADVICE = re.compile(
@@ -523,10 +541,11 @@ def _is_advice(text: str) -> bool:
         return True
     letter = _LETTER.search(text)
     first_letter = letter.start() if letter else len(text)
-    for colon in _LABEL_COLON.finditer(text):
+    # A label's letters are in its last two words, so its colon comes before the end of
+    # the second word from the first letter on (and the white space after it).
+    limit = _TWO_WORDS.match(text, first_letter).end()
+    for colon in _LABEL_COLON.finditer(text, 0, limit):
         if colon.start() > first_letter and not _label_before(text, colon.start(), first_letter):
-            if colon.start() > _label_limit(text, first_letter):
-                break  # every later colon has more than two words before it
             continue
         if _ADVICE_BODY.match(text, colon.end()):
             return True
@@ -550,18 +569,6 @@ def _label_before(text: str, colon: int, first_letter: int) -> bool:
     while space > 0 and text[space - 1].isspace():
         space -= 1
     return space < last and first_letter >= _word_start(text, space) and _word_start(text, space) < space
-
-
-def _label_limit(text: str, first_letter: int) -> int:
-    """The end of the second run of word characters from the first letter on: a label's
-    colon cannot come after it."""
-    end = first_letter
-    for _ in range(2):
-        while end < len(text) and _WORD_CHAR.match(text, end):
-            end += 1
-        while end < len(text) and not _WORD_CHAR.match(text, end):
-            end += 1
-    return end
 
 
 def find_cues(text: str, cues: CueSet | None = None, first: bool = False) -> list[Cue]:
@@ -616,7 +623,13 @@ def _bare_number(text: str) -> re.Match[str] | None:
 def _last_word(text: str, end: int) -> str | None:
     """The last white-space separated word of ``text[:end]`` (None when there is none),
     read backwards from ``end`` rather than by splitting all the text before it."""
-    while end > 0 and text[end - 1].isspace():
+    window = max(0, end - 64)
+    words = text[window:end].rsplit(None, 1)
+    if len(words) == 2 or (words and window == 0):
+        return words[-1]
+    if not words and window == 0:
+        return None
+    while end > 0 and text[end - 1].isspace():  # a long word or run of spaces: read it all
         end -= 1
     if end == 0:
         return None
@@ -666,6 +679,9 @@ _MASKABLE_PARTS = (
 _MASKABLE = tuple((re.compile(source, re.I), closer) for source, closer in _MASKABLE_PARTS)
 # The same expressions for lower-cased ASCII text, where ignoring case changes nothing.
 _MASKABLE_ASCII = tuple((re.compile(_lower_pattern(source)), closer) for source, closer in _MASKABLE_PARTS)
+# All parts in one expression, for text in which every "[" and "(" is followed by a closer.
+_MASKABLE_ALL = re.compile("|".join(source for source, _ in _MASKABLE_PARTS), re.I)
+_MASKABLE_ALL_ASCII = re.compile(_lower_pattern(_MASKABLE_ALL.pattern))
 
 
 def _maskable_spans(text: str, parts) -> list[tuple[int, int]]:
@@ -703,10 +719,13 @@ def _maskable_spans(text: str, parts) -> list[tuple[int, int]]:
 
 def mask(text: str) -> str:
     """``text`` with citations, identifiers, URLs, code and math replaced by spaces."""
-    if text.isascii():  # lower-casing ASCII keeps every offset
-        spans = _maskable_spans(text.lower(), _MASKABLE_ASCII)
+    ascii_ = text.isascii()
+    subject = text.lower() if ascii_ else text  # lower-casing ASCII keeps every offset
+    if text.find("[", text.rfind("]") + 1) < 0 and text.find("(", text.rfind(")") + 1) < 0:
+        # nothing opens after the last closer: no opening is read to the end in vain
+        spans = [m.span() for m in (_MASKABLE_ALL_ASCII if ascii_ else _MASKABLE_ALL).finditer(subject)]
     else:
-        spans = _maskable_spans(text, _MASKABLE)
+        spans = _maskable_spans(subject, _MASKABLE_ASCII if ascii_ else _MASKABLE)
     if any(mark in text for mark in "`<$]"):
         spans += protected_spans(text)
     if not spans:

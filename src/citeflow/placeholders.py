@@ -42,7 +42,7 @@ from typing import Iterable, Pattern
 from .citations import protected_spans
 from .errors import CiteflowError
 from .identifiers import Identifier, InvalidIdentifier, parse_identifier
-from .manuscript import Block, Manuscript, in_ranges
+from .manuscript import Block, Manuscript, context_spans, in_ranges
 
 IDENTIFIER = "identifier"
 FREETEXT = "freetext"
@@ -141,10 +141,11 @@ class Placeholder:
         return self._text().written(self.content_start, self.content_end) or self.text
 
     def paragraph(self) -> str:
-        """The block's prose without its placeholders."""
+        """The block's prose without its placeholders (of a long block, the part around the
+        placeholder: see :data:`~citeflow.manuscript.PARAGRAPH_CONTEXT`)."""
         if self.block is None:
             return ""
-        return self._text().paragraph
+        return self._text().context(self.content_start)
 
     def _text(self) -> "BlockText":
         if self.shared is not None:
@@ -198,6 +199,18 @@ class BlockText:
     @functools.cached_property
     def paragraph(self) -> str:
         return _squash(self.masked)
+
+    @functools.cached_property
+    def _context(self) -> tuple[list[int], list[str]]:
+        parts = context_spans(self.masked_sentences, len(self.masked))
+        if len(parts) == 1:
+            return [0], [self.paragraph]
+        return [start for start, _ in parts], [_squash(self.masked[start:end]) for start, end in parts]
+
+    def context(self, position: int) -> str:
+        """The paragraph (or, of a long one, the part of it) around ``content[position]``."""
+        starts, texts = self._context
+        return texts[max(bisect.bisect_right(starts, position) - 1, 0)]
 
     def _masked_span(self, start: int, end: int) -> tuple[str, bool]:
         """``masked[start:end]`` squashed, and whether it has two words; once per span."""

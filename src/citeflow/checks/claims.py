@@ -9,7 +9,7 @@ entries, lists candidate references ranked for the sentence.
 
 from __future__ import annotations
 
-from ..claims import Claim
+from ..claims import Claim, paragraph_context
 from .base import Finding, Severity, rule
 
 _CODE_FOR_KIND = {"attribution": "CF302", "statistic": "CF303"}
@@ -32,7 +32,7 @@ def _findings(ctx, code: str) -> list[Finding]:
             message = f'statistic "{cue.text}" without a citation'
         else:
             message = f'claim without a citation ({cue.kind} cue "{cue.text}")'
-        suggestions = ctx.suggestions(claim.text, claim.sentence.block.content)
+        suggestions = ctx.suggestions(claim.text, paragraph_context(claim.sentence))
         if suggestions:
             message += "; candidates: " + ", ".join(s.key for s in suggestions)
         result.append(ctx.finding(claim.start, claim.end, message, sentence=claim.text,
