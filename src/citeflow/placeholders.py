@@ -475,7 +475,8 @@ def block_placeholders(
     # Parenthesised identifiers: (doi: 10.1/x), (PMID 123; doi: 10.1/y); the same for nesting.
     for start, following in _with_next(m.start() for m in _PAREN_OPEN.finditer(content)):
         end = pairs.closing(start, "(", ")")
-        if end is None or content[start - 1 : start] == "]" or following < end:  # "](...)": a link target
+        link_target = content[start - 1 : start] == "]"  # "](...)"
+        if end is None or link_target or following < end:
             continue
         if not free(start, end):
             continue
@@ -742,10 +743,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
-        word = _word_before(text, start, match.start())
-        if text[match.start()] == "." and word.lower().rstrip(".") in _ABBREVIATIONS:
-            continue
-        if len(word) == 1 and word.isupper():  # an initial: "J. Smith"
+        end = match.start()
+        if end > start and text[end - 1].isupper() and (end - 1 == start or not _WORD_OR_DOT.match(text, end - 2)):
+            continue  # an initial: "J. Smith"
+        if text[end] == "." and _word_before(text, start, end).lower().rstrip(".") in _ABBREVIATIONS:
             continue
         spans.append((start, match.end()))
         start = match.end()
