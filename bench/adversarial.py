@@ -70,12 +70,21 @@ CORPUS: dict[str, tuple[str, Callable[[], str]]] = {
     "brackets-unclosed": ("40,000 '[' then 40,000 '('",
                           lambda: "x " + "[" * 40000 + "\n\ny " + "(" * 40000 + "\n"),
     "cite-unclosed": ("'[see @a' 10,000 times", lambda: _repeat("[see @a", 10000) + "\n"),
+    "brackets-nested": ("'[doi:10.1234/x ' nested 6,000 deep, never a placeholder",
+                        lambda: _repeat("[doi:10.1234/x ", 6000) + "; ;" + "]" * 6000 + "\n"),
+    "todo-unclosed": ("'[TODO' then 'cite' 20,000 times", lambda: "[TODO " + _repeat("cite ", 20000) + "\n"),
     "note-unclosed": ("'(Note: citations' 5,000 times",
                       lambda: _repeat("(Note: citations ", 5000) + "\n"),
     "long-line": ("one 100,000-character sentence of prose",
                   lambda: _repeat("dupilumab and joint pain in adults with eczema", 2100, " ") + ".\n"),
     "long-word": ("one 100,000-character word", lambda: "a" * 100000 + ".\n"),
+    "one-paragraph": ("the sample's prose as one 100,000-character paragraph",
+                      lambda: " ".join(line.lstrip("-# ") for line in normal_body(100000).splitlines()
+                                       if line.strip()) + "\n"),
     "long-number": ("one 100,000-digit number", lambda: "1" * 100000 + ".\n"),
+    "number-spaces": ("a number, 100,000 spaces, then 'times'",
+                      lambda: "Studies show that 1" + " " * 100000 + "x times more.\n"),
+    "advice-label": ("'Tip: ' and a 100,000-digit label", lambda: "Tip: " + "1" * 100000 + ": talk to a doctor.\n"),
     "dense-cues": ("claim cues in every word, one sentence",
                    lambda: _repeat("studies show more than 50% of patients reported higher risk "
                                    "than placebo and the most effective treatment causes", 800)

@@ -10,7 +10,7 @@ entries, lists candidate references ranked for the sentence.
 
 from __future__ import annotations
 
-from ..claims.detect import Claim
+from ..claims.detect import Claim, paragraph_context
 from .base import Finding, Severity, rule
 
 _CODE_FOR_KIND = {"attribution": "CF302", "statistic": "CF303"}
@@ -36,7 +36,7 @@ def _findings(ctx, code: str) -> list[Finding]:
                        f"{claim.probability:.2f})")
         else:
             message = f'claim without a citation ({cue.kind} cue "{cue.text}")'
-        suggestions = ctx.suggestions(claim.text, claim.sentence.block.content)
+        suggestions = ctx.suggestions(claim.text, paragraph_context(claim.sentence))
         if suggestions:
             message += "; candidates: " + "; ".join(str(s) for s in suggestions)
         result.append(ctx.finding(claim.start, claim.end, message, sentence=claim.text,

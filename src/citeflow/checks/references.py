@@ -67,25 +67,30 @@ def unknown_citation_key(ctx) -> list[Finding]:
     bib = ctx.bibliography
     keys = bib.keys() if bib is not None else []
     spans = sorted((p.start, p.end) for p in ctx.placeholders)
+    messages: dict[str, tuple[str, str | None]] = {}  # per key, however often it is cited
     result = []
     for citation in ctx.citations:
         if bib is not None and citation.key in bib:
             continue
         if _IDENTIFIER_KEY.match(citation.key) or _is_placeholder_key(spans, citation):
             continue
-        message = f'unknown citation key "{citation.key}"'
-        close = difflib.get_close_matches(citation.key, keys, n=2, cutoff=0.75)
+        known = messages.get(citation.key)
+        if known is None:
+            message = f'unknown citation key "{citation.key}"'
+            close = difflib.get_close_matches(citation.key, keys, n=2, cutoff=0.75)
+            if close:
+                message += f" (did you mean {' or '.join(close)}?)"
+            elif bib is None or not len(bib):
+                message += " (no bibliography is configured)"
+            known = messages[citation.key] = (message, close[0] if close else None)
+        message, closest = known
         fix = None
-        if close:
-            message += f" (did you mean {' or '.join(close)}?)"
+        if closest is not None:
             written = ctx.manuscript.text[citation.start:citation.end]
             if written.count(citation.key) == 1:
-                fix = ctx.fix(f"cite @{close[0]} instead",
-                              [(citation.start, citation.end,
-                                written.replace(citation.key, close[0]))],
+                fix = ctx.fix(f"cite @{closest} instead",
+                              [(citation.start, citation.end, written.replace(citation.key, closest))],
                               Applicability.UNSAFE)
-        elif bib is None or not len(bib):
-            message += " (no bibliography is configured)"
         result.append(ctx.finding(citation.start, citation.end, message, fix=fix))
     return result
 

@@ -23,7 +23,7 @@ from typing import Iterable, Mapping
 
 from citeflow.claims.data import load_data
 from citeflow.document.citations import protected_spans
-from citeflow.document.manuscript import Block, Manuscript
+from citeflow.document.manuscript import PARAGRAPH_CONTEXT, Block, Manuscript, context_spans
 
 # --------------------------------------------------------------------------------------
 # Segmentation
@@ -176,6 +176,23 @@ def block_sentences(block: Block) -> list[Sentence]:
     return result
 
 
+def paragraph_context(sentence: Sentence) -> str:
+    """The paragraph text a sentence's candidate references are ranked with: its block, or
+    of a block longer than :data:`~citeflow.manuscript.PARAGRAPH_CONTEXT` characters, the
+    part of it around the sentence (see :func:`~citeflow.manuscript.context_spans`)."""
+    content = sentence.block.content
+    if len(content) <= PARAGRAPH_CONTEXT:
+        return content
+    starts, texts = _context_parts(content)
+    return texts[bisect_right(starts, sentence.cstart) - 1]
+
+
+@lru_cache(maxsize=64)
+def _context_parts(content: str) -> tuple[list[int], list[str]]:
+    parts = context_spans(list(segment(content)), len(content))
+    return [start for start, _ in parts], [content[start:end] for start, end in parts]
+
+
 def sentences(manuscript: Manuscript) -> list[Sentence]:
     """Every sentence of the manuscript's prose blocks, in source order."""
     result: list[Sentence] = []
@@ -226,6 +243,7 @@ _ADVICE_BODY = re.compile(
     re.I,
 )
 _LABEL_COLON = re.compile(r"(?<=\w):\s+")
+_TWO_WORDS = re.compile(r"\w*\W*\w*\W*")
 _LETTER = re.compile(r"[^\W\d]")
 _WORD_CHAR = re.compile(r"\w")
 _YOU_ADVICE = re.compile(
@@ -454,10 +472,11 @@ def _is_advice(text: str) -> bool:
         return True
     letter = _LETTER.search(text)
     first_letter = letter.start() if letter else len(text)
-    for colon in _LABEL_COLON.finditer(text):
+    # A label's letters are in its last two words, so its colon comes before the end of
+    # the second word from the first letter on (and the white space after it).
+    limit = _TWO_WORDS.match(text, first_letter).end()
+    for colon in _LABEL_COLON.finditer(text, 0, limit):
         if colon.start() > first_letter and not _label_before(text, colon.start(), first_letter):
-            if colon.start() > _label_limit(text, first_letter):
-                break  # every later colon has more than two words before it
             continue
         if _ADVICE_BODY.match(text, colon.end()):
             return True
@@ -481,18 +500,6 @@ def _label_before(text: str, colon: int, first_letter: int) -> bool:
     while space > 0 and text[space - 1].isspace():
         space -= 1
     return space < last and first_letter >= _word_start(text, space) and _word_start(text, space) < space
-
-
-def _label_limit(text: str, first_letter: int) -> int:
-    """The end of the second run of word characters from the first letter on: a label's
-    colon cannot come after it."""
-    end = first_letter
-    for _ in range(2):
-        while end < len(text) and _WORD_CHAR.match(text, end):
-            end += 1
-        while end < len(text) and not _WORD_CHAR.match(text, end):
-            end += 1
-    return end
 
 
 def find_cues(text: str, cues: CueSet | None = None, first: bool = False) -> list[Cue]:
@@ -551,7 +558,13 @@ def _bare_number(text: str) -> re.Match[str] | None:
 def _last_word(text: str, end: int) -> str | None:
     """The last white-space separated word of ``text[:end]`` (None when there is none),
     read backwards from ``end`` rather than by splitting all the text before it."""
-    while end > 0 and text[end - 1].isspace():
+    window = max(0, end - 64)
+    words = text[window:end].rsplit(None, 1)
+    if len(words) == 2 or (words and window == 0):
+        return words[-1]
+    if not words and window == 0:
+        return None
+    while end > 0 and text[end - 1].isspace():  # a long word or run of spaces: read it all
         end -= 1
     if end == 0:
         return None
@@ -601,39 +614,53 @@ _MASKABLE_PARTS = (
 _MASKABLE = tuple((re.compile(source, re.I), closer) for source, closer in _MASKABLE_PARTS)
 # The same expressions for lower-cased ASCII text, where ignoring case changes nothing.
 _MASKABLE_ASCII = tuple((re.compile(_lower_pattern(source)), closer) for source, closer in _MASKABLE_PARTS)
+# All parts in one expression, for text in which every "[" and "(" is followed by a closer.
+_MASKABLE_ALL = re.compile("|".join(source for source, _ in _MASKABLE_PARTS), re.I)
+_MASKABLE_ALL_ASCII = re.compile(_lower_pattern(_MASKABLE_ALL.pattern))
 
 
 def _maskable_spans(text: str, parts) -> list[tuple[int, int]]:
     """(start, end) of each match of the alternation of ``parts``, left to right.
 
     No two parts can match at one position (each starts with characters of its own), so
-    the first match at or after a position is the earliest of the parts' first matches.
+    the first match at or after a position is the earliest of the parts' first matches;
+    a part's matches are taken in one run for as long as no other part's comes first.
     """
     limits = [text.rfind(closer) + 1 if closer else len(text) for _, closer in parts]
-    pending: list[re.Match[str] | None | bool] = [False] * len(parts)  # False: not searched
+    found: list = [None] * len(parts)  # per part: (iterator, its next match) or None
+    searched = [False] * len(parts)
     spans: list[tuple[int, int]] = []
     position = 0
     while True:
-        best = None
         for index, (pattern, _) in enumerate(parts):
-            match = pending[index]
-            if match is False or (match is not None and match.start() < position):
-                match = pending[index] = (pattern.search(text, position, limits[index])
-                                          if position < limits[index] else None)
-            if match is not None and (best is None or match.start() < best.start()):
-                best = match
-        if best is None:
+            head = found[index][1] if found[index] else None
+            if not searched[index] or (head is not None and head.start() < position):
+                matches = pattern.finditer(text, position, max(limits[index], position))
+                match = next(matches, None)
+                found[index] = (matches, match) if match is not None else None
+                searched[index] = True
+        heads = [(entry[1].start(), index) for index, entry in enumerate(found) if entry]
+        if not heads:
             return spans
-        spans.append(best.span())
-        position = best.end()
+        _, best = min(heads)
+        bound = min((start for start, index in heads if index != best), default=len(text) + 1)
+        matches, match = found[best]
+        while match is not None and match.start() < bound:
+            spans.append(match.span())
+            position = match.end()
+            match = next(matches, None)
+        found[best] = (matches, match) if match is not None else None
 
 
 def mask(text: str) -> str:
     """``text`` with citations, identifiers, URLs, code and math replaced by spaces."""
-    if text.isascii():  # lower-casing ASCII keeps every offset
-        spans = _maskable_spans(text.lower(), _MASKABLE_ASCII)
+    ascii_ = text.isascii()
+    subject = text.lower() if ascii_ else text  # lower-casing ASCII keeps every offset
+    if text.find("[", text.rfind("]") + 1) < 0 and text.find("(", text.rfind(")") + 1) < 0:
+        # nothing opens after the last closer: no opening is read to the end in vain
+        spans = [m.span() for m in (_MASKABLE_ALL_ASCII if ascii_ else _MASKABLE_ALL).finditer(subject)]
     else:
-        spans = _maskable_spans(text, _MASKABLE)
+        spans = _maskable_spans(subject, _MASKABLE_ASCII if ascii_ else _MASKABLE)
     if any(mark in text for mark in "`<$]"):
         spans += protected_spans(text)
     if not spans:

@@ -622,6 +622,29 @@ def _protected_ranges(content: str) -> tuple[tuple[int, int], ...]:
     return tuple(ranges)
 
 
+#: Candidate references for a sentence are ranked with the rest of its paragraph; of a longer
+#: paragraph, with the run of consecutive sentences around it of at most this many characters,
+#: so that ranking every sentence of a paragraph costs time linear in the paragraph's length.
+PARAGRAPH_CONTEXT = 4000
+
+
+def context_spans(sentences: list[tuple[int, int]], length: int,
+                  limit: int = PARAGRAPH_CONTEXT) -> list[tuple[int, int]]:
+    """(start, end) of the parts of a text of ``length`` characters that sentences (sorted
+    ``sentences`` spans) use as their paragraph: the whole text when it is at most ``limit``
+    characters long, else runs of consecutive sentences of at most ``limit`` characters (a
+    longer sentence on its own), together covering the text."""
+    if length <= limit:
+        return [(0, length)]
+    parts, start = [], 0
+    for first, last in sentences:
+        if last - start > limit and first > start:
+            parts.append((start, first))
+            start = first
+    parts.append((start, length))
+    return parts
+
+
 def in_ranges(position: int, ranges: list[tuple[int, int]]) -> bool:
     """True when ``position`` falls inside one of the sorted ``ranges``."""
     index = bisect.bisect_right(ranges, (position, float("inf"))) - 1

@@ -53,7 +53,6 @@ from dataclasses import dataclass, field, replace
 from re import Pattern
 
 from citeflow.document.citations import protected_spans
-from citeflow.document.manuscript import Block, Manuscript, in_ranges
 from citeflow.errors import CiteflowError
 from citeflow.references.identifiers import (
     Identifier,
@@ -65,6 +64,7 @@ from citeflow.references.identifiers import (
     pii_doi,
     whole_identifier,
 )
+from citeflow.document.manuscript import Block, Manuscript, context_spans, in_ranges
 
 IDENTIFIER = "identifier"
 #: The kind of the "identifier" of an author-year citation (``simpson 2016``).
@@ -171,10 +171,11 @@ class Placeholder:
         return self._text().written(self.content_start, self.content_end) or self.text
 
     def paragraph(self) -> str:
-        """The block's prose without its placeholders."""
+        """The block's prose without its placeholders (of a long block, the part around the
+        placeholder: see :data:`~citeflow.manuscript.PARAGRAPH_CONTEXT`)."""
         if self.block is None:
             return ""
-        return self._text().paragraph
+        return self._text().context(self.content_start)
 
     def _text(self) -> BlockText:
         if self.shared is not None:
@@ -228,6 +229,18 @@ class BlockText:
     @functools.cached_property
     def paragraph(self) -> str:
         return _squash(self.masked)
+
+    @functools.cached_property
+    def _context(self) -> tuple[list[int], list[str]]:
+        parts = context_spans(self.masked_sentences, len(self.masked))
+        if len(parts) == 1:
+            return [0], [self.paragraph]
+        return [start for start, _ in parts], [_squash(self.masked[start:end]) for start, end in parts]
+
+    def context(self, position: int) -> str:
+        """The paragraph (or, of a long one, the part of it) around ``content[position]``."""
+        starts, texts = self._context
+        return texts[max(bisect.bisect_right(starts, position) - 1, 0)]
 
     def _masked_span(self, start: int, end: int) -> tuple[str, bool]:
         """``masked[start:end]`` squashed, and whether it has two words; once per span."""
@@ -582,7 +595,7 @@ def block_placeholders(
     result: list[Placeholder] = []
 
     def free(start: int, end: int) -> bool:
-        if start >= end or in_ranges(start, protected) or in_ranges(end - 1, protected):
+        if start >= end or (protected and (in_ranges(start, protected) or in_ranges(end - 1, protected))):
             return False
         return not taken.overlaps(start, end)
 
@@ -612,29 +625,32 @@ def block_placeholders(
     # already taken (however deeply nested) is never read again.
     links = [(m.start(), m.end()) for m in _LINK_TEXT.finditer(content)] if "](" in content else []
 
-    # Bracketed identifiers: [doi:...], [@pmid:...], [see doi:..., p. 3; @key].
-    for match in _BRACKET_OPEN.finditer(content):
-        end = pairs.closing(match.start(), "[", "]")
-        if end is None or content[end : end + 1] in ("(", ":", "{"):
+    # Bracketed identifiers: [doi:...], [@pmid:...], [see doi:..., p. 3; @key]. A bracket
+    # that holds the opening of another is no placeholder itself (the inner one may be):
+    # brackets nested thousands deep are read once each, not once per enclosing bracket.
+    for start, following in _with_next(m.start() for m in _BRACKET_OPEN.finditer(content)):
+        end = pairs.closing(start, "[", "]")
+        if end is None or content[end : end + 1] in ("(", ":", "{") or following < end:
             continue
-        if in_ranges(match.start(), links) or not free(match.start(), end):
+        if in_ranges(start, links) or not free(start, end):
             continue
-        items = _parse_items(content[match.start() + 1 : end - 1], bracket=True)
+        items = _parse_items(content[start + 1 : end - 1], bracket=True)
         if items:
-            add(IDENTIFIER, match.start(), end, "bracket", items)
+            add(IDENTIFIER, start, end, "bracket", items)
 
-    # Parenthesised identifiers: (doi: 10.1/x), (PMID 123; doi: 10.1/y).
-    for match in _PAREN_OPEN.finditer(content):
-        end = pairs.closing(match.start(), "(", ")")
-        if end is None or content[match.start() - 1 : match.start()] == "]":  # "](...)": a link target
+    # Parenthesised identifiers: (doi: 10.1/x), (PMID 123; doi: 10.1/y); the same for nesting.
+    for start, following in _with_next(m.start() for m in _PAREN_OPEN.finditer(content)):
+        end = pairs.closing(start, "(", ")")
+        link_target = content[start - 1 : start] == "]"  # "](...)"
+        if end is None or link_target or following < end:
             continue
-        if end - match.start() > _LONGEST_PARENTHESIS:
+        if end - start > _LONGEST_PARENTHESIS:
             continue  # prose, not a list of identifiers: never read again for each "(" in it
-        if not free(match.start(), end):
+        if not free(start, end):
             continue
-        items = _parse_items(content[match.start() + 1 : end - 1], bracket=False)
+        items = _parse_items(content[start + 1 : end - 1], bracket=False)
         if items:
-            add(IDENTIFIER, match.start(), end, "parenthesis", items)
+            add(IDENTIFIER, start, end, "parenthesis", items)
 
     # Autolinks to doi.org are protected as links, but they are pasted DOIs all the same.
     for start, end in _autolinks(content) if "<" in content else ():
@@ -669,6 +685,8 @@ def block_placeholders(
     # Author-year citations: (Simpson et al., 2016; Smith 2019) and Simpson et al. (2016).
     for match in _AUTHOR_YEAR_PAREN.finditer(content) if "(" in content else ():
         end = pairs.closing(match.start(), "(", ")")
+        if content[match.start() - 1 : match.start()] == "]":
+            continue  # "](...)": the target of a Markdown link, not a citation
         if end is None or end - match.start() > 400 or not free(match.start(), end):
             continue
         parts = [_AUTHOR_YEAR_ONE.match(part) for part in content[match.start() + 1:end - 1].split(";")]
@@ -772,6 +790,12 @@ class _Spans:
     def first_start_after(self, position: int) -> int | None:
         index = bisect.bisect_right(self.starts, position)
         return self.starts[index] if index < len(self.starts) else None
+
+
+def _with_next(starts) -> list[tuple[int, float]]:
+    """Each of the sorted ``starts`` with the one after it (infinity after the last)."""
+    starts = list(starts)
+    return list(zip(starts, starts[1:] + [float("inf")]))
 
 
 class _Pairs:
@@ -957,10 +981,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
-        word = _word_before(text, start, match.start())
-        if text[match.start()] == "." and word.lower().rstrip(".") in _ABBREVIATIONS:
-            continue
-        if len(word) == 1 and word.isupper():  # an initial: "J. Smith"
+        end = match.start()
+        if end > start and text[end - 1].isupper() and (end - 1 == start or not _WORD_OR_DOT.match(text, end - 2)):
+            continue  # an initial: "J. Smith"
+        if text[end] == "." and _word_before(text, start, end).lower().rstrip(".") in _ABBREVIATIONS:
             continue
         spans.append((start, match.end()))
         start = match.end()
@@ -971,13 +995,20 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def _word_before(text: str, start: int, end: int) -> str:
     """The run of word characters and dots that ends at ``end`` (not before ``start``), as
-    ``re.search(r"[\\w.]+$", text[start:end])`` finds it, read backwards from ``end``."""
-    first = end
-    while first > start and _WORD_OR_DOT.match(text, first - 1):
-        first -= 1
+    ``re.search(r"[\\w.]+$", text[start:end])`` finds it, without reading the text before
+    the run: its last characters are looked at first, and only a longer run is followed back."""
+    window = max(start, end - 24)
+    found = _WORD_AT_END.search(text, window, end)
+    if found is None:
+        return ""
+    first = found.start()
+    if first == window:
+        while first > start and _WORD_OR_DOT.match(text, first - 1):
+            first -= 1
     return text[first:end]
 
 
+_WORD_AT_END = re.compile(r"[\w.]+\Z")
 _WORD_OR_DOT = re.compile(r"[\w.]")
 
 
