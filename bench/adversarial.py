@@ -29,8 +29,8 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "manuscripts" / "dupixent-joint-pain.md"

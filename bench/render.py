@@ -30,9 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-WORDS = ("dupilumab interleukin receptor inflammation eosinophil asthma dermatitis trial placebo "
-         "efficacy safety arthralgia enthesitis cohort response dose week patients signalling "
-         "randomised outcome adverse event biologic therapy pathway cytokine").split()
+WORDS = ["dupilumab", "interleukin", "receptor", "inflammation", "eosinophil", "asthma", "dermatitis", "trial", "placebo", "efficacy", "safety", "arthralgia", "enthesitis", "cohort", "response", "dose", "week", "patients", "signalling", "randomised", "outcome", "adverse", "event", "biologic", "therapy", "pathway", "cytokine"]
 JOURNALS = ("New England Journal of Medicine", "The Lancet", "JAMA Dermatology",
             "Journal of Allergy and Clinical Immunology", "American Journal of Clinical Dermatology")
 SURNAMES = ("Simpson", "Blauvelt", "Castro", "Bachert", "Gandhi", "Worm", "Deleuran", "Beck",

@@ -30,8 +30,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from citeflow.references.bibliography import load_bibliography  # noqa: E402
 from citeflow.config import Config  # noqa: E402
+from citeflow.references.bibliography import load_bibliography  # noqa: E402
 from citeflow.references.identifiers import Identifier  # noqa: E402
 from citeflow.sources import Fetcher, SourceSettings  # noqa: E402
 
@@ -47,7 +47,7 @@ def _serve(delay: float, counter, ready) -> None:
         protocol_version = "HTTP/1.1"  # keep-alive, as the real services do
         disable_nagle_algorithm = True  # headers and body leave at once
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             with counter.get_lock():
                 counter.value += 1
             time.sleep(delay)
@@ -99,7 +99,7 @@ class SlowCrossref:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "SlowCrossref":
+    def __enter__(self) -> SlowCrossref:
         self._process.start()
         self.port = self._ready.get(timeout=30)
         return self

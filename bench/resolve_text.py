@@ -34,12 +34,7 @@ import pypandoc  # noqa: E402
 
 from citeflow.fixes.resolve import resolve_manuscript  # noqa: E402
 
-WORDS = (
-    "dupilumab reduced itch and eczema severity in adults with moderate disease while joint pain "
-    "was reported by a minority of patients during the first year of treatment and most events "
-    "resolved without stopping the drug although some required rheumatology review and imaging "
-    "type two inflammation drives barrier dysfunction in the skin and airways of atopic patients"
-).split()
+WORDS = ["dupilumab", "reduced", "itch", "and", "eczema", "severity", "in", "adults", "with", "moderate", "disease", "while", "joint", "pain", "was", "reported", "by", "a", "minority", "of", "patients", "during", "the", "first", "year", "of", "treatment", "and", "most", "events", "resolved", "without", "stopping", "the", "drug", "although", "some", "required", "rheumatology", "review", "and", "imaging", "type", "two", "inflammation", "drives", "barrier", "dysfunction", "in", "the", "skin", "and", "airways", "of", "atopic", "patients"]
 SURNAMES = ("Simpson", "Blauvelt", "Castro", "Bachert", "Gandhi", "Worm", "Deleuran", "Beck",
             "Olbrich", "Woodbury", "Jay", "Thaci", "Silverberg", "Paller", "Guttman-Yassky")
 

@@ -29,11 +29,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import citeflow.document.placeholders as placeholders_module
-from citeflow.claims import detect as claims
 from citeflow.checks.engine import check_manuscript
+from citeflow.claims import detect as claims
 from citeflow.claims.detect import _is_advice
+from citeflow.claims.suggest import Suggester
 from citeflow.cli import main
-from citeflow.errors import CiteflowError
 from citeflow.document.manuscript import (
     _is_rule_row,
     _is_table_line,
@@ -42,8 +42,9 @@ from citeflow.document.manuscript import (
     parse_manuscript,
 )
 from citeflow.document.placeholders import find_placeholders
+from citeflow.errors import CiteflowError
 from citeflow.fixes.resolve import resolve_manuscript
-from citeflow.claims.suggest import Suggester
+from edits import put_back
 
 DATA = Path(__file__).parent / "data" / "resolve"
 FRONT = "---\ntitle: Hostile input\nbibliography: refs.bib\n---\n\n"
@@ -391,4 +392,4 @@ def test_resolve_changes_nothing_but_its_replacements(tmp_path, text):
     for rep in result.replacements:  # disjoint, in order, each the text it says it replaced
         assert position <= rep.start < rep.end and text[rep.start:rep.end] == rep.old
         position = rep.end
-    assert result.undo(written) == text
+    assert put_back(written, result.replacements) == text

@@ -11,6 +11,7 @@ from pathlib import Path
 import pypandoc
 import pytest
 
+from citeflow.errors import CiteflowError
 from citeflow.references.bibliography import (
     Reference,
     append_references,
@@ -20,7 +21,6 @@ from citeflow.references.bibliography import (
     reference_from_csl,
     to_bibtex,
 )
-from citeflow.errors import CiteflowError
 from citeflow.references.identifiers import Identifier, normalize_doi
 
 DATA = Path(__file__).parent / "data" / "bibtex"

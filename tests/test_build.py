@@ -10,8 +10,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from citeflow.output.build import STAMP_NAME
 from citeflow.cli import main
+from citeflow.output.build import STAMP_NAME
 
 DATA = Path(__file__).parent / "data" / "review"
 ROOT = Path(__file__).parent.parent
@@ -248,7 +248,7 @@ def test_example_workflow_uses_the_action_on_pull_requests_and_uploads_sarif():
     assert check["uses"] == "./"
     assert check["with"]["diff-base"] == "auto"  # pull requests and pushes alike
     assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
-    assert upload["with"]["sarif_file"] == "${{ steps.%s.outputs.sarif-file }}" % check["id"]
+    assert upload["with"]["sarif_file"] == "${{ steps." + check["id"] + ".outputs.sarif-file }}"
     assert "head.repo.full_name == github.repository" in upload["if"]  # forks cannot upload
 
 

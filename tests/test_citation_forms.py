@@ -18,6 +18,7 @@ from citeflow.document.manuscript import parse_manuscript
 from citeflow.document.placeholders import find_placeholders
 from citeflow.fixes.resolve import resolve_manuscript
 from citeflow.references.identifiers import Identifier, find_identifiers
+from edits import put_back
 
 DATA = Path(__file__).parent / "data" / "forms"
 FRONT = "---\ntitle: Forms\nbibliography: refs.bib\n---\n"
@@ -274,7 +275,7 @@ def test_numeric_markers_become_citations_and_the_matched_list_goes(reflist_proj
     assert "SEMgraph [@palluzzi2021semgraph]." in text and "huge [@zhao2012huge]." in text
     assert "(RFCs) [@liaw2002classification]," in text and "Brier scores [@brier1950verification]." in text
     assert "## References" not in text and "Robinson MD" not in text
-    assert result.exit_code == 0 and result.undo(text) == original
+    assert result.exit_code == 0 and put_back(text, result.replacements) == original
     again = resolve_manuscript(path, write=True, offline=True, suggest=False)
     assert not again.changed
 

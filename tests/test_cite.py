@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
-from citeflow.references.bibliography import load_bibliography
 from citeflow.cli import main
+from citeflow.references.bibliography import load_bibliography
 
 DATA = Path(__file__).parent / "data" / "sources"
 CSL_ACCEPT = "application/vnd.citationstyles.csl+json"

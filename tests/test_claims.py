@@ -84,7 +84,7 @@ def test_sentence_spans_point_at_source_in_lists_footnotes_and_after_front_matte
 def test_crlf_and_bom_do_not_shift_columns():
     text = "\ufeffFirst sentence here.\r\nStudies show 45% gain.\r\n"
     m = parse_manuscript(text, "x.md")
-    s = [x for x in sentences(m) if x.text.startswith("Studies")][0]
+    s = next(x for x in sentences(m) if x.text.startswith("Studies"))
     assert m.line_col(s.start) == (2, 1)
     assert m.text[s.start:s.end] == "Studies show 45% gain."
 

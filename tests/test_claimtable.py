@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from citeflow.output.claimtable import UNSUPPORTED, claim_table, rows_to_markdown
 from citeflow.cli import main
+from citeflow.output.claimtable import UNSUPPORTED, claim_table, rows_to_markdown
 from citeflow.pandoc import pandoc_path
 
 DATA = Path(__file__).parent / "data" / "review"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from citeflow.errors import CiteflowError
 from citeflow.document.manuscript import parse_manuscript, read_manuscript
+from citeflow.errors import CiteflowError
 
 SAMPLE = """---
 title: "Joint pain"

@@ -10,26 +10,25 @@ test waits for a real timeout.
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 import socket
 import socketserver
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from werkzeug import Response as WResponse
 
-from citeflow.references.bibliography import load_bibliography
 from citeflow.cli import main
 from citeflow.config import Config
+from citeflow.references.bibliography import load_bibliography
 from citeflow.sources import Fetcher, SourceSettings
 from citeflow.sources.cache import Cache, request_key
 from citeflow.sources.crossref import works_url

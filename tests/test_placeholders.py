@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from citeflow.errors import CiteflowError
-from citeflow.references.identifiers import Identifier
 from citeflow.document.manuscript import parse_manuscript
 from citeflow.document.placeholders import find_placeholders
+from citeflow.errors import CiteflowError
+from citeflow.references.identifiers import Identifier
 
 
 def found(text: str, **kwargs):

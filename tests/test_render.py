@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from pybtex.database import parse_file
 from pypdf import PdfReader
 
-from citeflow.output import render as render_module
 from citeflow.cli import main
+from citeflow.output import render as render_module
 from citeflow.output.render import _Document, citeproc_ast, prepare, typst_source, write_outputs
 from citeflow.pandoc import run_pandoc
 

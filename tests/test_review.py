@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 
 from citeflow.checks.base import Finding, Severity
 from citeflow.checks.engine import check_manuscript
-from citeflow.errors import CiteflowError
 from citeflow.document.manuscript import parse_manuscript
-from citeflow.pandoc import pandoc_path
+from citeflow.errors import CiteflowError
 from citeflow.output.review import (
     highlight_markdown,
     marker_label,
@@ -26,6 +25,7 @@ from citeflow.output.review import (
     render_review,
     sentence_of,
 )
+from citeflow.pandoc import pandoc_path
 
 DATA = Path(__file__).parent / "data" / "review"
 

@@ -22,7 +22,7 @@ from werkzeug import Response as WResponse
 from citeflow.config import Config
 from citeflow.references.csl import strip_markup
 from citeflow.references.identifiers import Identifier, parse_identifier
-from citeflow.sources import FetchResult, Fetcher, FetchStatus, SourceSettings
+from citeflow.sources import Fetcher, FetchResult, FetchStatus, SourceSettings
 from citeflow.sources.crossref import reference_from_crossref
 from citeflow.sources.http import RateLimiter
 from citeflow.sources.pubmed import expand_pages, reference_from_esummary

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from citeflow.references.bibliography import Reference, load_bibliography, make_key
+from citeflow.claims.suggest import Suggester, shared_words, tokens
 from citeflow.document.manuscript import parse_manuscript
 from citeflow.document.placeholders import find_placeholders
+from citeflow.references.bibliography import Reference, load_bibliography, make_key
 from citeflow.sources import pubmed
 from citeflow.sources.http import Response
-from citeflow.claims.suggest import Suggester, shared_words, tokens
 
 DATA = Path(__file__).parent / "data" / "resolve"
 
@@ -85,7 +85,7 @@ def test_quality_on_the_sample_claims(sample_bib):
 def test_placeholder_row_gets_the_expected_candidates(sample_bib):
     """claims.md row 15: the note's candidates include the label or trial reports and the
     arthritis papers."""
-    row, sentence, paragraph = [q for q in evaluation_queries() if q[0]["row"] == 15][0]
+    row, sentence, paragraph = next(q for q in evaluation_queries() if q[0]["row"] == 15)
     ranked = Suggester(sample_bib).rank(sentence, paragraph)
     assert {s.key for s in ranked} & set(row["supports"])
 

@@ -23,9 +23,9 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from citeflow.references.bibliography import Reference, append_references, load_bibliography
 from citeflow.checks.engine import check_manuscript
 from citeflow.cli import main
+from citeflow.references.bibliography import Reference, append_references, load_bibliography
 
 CROSSREF = Path(__file__).parent / "data" / "sources" / "crossref"
 

@@ -58,16 +58,30 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
-    from .api import (Candidates, CheckReport, CiteResult, FixResult, Project, Source, build,
-                      check, cite, fix, refresh, render, resolve, suggest)
-    from .fixes.refresh import RefreshResult
-    from .checks.fixes import Applicability, Edit, Fix
-    from .references.bibliography import Bibliography, Reference
-    from .output.build import BuildOutcome, BuildReport
+    from .api import (
+        Candidates,
+        CheckReport,
+        CiteResult,
+        FixResult,
+        Project,
+        Source,
+        build,
+        check,
+        cite,
+        fix,
+        refresh,
+        render,
+        resolve,
+        suggest,
+    )
     from .checks.base import Finding, Severity, Suggestion
     from .checks.engine import CheckResult
+    from .checks.fixes import Applicability, Edit, Fix
     from .config import Config, load_config
-    from .errors import CiteflowError
-    from .references.identifiers import Identifier
     from .document.manuscript import Manuscript
+    from .errors import CiteflowError
+    from .fixes.refresh import RefreshResult
     from .fixes.resolve import ResolveResult
+    from .output.build import BuildOutcome, BuildReport
+    from .references.bibliography import Bibliography, Reference
+    from .references.identifiers import Identifier

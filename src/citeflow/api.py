@@ -32,24 +32,25 @@ what a long-running caller (an editor plug-in, a notebook, a server) wants::
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence, Union
+from typing import TYPE_CHECKING, Any, Protocol, Union
 
 from .config import Config, load_config
-from .errors import CiteflowError
 from .document.manuscript import Manuscript, parse_manuscript, read_manuscript
+from .errors import CiteflowError
 
 if TYPE_CHECKING:  # imported lazily at run time: `import citeflow` stays cheap
-    from .references.bibliography import Bibliography, Reference
-    from .output.build import BuildOutcome, BuildReport
     from .checks.base import Finding, Severity, Suggestion
     from .checks.engine import CheckResult
     from .checks.fixes import Fix
     from .claims.detect import Claim
-    from .references.identifiers import Identifier
     from .fixes.refresh import RefreshResult
     from .fixes.resolve import ResolveResult
+    from .output.build import BuildOutcome, BuildReport
+    from .references.bibliography import Bibliography, Reference
+    from .references.identifiers import Identifier
     from .sources import FetchResult
 
 #: What the API accepts as a manuscript.
@@ -109,12 +110,12 @@ class CheckReport:
     :meth:`exit_code` 1 (from ``[check] fail_on`` unless given).
     """
 
-    results: list["CheckResult"]
-    findings: list["Finding"]
-    claims: list["Claim"]
-    fail_on: "Severity"
+    results: list[CheckResult]
+    findings: list[Finding]
+    claims: list[Claim]
+    fail_on: Severity
 
-    def failing(self) -> list["Finding"]:
+    def failing(self) -> list[Finding]:
         """Unsuppressed findings at or above :attr:`fail_on`."""
         return [f for f in self.findings if not f.suppressed and f.severity >= self.fail_on]
 
@@ -137,8 +138,8 @@ class FixResult:
     path: Path | None
     original: str
     text: str
-    applied: list["Fix"]
-    remaining: "CheckResult"
+    applied: list[Fix]
+    remaining: CheckResult
     written: bool = False
 
     @property
@@ -166,7 +167,7 @@ class Candidates:
     column: int
     text: str
     sentence: str
-    suggestions: tuple["Suggestion", ...]
+    suggestions: tuple[Suggestion, ...]
     confident: tuple[bool, ...]
 
     @property
@@ -178,10 +179,10 @@ class Candidates:
 class CiteResult:
     """What :meth:`Project.cite` found: new references (keyed), skipped and failed lookups."""
 
-    references: list["Reference"] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    failed: list["FetchResult"] = field(default_factory=list)
-    written: list["Reference"] = field(default_factory=list)
+    failed: list[FetchResult] = field(default_factory=list)
+    written: list[Reference] = field(default_factory=list)
     bibliography: Path | None = None
     #: New works the registry says are retracted, withdrawn, of concern or notices themselves.
     warnings: list[str] = field(default_factory=list)
@@ -236,11 +237,11 @@ class Project:
     """
 
     config: Config
-    _bibliographies: dict[tuple, "Bibliography"] = field(default_factory=dict, repr=False)
+    _bibliographies: dict[tuple, Bibliography] = field(default_factory=dict, repr=False)
 
     @classmethod
     def find(cls, start: str | os.PathLike[str] | None = None, *,
-             config_path: str | os.PathLike[str] | None = None) -> "Project":
+             config_path: str | os.PathLike[str] | None = None) -> Project:
         """The project that ``start`` (a manuscript or folder; default: the working folder)
         belongs to, or the one configured by ``config_path``."""
         where = Path(os.fspath(start)) if start is not None else None
@@ -289,7 +290,7 @@ class Project:
 
         return bibliography_files(manuscript, self.config, must_exist=must_exist)
 
-    def bibliography(self, paths: Sequence[Path], *, missing_ok: bool = False) -> "Bibliography":
+    def bibliography(self, paths: Sequence[Path], *, missing_ok: bool = False) -> Bibliography:
         """The bibliography of ``paths``, parsed once for as long as the files are unchanged."""
         from .references.bibliography import load_bibliography
 
@@ -303,7 +304,7 @@ class Project:
     # -- stages -------------------------------------------------------------------------
     def check(self, source: Source, *, select: Iterable[str] | str | None = None,
               ignore: Iterable[str] | str | None = None, suggest: bool | None = None
-              ) -> "CheckResult":
+              ) -> CheckResult:
         """Check one manuscript: findings (sorted, suppressions applied), claims, summary."""
         from .checks.engine import CheckSettings, check_manuscript
 
@@ -350,7 +351,7 @@ class Project:
     def check_all(self, sources: Iterable[Source] = (), *,
                   select: Iterable[str] | str | None = None,
                   ignore: Iterable[str] | str | None = None, suggest: bool | None = None,
-                  fail_on: "Severity | str | None" = None, diff_base: str | None = None
+                  fail_on: Severity | str | None = None, diff_base: str | None = None
                   ) -> CheckReport:
         """Check several manuscripts (default: the project's) into one report.
 
@@ -397,8 +398,8 @@ class Project:
     def resolve(self, source: Source, *, write: bool = False, offline: bool = False,
                 bibliography: str | os.PathLike[str] | None = None,
                 picks: dict[int, str] | None = None, fetcher: Any = None,
-                original: str | None = None, progress: "Progress | None" = None
-                ) -> "ResolveResult":
+                original: str | None = None, progress: Progress | None = None
+                ) -> ResolveResult:
         """Resolve identifier placeholders to ``[@key]``; fetch what the bibliography lacks.
 
         Without ``write`` nothing is written and :attr:`ResolveResult.diff` shows what would
@@ -466,7 +467,7 @@ class Project:
     def review(self, source: str | os.PathLike[str], *,
                output_dir: str | os.PathLike[str] | None = None, csl: str | None = None,
                trusted: bool | None = None, warn: Callable[[Any], None] | None = None,
-               result: "CheckResult | None" = None,
+               result: CheckResult | None = None,
                formats: Iterable[str] | str = ("pdf", "html")) -> list[Path]:
         """Write the editorial review of a manuscript file in ``formats``: ``STEM.review.pdf``
         and ``.review.html`` (every finding highlighted in place, a summary page and an
@@ -483,14 +484,14 @@ class Project:
 
     def build(self, sources: Iterable[str | os.PathLike[str]] = (), *,
               output_dir: str | os.PathLike[str] | None = None, jobs: int | None = None,
-              fail_on: "Severity | str | None" = None, force: bool = False,
+              fail_on: Severity | str | None = None, force: bool = False,
               csl: str | None = None, trusted: bool | None = None,
-              on_done: Callable[["BuildOutcome"], None] | None = None) -> "BuildReport":
+              on_done: Callable[[BuildOutcome], None] | None = None) -> BuildReport:
         """Check and render every manuscript that changed (default: the project's), in
         parallel processes; unchanged ones are reported up to date. ``on_done`` receives
         each outcome as it arrives."""
-        from .output.build import build as run_build
         from .checks.base import Severity
+        from .output.build import build as run_build
 
         level = Severity.parse(fail_on) if isinstance(fail_on, str) else fail_on
         return run_build([Path(os.fspath(s)) for s in sources], outdir=_path(output_dir), jobs=jobs,
@@ -499,7 +500,7 @@ class Project:
 
     def refresh(self, sources: Iterable[str | os.PathLike[str]] = (), *, all_entries: bool = False,
                 fetcher: Any = None, write: bool = True,
-                on_progress: Callable[[str], None] | None = None) -> "RefreshResult":
+                on_progress: Callable[[str], None] | None = None) -> RefreshResult:
         """Ask the registries about the cited works of the manuscripts (default: the project's)
         and write what they say to ``citeflow.lock`` at the project root (online).
 
@@ -516,9 +517,9 @@ class Project:
         return refresh_lock(manuscripts, self.config, all_entries=all_entries, prune=not names,
                             fetcher=fetcher, write=write, on_progress=on_progress)
 
-    def cite(self, identifiers: Iterable["str | Identifier"], *,
+    def cite(self, identifiers: Iterable[str | Identifier], *,
              bibliography: str | os.PathLike[str] | None = None, offline: bool | None = None,
-             on_result: Callable[["FetchResult"], None] | None = None) -> CiteResult:
+             on_result: Callable[[FetchResult], None] | None = None) -> CiteResult:
         """References for DOIs, PMIDs and PMCIDs, keyed for the bibliography.
 
         Identifiers whose work the bibliography (``bibliography``, else the project's)
@@ -594,7 +595,7 @@ def _project_for(source: Any, project: Project | None,
 
 def check(source: Source, *, project: Project | None = None,
           select: Iterable[str] | str | None = None, ignore: Iterable[str] | str | None = None,
-          suggest: bool | None = None) -> "CheckResult":
+          suggest: bool | None = None) -> CheckResult:
     """Check one manuscript (path or text). See :meth:`Project.check`.
 
     >>> result = check("Studies show that dupilumab causes arthralgia.\\n", select="CF3")
@@ -607,7 +608,7 @@ def check(source: Source, *, project: Project | None = None,
 
 def resolve(source: Source, *, project: Project | None = None, write: bool = False,
             offline: bool = False, bibliography: str | os.PathLike[str] | None = None,
-            picks: dict[int, str] | None = None) -> "ResolveResult":
+            picks: dict[int, str] | None = None) -> ResolveResult:
     """Resolve identifier placeholders of one manuscript. See :meth:`Project.resolve`."""
     return _project_for(source, project).resolve(source, write=write, offline=offline,
                                                  bibliography=bibliography, picks=picks)
@@ -637,8 +638,8 @@ def render(source: str | os.PathLike[str], *, project: Project | None = None,
 
 def build(sources: Iterable[str | os.PathLike[str]] = (), *, project: Project | None = None,
           output_dir: str | os.PathLike[str] | None = None, jobs: int | None = None,
-          fail_on: "Severity | str | None" = None, force: bool = False,
-          csl: str | None = None) -> "BuildReport":
+          fail_on: Severity | str | None = None, force: bool = False,
+          csl: str | None = None) -> BuildReport:
     """Check and render manuscripts that changed. See :meth:`Project.build`."""
     project = project or Project.find()
     return project.build(sources, output_dir=output_dir, jobs=jobs, fail_on=fail_on,
@@ -646,7 +647,7 @@ def build(sources: Iterable[str | os.PathLike[str]] = (), *, project: Project | 
 
 
 def refresh(sources: Iterable[str | os.PathLike[str]] = (), *, project: Project | None = None,
-            all_entries: bool = False) -> "RefreshResult":
+            all_entries: bool = False) -> RefreshResult:
     """Write ``citeflow.lock`` from the registries (online). See :meth:`Project.refresh`."""
     sources = list(sources)
     project = project or Project.find(Path(os.fspath(sources[0])) if sources else None)
@@ -665,7 +666,7 @@ def cite(identifiers: Iterable[str], *, project: Project | None = None,
 # Helpers
 
 
-def parse_identifiers(texts: Iterable["str | Identifier"]) -> list["Identifier"]:
+def parse_identifiers(texts: Iterable[str | Identifier]) -> list[Identifier]:
     """Identifiers from text (``doi:…``, ``pmid:…``, bare forms), de-duplicated in order.
 
     Every malformed one is named in one :class:`CiteflowError`.
@@ -693,8 +694,8 @@ def parse_identifiers(texts: Iterable["str | Identifier"]) -> list["Identifier"]
 def candidate_report(manuscript: Manuscript, suggester: Any, config: Config | None, *,
                      k: int = 3, include_weak: bool = False) -> list[Candidates]:
     """Candidates for each free-text placeholder, then for each uncited claim sentence."""
-    from .document.citations import find_citations
     from .claims.detect import find_claims
+    from .document.citations import find_citations
     from .document.placeholders import FREETEXT, extra_patterns_from_config, find_placeholders
 
     placeholders = find_placeholders(manuscript, extra_patterns_from_config(config))
@@ -737,8 +738,8 @@ def _file_state(path: Path) -> tuple:
     return (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
-def _changed_only(findings: list["Finding"], manuscript: Path, base: str,
-                  parsed: Manuscript | None = None) -> list["Finding"]:
+def _changed_only(findings: list[Finding], manuscript: Path, base: str,
+                  parsed: Manuscript | None = None) -> list[Finding]:
     """The findings in sentences new or changed since ``base`` (in the manuscript), or on
     lines changed since it (bibliographies, and what lies outside any sentence)."""
     from .checks.engine import filter_lines
@@ -796,8 +797,25 @@ def _changed_sentences(manuscript: Manuscript, base: str, lines: set[int] | None
 
 
 __all__ = [
-    "Candidates", "CheckReport", "CiteResult", "FixResult", "fix", "MARKDOWN_SUFFIXES", "Progress",
-    "Project", "Source",
-    "build", "candidate_report", "check", "cite", "is_path_like", "load_manuscript",
-    "markdown_files", "parse_identifiers", "refresh", "render", "resolve", "suggest",
+    "MARKDOWN_SUFFIXES",
+    "Candidates",
+    "CheckReport",
+    "CiteResult",
+    "FixResult",
+    "Progress",
+    "Project",
+    "Source",
+    "build",
+    "candidate_report",
+    "check",
+    "cite",
+    "fix",
+    "is_path_like",
+    "load_manuscript",
+    "markdown_files",
+    "parse_identifiers",
+    "refresh",
+    "render",
+    "resolve",
+    "suggest",
 ]

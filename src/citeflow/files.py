@@ -13,10 +13,10 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
 
 from .errors import CiteflowError
 
@@ -35,7 +35,7 @@ class WriteError(OSError):
         return f"{self.filename}: {self.doing}: {self.strerror}"
 
     @classmethod
-    def of(cls, exc: OSError, path: Path, doing: str | None = None) -> "WriteError":
+    def of(cls, exc: OSError, path: Path, doing: str | None = None) -> WriteError:
         error = cls(exc.errno, exc.strerror or str(exc), str(path))
         if doing:
             error.doing = doing
@@ -50,11 +50,11 @@ class Snapshot:
     digest: str
 
     @classmethod
-    def of_bytes(cls, data: bytes) -> "Snapshot":
+    def of_bytes(cls, data: bytes) -> Snapshot:
         return cls(len(data), hashlib.sha256(data).hexdigest())
 
     @classmethod
-    def of_file(cls, path: str | Path) -> "Snapshot | None":
+    def of_file(cls, path: str | Path) -> Snapshot | None:
         """The file's snapshot, or None when it does not exist."""
         try:
             return cls.of_bytes(Path(path).read_bytes())
@@ -114,7 +114,7 @@ def atomic_write_all(files: Mapping[Path, bytes], durable: bool = True,
         for path, data in files.items():
             current = Path(path)
             staged.append((_stage(current, data, durable), current))
-        for tmp, path in staged:
+        for _tmp, path in staged:
             expected = (unchanged or {}).get(path)
             if expected is not None and not expected.matches(path):
                 raise FileChanged("the file changed on disk since citeflow read it; nothing "
@@ -168,7 +168,7 @@ def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8",
 
 def read_text_exact(path: str | Path) -> str:
     """Read a text file keeping CRLF/CR newlines and a BOM exactly as they are on disk."""
-    with open(path, "r", encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8", newline="") as handle:
         return handle.read()
 
 

@@ -47,7 +47,7 @@ class PathRefused(CiteflowError):
     refusal: Refusal | None = None
 
 
-def project_root(manuscript: str | Path, config: "Config") -> Path:
+def project_root(manuscript: str | Path, config: Config) -> Path:
     """The project root of ``manuscript`` (resolved): the config's folder, else its own."""
     if config.path is not None:
         return Path(config.root).resolve()
@@ -109,7 +109,7 @@ def require_manuscript(path: str | Path, root: Path) -> None:
                           Refusal.SYMLINK)
 
 
-def bibliography_files(manuscript: "Manuscript", config: "Config", root: Path | None = None,
+def bibliography_files(manuscript: Manuscript, config: Config, root: Path | None = None,
                        must_exist: bool = True) -> list[Path]:
     """The manuscript's bibliographies (front matter, else the project's), each checked.
 

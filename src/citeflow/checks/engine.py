@@ -29,16 +29,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from ..document.citations import Citation, find_citations
 from ..claims.detect import Claim, CueSet, Sentence, default_cues, find_claims, sentences
 from ..config import Config, load_config
-from ..errors import CiteflowError
+from ..document.citations import Citation, find_citations
 from ..document.manuscript import Manuscript, read_manuscript
+from ..errors import CiteflowError
 from .base import RULES, Finding, Rule, Severity, Suggestion
 from .fixes import Applicability, Edit, Fix
 
@@ -84,7 +85,7 @@ class CheckSettings:
     claim_threshold: float | None = None  # None: the claim model's own default
 
     @classmethod
-    def from_config(cls, config: Config | None) -> "CheckSettings":
+    def from_config(cls, config: Config | None) -> CheckSettings:
         if config is None:
             return cls()
         section = config.section("check")

@@ -15,9 +15,9 @@ Example::
 from __future__ import annotations
 
 import re
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Container, Iterable, Mapping, Sequence
 
 from ..document.placeholders import FREETEXT, Placeholder, PlaceholderItem
 from ..references.identifiers import Identifier

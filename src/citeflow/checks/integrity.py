@@ -9,6 +9,7 @@ the bibliography key and the line of its entry, and carries the notices it rests
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,7 +93,7 @@ def _severity(ctx, code: str, default: Severity) -> Severity:
 
 
 def _at_citations(ctx, item: _Cited, code: str, message: str, severity: Severity,
-                  notices: list[NoticeInfo] = (), fix_for=None) -> list[Finding]:
+                  notices: Sequence[NoticeInfo] = (), fix_for=None) -> list[Finding]:
     """One finding per place the work is cited."""
     findings = []
     for citation in item.citations:

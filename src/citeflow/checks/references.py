@@ -9,11 +9,10 @@ from __future__ import annotations
 import bisect
 import difflib
 import re
-
 from pathlib import Path
 
 from ..references.bibliography import WarningKind
-from ..references.identifiers import normalize_doi, normalize_pmid, parse_identifier, InvalidIdentifier
+from ..references.identifiers import InvalidIdentifier, normalize_doi, normalize_pmid, parse_identifier
 from .base import Finding, Severity, rule
 from .fixes import Applicability
 from .placeholders import unresolved_items

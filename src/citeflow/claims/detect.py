@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Mapping
+from typing import Any
 
 from citeflow.claims.data import load_data
 from citeflow.document.citations import protected_spans
@@ -334,7 +335,7 @@ class CueSet:
     advice: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
-    def build(cls, extra: Mapping[str, Iterable[str]] | None = None) -> "CueSet":
+    def build(cls, extra: Mapping[str, Iterable[str]] | None = None) -> CueSet:
         """Default cues plus ``extra`` literal phrases by kind (``[check.cues]`` in config).
 
         Kinds: the claim cue kinds of :data:`CUE_KINDS`, plus ``not_claim`` (phrases that
@@ -474,7 +475,8 @@ def _is_advice(text: str) -> bool:
     first_letter = letter.start() if letter else len(text)
     # A label's letters are in its last two words, so its colon comes before the end of
     # the second word from the first letter on (and the white space after it).
-    limit = _TWO_WORDS.match(text, first_letter).end()
+    words = _TWO_WORDS.match(text, first_letter)
+    limit = words.end() if words is not None else len(text)
     for colon in _LABEL_COLON.finditer(text, 0, limit):
         if colon.start() > first_letter and not _label_before(text, colon.start(), first_letter):
             continue
@@ -532,10 +534,7 @@ def find_cues(text: str, cues: CueSet | None = None, first: bool = False) -> lis
 
 _NUMBER = re.compile(r"(?<![\w\-./:#'‘\"“])\d+(?:\.\d+)?(?![\w\-'’\"”/]|\.\d)")
 _NAMING_WORDS = frozenset(
-    "type phase grade stage class figure fig fig. figs. table tab. section chapter appendix "
-    "eq. equation version part step item row line page ref. box panel level cohort arm "
-    "group no. number visit lead omega covid disease hiv hpv sars-cov ec eu regulation "
-    "directive article annex schedule paragraph act no".split()
+    ["type", "phase", "grade", "stage", "class", "figure", "fig", "fig.", "figs.", "table", "tab.", "section", "chapter", "appendix", "eq.", "equation", "version", "part", "step", "item", "row", "line", "page", "ref.", "box", "panel", "level", "cohort", "arm", "group", "no.", "number", "visit", "lead", "omega", "covid", "disease", "hiv", "hpv", "sars-cov", "ec", "eu", "regulation", "directive", "article", "annex", "schedule", "paragraph", "act", "no"]
 )
 _YEAR_NUMBER = re.compile(r"(?:1[89]|20)\d\d")
 
@@ -574,7 +573,7 @@ def _last_word(text: str, end: int) -> str | None:
     return text[start:end]
 
 
-def is_claim(sentence: "Sentence | str", cues: CueSet | None = None) -> Cue | None:
+def is_claim(sentence: Sentence | str, cues: CueSet | None = None) -> Cue | None:
     """The cue that makes ``sentence`` a claim, or None when it is not one.
 
     A heading block is never a claim; citations, code, link targets and placeholders are
@@ -705,7 +704,7 @@ class Claim:
     #: The model's probability that the sentence needs a source, and the features that
     #: raised it most (:class:`citeflow.claims.model.Contribution`); None without a model.
     probability: float | None = None
-    verdict: object = field(default=None, repr=False, compare=False)
+    verdict: Any = field(default=None, repr=False, compare=False)
     threshold: float | None = None
 
     @property

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -64,21 +64,13 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 }
 
 STOP_WORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each
-    few for from further had has have having he her here hers him his how i if in into is it
-    its itself just may might more most must my no nor not now of off on once only or other
-    our out over own per same she should so some such than that the their theirs them then
-    there these they this those through to too under until up upon very via was we were what
-    when where which while who whom why will with within without would you your yours
-    s t don can't won't it's its' using use used among based vs versus et al""".split()
+    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "may", "might", "more", "most", "must", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "per", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "upon", "very", "via", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "within", "without", "would", "you", "your", "yours", "s", "t", "don", "can't", "won't", "it's", "its'", "using", "use", "used", "among", "based", "vs", "versus", "et", "al"]
 )
 
 # Stems of words that journal names share whatever their field ("Journal", "American",
 # "Clinical", "Reports"); only a journal's subject words (Dermatology, Allergology) count.
 _GENERIC_CONTAINER = frozenset(
-    """journal intern american european british annal archiv proceed report letter bulletin
-    acta new england review clinic case medicin scienc research open world current""".split()
+    ["journal", "intern", "american", "european", "british", "annal", "archiv", "proceed", "report", "letter", "bulletin", "acta", "new", "england", "review", "clinic", "case", "medicin", "scienc", "research", "open", "world", "current"]
 )
 
 _MEDIATOR = re.compile(r"\b(il|interleukin|th|tnf|ig|cd)[\s-]?(\d{1,2}[a-z]?)\b")
@@ -113,7 +105,9 @@ def _leading_literal(phrase: str) -> str:
             return ""
         index += 1
     phrase = phrase.removeprefix(r"\b")
-    literal = re.match(r"[a-z0-9 '-]*", phrase).group()
+    run = re.match(r"[a-z0-9 '-]*", phrase)
+    assert run is not None  # the expression matches the empty string
+    literal = run.group()
     if phrase[len(literal):len(literal) + 1] in ("?", "*", "+", "{"):
         literal = literal[:-1]
     return literal

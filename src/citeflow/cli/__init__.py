@@ -17,7 +17,6 @@ from .. import __version__
 from ..errors import CiteflowError
 from ..files import WriteError as FileWriteError
 
-
 #: Which module defines each command. Modules are imported only when their command runs
 #: (or when ``--help`` lists them), so ``citeflow build`` does not pay for the HTTP stack.
 COMMAND_MODULES = {
@@ -59,11 +58,11 @@ class CiteflowGroup(click.Group):
             ctx.fail(f"No such command {name!r}.{hint}")
         return super().resolve_command(ctx, args)
 
-    def invoke(self, ctx: click.Context):  # noqa: D401
+    def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except (CiteflowError, OSError) as exc:
-            if ctx.obj and ctx.obj.get("debug") or isinstance(exc, BrokenPipeError):
+            if (ctx.obj and ctx.obj.get("debug")) or isinstance(exc, BrokenPipeError):
                 raise
             from ._output import error
 

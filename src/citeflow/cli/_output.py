@@ -9,8 +9,9 @@ text whenever it is redirected.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping, Sequence
 from enum import IntEnum
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import click
 from rich.console import Console

@@ -167,7 +167,7 @@ def rules(code: str | None) -> None:
         for rule_code in sorted(registry):
             rule = registry[rule_code]
             summary = ruledoc.summary_text(rule.doc)
-            click.echo(f"{rule.code}  {str(rule.severity):<7}  {rule.name:<38} {summary}")
+            click.echo(f"{rule.code}  {rule.severity!s:<7}  {rule.name:<38} {summary}")
         return
     chosen = registry.get(code.upper())
     if chosen is None:

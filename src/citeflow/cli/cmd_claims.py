@@ -19,8 +19,8 @@ FORMATS = ("csv", "html", "md")  # as citeflow.output.claimtable.FORMATS, withou
               help="Write the table to this file instead of standard output.")
 def claims(manuscript: Path, fmt: str | None, output: Path | None) -> None:
     """List every claim sentence with its citations and the cited titles, or "unsupported"."""
-    from ..output.claimtable import claim_table, format_rows
     from ..files import atomic_write_text
+    from ..output.claimtable import claim_table, format_rows
 
     if fmt is None:
         suffix = output.suffix.lower().lstrip(".") if output else ""

@@ -9,9 +9,17 @@ import click
 
 from ..api import Project
 from ..fixes.resolve import FreeText, ResolveResult
-from ._output import (ProgressBar, Verbosity, bibliography_entries, echo, print_candidates, say,
-                      short, verbosity)
 from . import main
+from ._output import (
+    ProgressBar,
+    Verbosity,
+    bibliography_entries,
+    echo,
+    print_candidates,
+    say,
+    short,
+    verbosity,
+)
 
 _MANUSCRIPTS = click.argument(
     "manuscripts", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)

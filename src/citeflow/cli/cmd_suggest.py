@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from ..api import Project
-from ._output import bibliography_entries, print_candidates, short
 from . import main
+from ._output import bibliography_entries, print_candidates, short
 
 
 @main.command()

@@ -46,9 +46,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from citeflow.config import DEFAULT_STYLE, Config, load_config
+from citeflow.document.markdown import escape_markdown
 from citeflow.errors import CiteflowError
 from citeflow.files import atomic_write_text
-from citeflow.document.markdown import escape_markdown
 from citeflow.pandoc import plain_text, run_pandoc
 
 SUPPORTED = (".txt", ".docx", ".html", ".htm")

@@ -336,7 +336,7 @@ class _BlockScanner:
                 self._prose(line)
         return self.blocks
 
-    def _close(self, kind: str, j: int, *, keeps_blank: bool = False) -> None:
+    def _close(self, kind: BlockKind, j: int, *, keeps_blank: bool = False) -> None:
         """A block of ``kind`` from the current line to line ``j`` (no prose content)."""
         self.blocks.append(Block(kind, self.lines[self.i][0], _line_end(self.lines, j)))
         self.i = j + 1
@@ -427,7 +427,7 @@ class _BlockScanner:
         self.previous_blank = False
         return True
 
-    def _opening(self, line: str) -> tuple[str, int]:
+    def _opening(self, line: str) -> tuple[BlockKind, int]:
         """The kind of prose block ``line`` opens and where its text starts."""
         list_match = _LIST.match(line)
         if list_match:

@@ -50,9 +50,11 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from re import Pattern
 
 from citeflow.document.citations import protected_spans
+from citeflow.document.manuscript import Block, Manuscript, context_spans, in_ranges
 from citeflow.errors import CiteflowError
 from citeflow.references.identifiers import (
     Identifier,
@@ -64,7 +66,6 @@ from citeflow.references.identifiers import (
     pii_doi,
     whole_identifier,
 )
-from citeflow.document.manuscript import Block, Manuscript, context_spans, in_ranges
 
 IDENTIFIER = "identifier"
 #: The kind of the "identifier" of an author-year citation (``simpson 2016``).
@@ -491,8 +492,8 @@ def _footnotes_holding_references(manuscript: Manuscript, found: list[Placeholde
                 markers.setdefault(match.group(1), []).append(
                     (block.source_offset(match.start()), block.source_offset(match.end() - 1) + 1))
     result = list(found)
-    for label, index in alone.items():
-        if not markers.get(label):
+    for name, index in alone.items():
+        if not markers.get(name):
             continue
         placeholder = result[index]
         block = placeholder.block
@@ -502,7 +503,7 @@ def _footnotes_holding_references(manuscript: Manuscript, found: list[Placeholde
             if manuscript.text.startswith(newline, end):
                 end += len(newline)
                 break
-        result[index] = replace(placeholder, footnote_markers=tuple(markers[label]),
+        result[index] = replace(placeholder, footnote_markers=tuple(markers[name]),
                                 footnote_span=(block.start, end))
     return result
 
@@ -555,7 +556,8 @@ def author_year_message(bibliography, identifier: Identifier) -> str:
     return f"no bibliography entry by {surname.title()} from {year[:4]}{hint}"
 
 
-def compile_patterns(patterns: Iterable[str | Pattern[str]], source: object = None) -> list[Pattern[str]]:
+def compile_patterns(patterns: Iterable[str | Pattern[str]],
+                     source: str | Path | None = None) -> list[Pattern[str]]:
     """Compile user-supplied regular expressions, naming the bad one in the error."""
     compiled: list[Pattern[str]] = []
     for pattern in patterns:

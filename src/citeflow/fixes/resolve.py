@@ -27,10 +27,31 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
+from citeflow.checks.fixes import Edit, apply_edits, citation_edits, citation_key_text
+from citeflow.claims.suggest import Suggester
+from citeflow.claims.suggestion import Suggestion
+from citeflow.config import Config, load_config
+from citeflow.document.citations import cited_keys
+from citeflow.document.manuscript import Manuscript, read_manuscript
+from citeflow.document.placeholders import (
+    AUTHOR_YEAR,
+    FREETEXT,
+    IDENTIFIER,
+    Placeholder,
+    PlaceholderItem,
+    author_year_message,
+    extra_patterns_from_config,
+    find_placeholders,
+    lookup_reference,
+)
+from citeflow.document.reflist import ReferenceList, find_markers, find_reference_list, match_item
+from citeflow.errors import CiteflowError
+from citeflow.files import FileChanged, Snapshot, atomic_write_text, read_text_exact
 from citeflow.references.bibliography import (
     Bibliography,
     Reference,
@@ -40,17 +61,7 @@ from citeflow.references.bibliography import (
     make_key,
 )
 from citeflow.references.bibtex import bibtex_addition
-from citeflow.checks.fixes import Edit, apply_edits, citation_edits, citation_key_text
-from citeflow.document.citations import cited_keys
-from citeflow.document.reflist import ReferenceList, find_markers, find_reference_list, match_item
-from citeflow.claims.suggestion import Suggestion
-from citeflow.config import Config, load_config
-from citeflow.errors import CiteflowError
-from citeflow.files import FileChanged, Snapshot, atomic_write_text, read_text_exact
 from citeflow.references.identifiers import Identifier
-from citeflow.document.manuscript import Manuscript, read_manuscript
-from citeflow.document.placeholders import FREETEXT, IDENTIFIER, Placeholder, PlaceholderItem, AUTHOR_YEAR, author_year_message, extra_patterns_from_config, find_placeholders, lookup_reference
-from citeflow.claims.suggest import Suggester
 from citeflow.sources import FetchStatus
 from citeflow.sources.registry import integrity_warning
 
@@ -194,22 +205,6 @@ class ResolveResult:
         """0 when every identifier placeholder (and reference-list item and numeric marker)
         was resolved, 1 when some are left."""
         return 1 if self.unresolved or self.unmatched else 0
-
-    def undo(self, text: str | None = None) -> str:
-        """The original text rebuilt from ``text`` (default: the new text) by putting back
-        every replaced span; equal to :attr:`original` by construction."""
-        text = self.text if text is None else text
-        pieces: list[str] = []
-        position = 0
-        shift = 0
-        for rep in self.replacements:
-            new_start = rep.start + shift
-            pieces.append(text[position:new_start])
-            pieces.append(rep.old)
-            position = new_start + len(rep.new)
-            shift += len(rep.new) - len(rep.old)
-        pieces.append(text[position:])
-        return "".join(pieces)
 
 
 # --------------------------------------------------------------------------------------
@@ -437,7 +432,7 @@ def _lookup(
                 new_refs.append(replace(reference, key=key))
                 for known in reference.identifiers():
                     fetched.setdefault(known, key)
-                concern = integrity_warning(result)
+                concern = integrity_warning(result) if result is not None else None
                 if concern:
                     concerns.append((identifier, concern))
             keys[identifier] = key

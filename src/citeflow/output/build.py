@@ -27,11 +27,11 @@ import json
 import multiprocessing
 import os
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Sequence
 
 from citeflow import __version__
 from citeflow.checks.base import Severity

@@ -16,16 +16,16 @@ import csv
 import html
 import io
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from citeflow.references.bibliography import Bibliography, load_bibliography
 from citeflow.checks.engine import CheckSettings, bibliography_paths, load_rules
 from citeflow.claims.detect import Claim, CueSet, find_claims
 from citeflow.config import Config, load_config
 from citeflow.document.manuscript import Manuscript, read_manuscript
 from citeflow.document.markdown import escape_inline
+from citeflow.references.bibliography import Bibliography, load_bibliography
 
 UNSUPPORTED = "unsupported"
 NOT_IN_BIBLIOGRAPHY = "(not in the bibliography)"

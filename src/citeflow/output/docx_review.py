@@ -118,11 +118,11 @@ def _convert(node: Any, marks: dict[int, Placement], comments: _Comments,
             stack.append(None)
             out.append(item)
         elif raw.lower() == "</mark>" and stack:
-            ids = stack.pop()
-            if ids is None:
+            closing = stack.pop()
+            if closing is None:
                 out.append(item)
             else:
-                out += [comments.end(ident) for ident in ids]
+                out += [comments.end(ident) for ident in closing]
         else:
             out.append(item)
     node[:] = out

@@ -52,21 +52,29 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from citeflow.document.citations import find_citations
 from citeflow.config import DEFAULT_STYLE, Config, load_config
-from citeflow.errors import CiteflowError
-from citeflow.pandoc import run_pandoc
-from citeflow.files import atomic_write_all, read_utf8
+from citeflow.document.citations import find_citations
 from citeflow.document.manuscript import Manuscript, read_manuscript
-from citeflow.paths import bibliography_files, project_root, require_manuscript
+from citeflow.errors import CiteflowError
+from citeflow.files import atomic_write_all, read_utf8
 from citeflow.output.citeproc_input import CiteprocInput, prepare_citeproc_input
-from citeflow.output.resources import ImageKind, ImageSet, alt_texts, collect_images, restore, swap_images, typst_literal_files, write_typst_tree
+from citeflow.output.resources import (
+    ImageKind,
+    ImageSet,
+    alt_texts,
+    collect_images,
+    restore,
+    swap_images,
+    typst_literal_files,
+    write_typst_tree,
+)
 from citeflow.output.styles import lowers_subtitles, resolve_style, style_for_citeproc
 from citeflow.output.titleblock import (
     TITLE_BLOCK_CSS,
@@ -78,6 +86,8 @@ from citeflow.output.titleblock import (
     with_header,
     writer_meta,
 )
+from citeflow.pandoc import run_pandoc
+from citeflow.paths import bibliography_files, project_root, require_manuscript
 
 FORMATS = ("html", "pdf", "docx")
 REFERENCE_SECTION_TITLE = "References"
@@ -271,6 +281,7 @@ def prepare(
     # Pandoc reads only UTF-8: other bytes are named by file and line, as in `check`.
     texts = {bib: read_utf8(bib) for bib in bibliography}
     style_root: Path | None = root
+    style_where: tuple[Path | None, int | None]
     if csl is not None:
         style_name, base, style_where, style_root = str(csl), Path.cwd(), (source, None), None
     elif front.get("csl") or front.get("citation-style"):
@@ -434,7 +445,7 @@ def citeproc_ast(markdown_text: str, job: RenderJob) -> dict[str, Any]:
     return _finished_ast(*_citeproc_json(markdown_text, job), job)
 
 
-def citeproc_document(markdown_text: str, job: RenderJob) -> "_Document":
+def citeproc_document(markdown_text: str, job: RenderJob) -> _Document:
     """:func:`citeproc_ast` ready for :func:`write_outputs`, for a document not changed in between.
 
     The writers get Pandoc's JSON as Pandoc wrote it (compacted, see :meth:`_Document.of_json`);
@@ -609,14 +620,14 @@ class _Document:
     ast: dict[str, Any] | None = None
 
     @classmethod
-    def of(cls, ast: dict[str, Any], compact: bool = True) -> "_Document":
+    def of(cls, ast: dict[str, Any], compact: bool = True) -> _Document:
         blocks = json.dumps(compact_inlines(ast["blocks"]) if compact else ast["blocks"],
                             separators=(",", ":"))
         images = _IMAGE_JSON in blocks or _IMAGE_JSON in json.dumps(ast["meta"], separators=(",", ":"))
         return cls(json.dumps(ast["pandoc-api-version"]), ast["meta"], blocks,
                    ast if images else None)
 
-    def for_writer(self, images: ImageSet, fmt: str) -> "_Document":
+    def for_writer(self, images: ImageSet, fmt: str) -> _Document:
         """This document with its images as the ``fmt`` writer takes them."""
         if self.ast is None:
             return self
@@ -627,7 +638,7 @@ class _Document:
             restore(changes)
 
     @classmethod
-    def of_json(cls, text: str) -> "_Document":
+    def of_json(cls, text: str) -> _Document:
         """The document from Pandoc's JSON text (``-t json``), compacted (:func:`compact_json`).
 
         Only the metadata is parsed; the blocks stay text. The citeproc settings are dropped
@@ -649,7 +660,7 @@ class _Document:
         return cls(json.dumps(api), meta, compact_json(body[index + len(blocks_key):-1]))
 
     @classmethod
-    def _parsed(cls, text: str) -> "_Document":
+    def _parsed(cls, text: str) -> _Document:
         ast = json.loads(text)
         _drop_citeproc_meta(ast["meta"])
         return cls.of(ast)
@@ -657,7 +668,7 @@ class _Document:
     def encode(self, meta: dict[str, Any] | None = None) -> bytes:
         meta_json = json.dumps(self.meta if meta is None else meta, separators=(",", ":"))
         return (f'{{"pandoc-api-version":{self.api},"meta":{meta_json},"blocks":{self.blocks}}}'
-                .encode("utf-8"))
+                .encode())
 
     def with_front(self, meta: dict[str, Any], blocks: list[dict[str, Any]]) -> _Document:
         """This document with other metadata and ``blocks`` put before its own."""
@@ -720,7 +731,7 @@ def compile_typst(typst_markup: bytes, source: Path | None, files: dict[str, byt
         document = write_typst_tree(root, typst_markup, folder, files or {})
         for number, standard in enumerate(attempts):
             try:
-                pdf = typst.compile(str(document), root=private, format="pdf",
+                pdf = typst.compile(str(document), root=private, format="pdf",  # type: ignore[call-overload]
                                     pdf_standards=list(standard))
             except typst.TypstError as exc:
                 message = " ".join(str(getattr(exc, "message", exc)).split())
@@ -755,7 +766,7 @@ class _Place:
     job: RenderJob | None = None
 
     @classmethod
-    def of(cls, job: "RenderJob | None", source: Path | None, folder: Path | None) -> "_Place":
+    def of(cls, job: RenderJob | None, source: Path | None, folder: Path | None) -> _Place:
         if job is not None:
             return cls(job.source, job.folder.resolve(), job.project_root, job.raw_typst, job)
         folder = (folder or Path.cwd()).resolve()
@@ -813,7 +824,7 @@ def parse_formats(value: str | Iterable[str]) -> list[str]:
 
 
 def write_outputs(
-    ast: "dict[str, Any] | _Document",
+    ast: dict[str, Any] | _Document,
     formats: Iterable[str],
     outdir: str | Path,
     stem: str,

@@ -20,15 +20,17 @@ from __future__ import annotations
 import bisect
 import html
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from citeflow.references.bibliography import load_bibliography
 from citeflow.checks.base import RULES, Finding, Severity
 from citeflow.checks.engine import check_manuscript, summarize
-from citeflow.document.citations import block_citations
 from citeflow.claims.detect import block_sentences
+from citeflow.document.citations import block_citations
+from citeflow.document.manuscript import Block, Manuscript, protected_ranges
+from citeflow.document.markdown import escape_inline
 from citeflow.output.claimtable import (
     ClaimRow,
     ClaimStats,
@@ -38,9 +40,8 @@ from citeflow.output.claimtable import (
     plain_sentence,
     rows_to_markdown,
 )
-from citeflow.document.manuscript import Block, Manuscript, protected_ranges
-from citeflow.document.markdown import escape_inline
 from citeflow.output.titleblock import typst_string
+from citeflow.references.bibliography import load_bibliography
 
 # --------------------------------------------------------------------------------------
 # Colours
@@ -469,7 +470,7 @@ def highlight_markdown(manuscript: Manuscript, placements: Sequence[Placement]) 
     """
     inserts: list[tuple[int, tuple, str]] = []
     for p in placements:
-        if not p.placed:
+        if not p.placed or p.start is None:
             continue
         if p.wrapped:
             assert p.end is not None

@@ -73,7 +73,8 @@ def meta_inlines(value: Any) -> list[dict]:
     """The inlines of a metadata value, whatever its kind (a list is joined with commas)."""
     if not isinstance(value, dict):
         return []
-    kind, content = value.get("t"), value.get("c")
+    kind = value.get("t")
+    content: Any = value.get("c")
     if kind == "MetaInlines":
         return list(content)
     if kind == "MetaString":

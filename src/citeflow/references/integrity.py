@@ -199,9 +199,9 @@ def assess(work: LockedWork) -> Assessment:
                                bool(notice.doi and notice.doi in own)))
     if pubmed is not None and pubmed.found:
         for notice in pubmed.notices:
-            category, inbound = PUBMED_TYPES.get(notice.type, (Category.OTHER, True))
-            self_link = bool(notice.pmid and notice.pmid in own_pmids)
-            links.append(_Link(notice, category, inbound, self_link))
+            pubmed_category, pubmed_inbound = PUBMED_TYPES.get(notice.type, (Category.OTHER, True))
+            links.append(_Link(notice, pubmed_category, pubmed_inbound,
+                               bool(notice.pmid and notice.pmid in own_pmids)))
 
     titles = [r.title for _, r in work.found() if r.title]
     pub_types = {t.get("ui", "") for t in (pubmed.publication_types if pubmed and pubmed.found else [])}

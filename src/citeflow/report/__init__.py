@@ -7,8 +7,9 @@ folder paths are shown relative to (the current directory by default).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 from ..checks.base import Finding
 

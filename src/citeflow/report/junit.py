@@ -7,8 +7,9 @@ passes and carries the message in ``system-out``. Suppressed findings are skippe
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 from ..checks.base import Finding, Severity
 from . import display_path

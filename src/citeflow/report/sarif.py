@@ -7,8 +7,9 @@ Findings silenced by an in-manuscript ``ignore`` comment are kept as results wit
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 from .. import __version__
 from ..checks.base import RULES, Finding, Severity

@@ -19,8 +19,9 @@ escape codes.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence, TextIO
+from typing import Any, TextIO
 
 from rich.color import ColorSystem
 from rich.style import Style
@@ -94,9 +95,7 @@ def window(length: int, focus_start: int, span_start: int, width: int,
         return 0, length
     near = 0 < focus_start - span_start <= width // 2
     short = span_end is not None and span_end - focus_start <= width - 2 * _CONTEXT
-    if near:
-        left = span_start
-    elif focus_start == span_start and not short:
+    if near or (focus_start == span_start and not short):
         left = span_start
     else:
         left = focus_start - _CONTEXT
