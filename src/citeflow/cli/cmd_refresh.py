@@ -8,6 +8,7 @@ import click
 
 from ..api import Project
 from . import main
+from ._output import say
 
 
 @main.command()
@@ -27,7 +28,7 @@ def refresh(manuscripts: tuple[Path, ...], all_entries: bool) -> None:
     """
     project = Project.find(manuscripts[0] if manuscripts else None)
     result = project.refresh(manuscripts, all_entries=all_entries,
-                             on_progress=lambda text: click.echo(f"asking {text}", err=True))
+                             on_progress=lambda text: say(f"asking {text}"))
     for change in result.changes:
         click.echo(f"{', '.join(change.keys)}: {change.message}", err=True)
     for unchecked in result.unchecked:
