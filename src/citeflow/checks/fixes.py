@@ -19,11 +19,12 @@ from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from ..document.citations import KEY_PATTERN
 from ..document.placeholders import FREETEXT, Placeholder, PlaceholderItem
 from ..references.identifiers import Identifier
 
 #: A citation key that Pandoc reads without braces after ``@``.
-_PLAIN_KEY = re.compile(r"\w(?:\w|[:.#$%&\-+?<>~/](?=\w))*")
+_PLAIN_KEY = re.compile(KEY_PATTERN)
 
 
 class Applicability(Enum):

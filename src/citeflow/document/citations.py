@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 from citeflow.document.manuscript import Block, Manuscript, in_ranges, protected_ranges
 
-_KEY = r"(?:\{(?P<bkey>[^{}]+)\}|(?P<key>[\w](?:[\w]|[:.#$%&\-+?<>~/]+(?=[\w]))*))"
+#: Pandoc's citation key after ``@``: a word character, then word characters and internal
+#: punctuation (the one copy of the grammar; others build on it).
+KEY_PATTERN = r"\w(?:\w|[:.#$%&\-+?<>~/]+(?=\w))*"
+_KEY = r"(?:\{(?P<bkey>[^{}]+)\}|(?P<key>" + KEY_PATTERN + r"))"
 _AT_KEY = re.compile(r"(?<![\w\\@])(?P<minus>-?)@" + _KEY)
 # The lookahead makes sure first that the bracket closes where it should, so that a bracket
 # never closed is read once, not once for every "@" in it.

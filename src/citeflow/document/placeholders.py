@@ -53,7 +53,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from re import Pattern
 
-from citeflow.document.citations import protected_spans
+from citeflow.document.citations import KEY_PATTERN, protected_spans
 from citeflow.document.manuscript import Block, Manuscript, context_spans, in_ranges
 from citeflow.errors import CiteflowError
 from citeflow.references.identifiers import (
@@ -325,7 +325,7 @@ _ID_ITEM = re.compile(
 _ID_IN_TEXT = re.compile(r"\b(?:doi|pmid|pmcid|arxiv|isbn)\b\s*:?|doi\.org/|https?://|@", re.I)
 # A key, then nothing, white space, or a comma and white space (a locator may follow).
 _KEY_ITEM = re.compile(
-    r"^\s*+(?P<prefix>(?:[^@;]*?\s)??)-?@(?:\{[^{}]+\}|\w(?:\w|[:.#$%&\-+?<>~/](?=\w))*)"
+    r"^\s*+(?P<prefix>(?:[^@;]*?\s)??)-?@(?:\{[^{}]+\}|" + KEY_PATTERN + ")"
     r"(?=\s|,\s|\Z)",
 )
 _ANY_AUTOLINK = re.compile(r"<https?://[^\s<>]*+>", re.I)
