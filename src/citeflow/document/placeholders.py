@@ -50,6 +50,7 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from pathlib import Path
 from re import Pattern
 
@@ -67,10 +68,40 @@ from citeflow.references.identifiers import (
     whole_identifier,
 )
 
-IDENTIFIER = "identifier"
+
+class PlaceholderKind(str, Enum):
+    """Whether a placeholder names the work (identifier) or only says one is missing."""
+
+    IDENTIFIER = "identifier"
+    FREETEXT = "freetext"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class PlaceholderForm(str, Enum):
+    """How a placeholder was written. Values compare equal to their text."""
+
+    BRACKET = "bracket"          # [doi:10.1/x], [see pmid:1, p. 3; @key]
+    PARENTHESIS = "parenthesis"  # (doi: 10.1/x), (PMID 1, PMID 2)
+    URL = "url"                  # a resolver, database or publisher link in running text
+    LABEL = "label"              # doi: 10.1/x, PMID 123, PMC123 in running text
+    INTEXT = "intext"            # @doi:10.1/x outside brackets
+    LINK = "link"                # [text](https://doi.org/...)
+    AUTHOR_YEAR = "authoryear"   # (Simpson et al., 2016)
+    NARRATIVE = "narrative"      # Simpson et al. (2016)
+    FREETEXT = "freetext"        # [citation needed]
+    NOTE = "note"                # (Note: citations would be inserted here.)
+    EXTRA = "extra"              # a pattern of [placeholders] extra
+
+    def __str__(self) -> str:
+        return self.value
+
+
+IDENTIFIER = PlaceholderKind.IDENTIFIER
 #: The kind of the "identifier" of an author-year citation (``simpson 2016``).
 AUTHOR_YEAR = "authoryear"
-FREETEXT = "freetext"
+FREETEXT = PlaceholderKind.FREETEXT
 
 
 @dataclass(frozen=True)
@@ -107,12 +138,12 @@ class Placeholder:
     sentence and paragraph it belongs to).
     """
 
-    kind: str
+    kind: PlaceholderKind
     start: int
     end: int
     text: str
     items: tuple[PlaceholderItem, ...] = ()
-    form: str = ""
+    form: PlaceholderForm | str = ""
     block: Block | None = field(default=None, compare=False, repr=False)
     content_start: int = 0
     content_end: int = 0
@@ -601,7 +632,8 @@ def block_placeholders(
             return False
         return not taken.overlaps(start, end)
 
-    def add(kind: str, start: int, end: int, form: str, items: tuple[PlaceholderItem, ...] = (),
+    def add(kind: PlaceholderKind, start: int, end: int, form: str,
+            items: tuple[PlaceholderItem, ...] = (),
             kept_text: str = "") -> None:
         taken.add(start, end)
         source_start = block.source_offset(start)
@@ -613,7 +645,7 @@ def block_placeholders(
                 end=source_end,
                 text=manuscript.text[source_start:source_end],
                 items=items,
-                form=form,
+                form=PlaceholderForm(form),
                 block=block,
                 content_start=start,
                 content_end=end,
