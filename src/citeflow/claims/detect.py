@@ -25,6 +25,7 @@ from typing import Any
 from citeflow.claims.data import load_data
 from citeflow.document.citations import protected_spans
 from citeflow.document.manuscript import PARAGRAPH_CONTEXT, Block, Manuscript, context_spans
+from citeflow.references.identifiers import DOI_PREFIX
 
 # --------------------------------------------------------------------------------------
 # Segmentation
@@ -606,7 +607,7 @@ _MASKABLE_PARTS = (
     (r"\(\s*(?:doi|pmid|pmcid)\s*:[^)]*\)", ")"),
     (r"(?<![\w\\])-?@[\w{][^\s,;\]]*"  # in-text citations
      r"|https?://\S+"
-     r"|\b10\.\d{4,9}/\S+"  # bare DOIs
+     r"|\b" + DOI_PREFIX + r"/\S+"  # bare DOIs
      r"|\\[A-Za-z]+\*?(?:\{[^{}]*\})?"  # LaTeX commands: \label{fig:x}, \autoref{...}
      r"|\]\([^()]*\.(?:png|jpe?g|gif|svg|pdf|tiff?)\)", None),  # image targets with spaces
 )

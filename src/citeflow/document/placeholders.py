@@ -58,6 +58,7 @@ from citeflow.document.citations import KEY_PATTERN, protected_spans
 from citeflow.document.manuscript import Block, Manuscript, context_spans, in_ranges
 from citeflow.errors import CiteflowError
 from citeflow.references.identifiers import (
+    DOI_PREFIX,
     Identifier,
     InvalidIdentifier,
     Mention,
@@ -386,7 +387,7 @@ def _may_hold_identifier(content: str) -> bool:
     """False when ``content`` cannot hold an identifier label or link."""
     return _HOLDS_IDENTIFIER.search(content) is not None
 # <https://doi.org/10....>: the opening, then a run without ">" or white space up to ">".
-_AUTOLINK_HEAD = re.compile(r"<" + _DOI_URL + r"10\.\d{4,9}/", re.I)
+_AUTOLINK_HEAD = re.compile(r"<" + _DOI_URL + DOI_PREFIX + "/", re.I)
 _AUTOLINK_STOP = re.compile(r"[>\s]")
 _INTEXT = re.compile(
     r"(?<![\w\\@\[])(?P<minus>-?)@(?P<key>(?P<kind>doi|pmid|pmcid|arxiv|isbn):"
