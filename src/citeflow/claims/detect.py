@@ -472,6 +472,8 @@ def _is_advice(text: str) -> bool:
     """
     if _ADVICE_BODY.match(text):
         return True
+    if ":" not in text:  # no label
+        return False
     letter = _LETTER.search(text)
     first_letter = letter.start() if letter else len(text)
     # A label's letters are in its last two words, so its colon comes before the end of
