@@ -24,14 +24,8 @@ DATA = Path(__file__).parent / "data" / "forms"
 FRONT = "---\ntitle: Forms\nbibliography: refs.bib\n---\n"
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    """Never touch the network or a shared cache; no project config from above."""
-    monkeypatch.setenv("CITEFLOW_CACHE_DIR", str(tmp_path / "cache"))
-    for name in ("CROSSREF", "DOI", "EUTILS", "IDCONV"):
-        monkeypatch.setenv(f"CITEFLOW_{name}_URL", "http://127.0.0.1:9/unreachable")
-    monkeypatch.delenv("CITEFLOW_OFFLINE", raising=False)
-    (tmp_path / "citeflow.toml").write_text("", encoding="utf-8")
+# Never touch the network or a shared cache; no project config from above.
+pytestmark = pytest.mark.usefixtures("unreachable_sources")
 
 
 @pytest.fixture
