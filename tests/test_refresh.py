@@ -17,6 +17,7 @@ from pytest_httpserver import HTTPServer
 import citeflow
 from citeflow.cli import main
 from citeflow.references.lock import load_lock
+from progress_recorder import Recorder
 from registry_stub import DATA, Registries
 
 WAKEFIELD = "doi:10.1016/s0140-6736(97)11096-0"
@@ -215,3 +216,25 @@ def test_refresh_refuses_to_run_offline(project, registries, monkeypatch):
     assert result.exit_code == 2
     assert result.stderr.strip() == "citeflow: error: refresh asks the registries, but CITEFLOW_OFFLINE is set"
     assert not (project / "citeflow.lock").exists() and registries.requests == {}
+
+
+def test_refresh_reports_each_phase_to_a_progress_bar(project, registries, monkeypatch):
+    recorder = Recorder()
+    result = citeflow.Project.find(project).refresh(progress=recorder)
+    starts = [call for call in recorder.calls if call[0] == "start"]
+    # one phase per registry's batched lookup, named after it, counting what it asks for
+    assert {label.split(":")[0] for _, _, label in starts} == {"Crossref", "PubMed"}
+    for _, total, label in starts:
+        assert label.endswith(f": {total} DOIs") or label.endswith(f": {total} PMIDs")
+    advanced = [call[1] for call in recorder.calls if call[0] == "advance"]
+    assert WAKEFIELD in advanced and HCQ in advanced
+    assert sum(total for _, total, _ in starts) == len(advanced)
+    assert result.written
+    # In a log each phase is a line; on a terminal a bar takes their place (none with --quiet).
+    logged = run("refresh")
+    assert "asking Crossref:" in logged.stderr
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich: treat stderr as a terminal
+    shown = run("refresh")
+    assert "asking Crossref:" not in shown.stderr and "Crossref:" in shown.stderr
+    quiet = run("--quiet", "refresh")
+    assert "Crossref:" not in quiet.stderr and quiet.exit_code == 0

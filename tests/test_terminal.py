@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from citeflow.cli import main
+from progress_recorder import Recorder
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "check"
@@ -119,16 +120,6 @@ def test_resolve_reports_its_fetching_to_a_progress_hook(project):
     import citeflow
 
     shutil.copy(ROOT / "manuscripts" / "dupilumab-arthralgia-draft.md", project / "manuscripts")
-
-    class Recorder:
-        def __init__(self):
-            self.calls = []
-
-        def start(self, total, label=None):
-            self.calls.append(("start", total, label))
-
-        def advance(self, result):
-            self.calls.append(("advance", str(result.identifier), result.status))
 
     recorder = Recorder()
     result = citeflow.Project.find(project).resolve(

@@ -35,11 +35,12 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from .config import Config, load_config
 from .document.manuscript import Manuscript, parse_manuscript, read_manuscript
 from .errors import CiteflowError
+from .progress import Progress, ReportingFetcher
 
 if TYPE_CHECKING:  # imported lazily at run time: `import citeflow` stays cheap
     from .checks.base import Finding, Severity, Suggestion
@@ -190,37 +191,6 @@ class CiteResult:
     def exit_code(self) -> int:
         """1 when an identifier could not be resolved, else 0."""
         return 1 if self.failed else 0
-
-
-class Progress(Protocol):
-    """What long-running calls report progress to (``Project.resolve(progress=...)``): the
-    number of steps once known, then each step done. The command line's progress bar is
-    one; anything with these two methods will do."""
-
-    def start(self, total: int, label: str | None = None) -> None: ...
-
-    def advance(self, *args: Any) -> None: ...
-
-
-@dataclass
-class _ReportingFetcher:
-    """A fetcher that tells a :class:`Progress` how many identifiers it fetches and each
-    one done."""
-
-    inner: Any
-    progress: Progress
-
-    def fetch_many(self, identifiers: Iterable[Any], on_result: Callable[[Any], None] | None = None
-                   ) -> dict:
-        wanted = list(identifiers)
-        self.progress.start(len(wanted), "Fetching metadata")
-
-        def done(result: Any) -> None:
-            self.progress.advance(result)
-            if on_result is not None:
-                on_result(result)
-
-        return self.inner.fetch_many(wanted, on_result=done)
 
 
 # --------------------------------------------------------------------------------------
@@ -423,7 +393,7 @@ class Project:
 
         with Fetcher(self.config, offline=True if offline else None) as inner:
             return resolve_manuscript(manuscript, self.config, offline=offline, write=write,
-                                      fetcher=_ReportingFetcher(inner, progress),
+                                      fetcher=ReportingFetcher(inner, progress, "Fetching metadata"),
                                       bibliography=_path(bibliography), picks=picks,
                                       original=original)
 
@@ -500,9 +470,13 @@ class Project:
 
     def refresh(self, sources: Iterable[str | os.PathLike[str]] = (), *, all_entries: bool = False,
                 fetcher: Any = None, write: bool = True,
-                on_progress: Callable[[str], None] | None = None) -> RefreshResult:
+                on_progress: Callable[[str], None] | None = None,
+                progress: Progress | None = None) -> RefreshResult:
         """Ask the registries about the cited works of the manuscripts (default: the project's)
         and write what they say to ``citeflow.lock`` at the project root (online).
+
+        ``on_progress`` is told each phase as text; ``progress`` (:class:`Progress`) counts
+        the identifiers each phase looks up.
 
         ``all_entries`` asks about every bibliography entry, not only the cited ones. A
         registry that cannot be asked keeps a work's previous entry; such works are listed in
@@ -515,7 +489,8 @@ class Project:
         paths = self.manuscripts(names)
         manuscripts = [self._load(path) for path in paths]
         return refresh_lock(manuscripts, self.config, all_entries=all_entries, prune=not names,
-                            fetcher=fetcher, write=write, on_progress=on_progress)
+                            fetcher=fetcher, write=write, on_progress=on_progress,
+                            progress=progress)
 
     def cite(self, identifiers: Iterable[str | Identifier], *,
              bibliography: str | os.PathLike[str] | None = None, offline: bool | None = None,

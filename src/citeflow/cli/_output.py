@@ -9,7 +9,7 @@ text whenever it is redirected.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import IntEnum
 from typing import Any
 
@@ -123,28 +123,33 @@ class ProgressBar:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    def start(self, total: int, label: str | None = None) -> None:
-        """Show the bar for ``total`` steps (when the conditions above allow)."""
-        self.stop()
+    def start(self, total: int, label: str | None = None) -> Callable[..., None]:
+        """Show a bar of ``total`` steps (when the conditions above allow) and return the
+        function that advances it. A phase started while another is running gets a bar
+        of its own below it."""
         err = console(stderr=True)
         if total < self.minimum or verbosity() <= Verbosity.QUIET or not err.is_terminal:
-            return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
+            return _ignore
+        if self._bar is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
-        self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                             MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                             transient=True)
-        self._bar.start()
-        self._task = self._bar.add_task(label or self.label, total=total)
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                                 transient=True)
+            self._bar.start()
+        bar = self._bar
+        task = self._task = bar.add_task(label or self.label, total=total)
+        return lambda *_args, **_kw: bar.advance(task)
 
     def advance(self, *_args: Any, **_kw: Any) -> None:
-        if self._bar is not None:
+        """Advance the phase started last."""
+        if self._bar is not None and self._task is not None:
             self._bar.advance(self._task)
 
     @property
@@ -154,7 +159,11 @@ class ProgressBar:
     def stop(self) -> None:
         if self._bar is not None:
             self._bar.stop()
-            self._bar = None
+            self._bar = self._task = None
+
+
+def _ignore(*_args: Any, **_kw: Any) -> None:
+    """Advances a bar that is not shown."""
 
 
 # --------------------------------------------------------------------------------------

@@ -8,7 +8,10 @@ import click
 
 from ..api import Project
 from . import main
-from ._output import say
+from ._output import ProgressBar, console, say
+
+#: Show a progress bar (on a terminal) from this many identifiers in a phase on.
+PROGRESS_FROM = 2
 
 
 @main.command()
@@ -27,8 +30,11 @@ def refresh(manuscripts: tuple[Path, ...], all_entries: bool) -> None:
     Exit status: 0 every work checked, 1 some could not be checked, 2 bad input.
     """
     project = Project.find(manuscripts[0] if manuscripts else None)
-    result = project.refresh(manuscripts, all_entries=all_entries,
-                             on_progress=lambda text: say(f"asking {text}"))
+    # On a terminal the bar shows each phase; in a log (CI) each phase is a line.
+    terminal = console(stderr=True).is_terminal
+    with ProgressBar("Asking the registries", minimum=PROGRESS_FROM) as bar:
+        result = project.refresh(manuscripts, all_entries=all_entries, progress=bar,
+                                 on_progress=None if terminal else lambda text: say(f"asking {text}"))
     for change in result.changes:
         click.echo(f"{', '.join(change.keys)}: {change.message}", err=True)
     for unchecked in result.unchecked:

@@ -7,6 +7,12 @@ own (:func:`batch_safe`). Each listed work is the same record ``/works/{doi}`` g
 is kept as that single answer (:func:`work_envelope`, without the reference list, which
 citeflow never reads).
 
+Crossref's ``select=`` parameter, which would trim the answer to named fields, is not used:
+two fields the lock and the preprint rule read, ``subtype`` (``posted-content/preprint``) and
+``institution`` (bioRxiv, medRxiv), cannot be selected, and Crossref's advice is to select
+only when a handful of fields is needed. The reference list, the bulk of a record, is dropped
+from what is kept instead, and an answer over the size limit falls back to single lookups.
+
 Crossref holds most journal DOIs. Its record carries what the checks need beyond the
 citation itself: ``updated-by`` (a retraction or correction notice points at this work),
 ``update-to`` (this work is such a notice) and ``relation`` (preprint <-> published version,
