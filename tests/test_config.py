@@ -88,3 +88,29 @@ def test_a_value_of_the_wrong_kind_is_named_in_pyproject(tmp_path):
 def test_the_sample_configuration_is_valid():
     root = Path(__file__).resolve().parents[1]
     assert load_config(root).path == root / "citeflow.toml"
+
+
+def test_environment_variables_come_from_the_schema_and_override_the_file(tmp_path, monkeypatch):
+    from citeflow.config import SCHEMA
+    from citeflow.sources import SourceSettings
+
+    (tmp_path / "citeflow.toml").write_text(
+        "[sources]\ntimeout = 7\ncrossref_url = \"http://file.example\"\noffline = false\n",
+        encoding="utf-8")
+    config = load_config(tmp_path)
+    settings = SourceSettings.from_config(config, env={"CITEFLOW_TIMEOUT": "2.5", "CITEFLOW_OFFLINE": "yes"})
+    assert (settings.timeout, settings.crossref_url, settings.offline) == (2.5, "http://file.example", True)
+    assert SourceSettings.from_config(config, env={}).timeout == 7
+    # every variable the sources read is the `env` of a schema key, so the docs list them all
+    named = {spec.env for section in SCHEMA.values() for spec in section.values() if spec.env}
+    assert {"CITEFLOW_TIMEOUT", "CITEFLOW_OFFLINE", "CITEFLOW_CACHE_DIR", "NCBI_API_KEY"} <= named
+
+
+def test_a_bad_environment_value_names_the_variable(tmp_path, monkeypatch):
+    (tmp_path / "citeflow.toml").write_text("", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CITEFLOW_TIMEOUT", "soon")
+    result = CliRunner().invoke(main, ["cite", "--offline", "doi:10.7554/eLife.01567"])
+    assert result.exit_code == 2
+    assert "CITEFLOW_TIMEOUT must be a number, not 'soon'" in result.output
+    assert "Traceback" not in result.output

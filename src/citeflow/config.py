@@ -13,7 +13,7 @@ Settings are merged in one order, each layer overriding the one before:
 3. a manuscript's front matter, for what belongs to one manuscript (``bibliography``,
    ``csl``; paths relative to the manuscript's folder);
 4. environment variables (``CITEFLOW_*``, ``NCBI_API_KEY``: the ``env`` column of
-   :data:`SCHEMA`);
+   :data:`SCHEMA`, applied by :meth:`Config.setting`, the one place they are read);
 5. command-line options and keyword arguments of the Python API.
 
 Recognised keys (all optional)::
@@ -27,7 +27,7 @@ Recognised keys (all optional)::
     [sources]          # crossref_url, doi_url, eutils_url, idconv_url, biorxiv_url, crossref_batch,
                        # crossref_concurrency, workers, ncbi_api_key, timeout,
                        # max_response_mb, retries, backoff, max_retry_after, retry_budget,
-                       # breaker_failures, redirect_hosts, rate_limits (see citeflow.sources)
+                       # breaker_failures, redirect_hosts, rate_limits, offline (see citeflow.sources)
     [cache]            # dir (default: the user cache directory), ttl_days, notfound_ttl_days
     [placeholders]     # extra = ["regex", ...] (free-text)
     [check]            # fail_on, select, ignore, suggest, placeholders, lock_max_age_days,
@@ -42,6 +42,7 @@ import difflib
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,28 @@ class Key:
         names = {str: "a string", int: "a number", float: "a number", bool: "true or false",
                  list: "a list of strings", dict: "a table"}
         return " or ".join(dict.fromkeys(names[kind] for kind in self.kinds))
+
+    def from_environment(self, raw: str) -> Any:
+        """The value of this key's environment variable, read as the key's kind; a value
+        that is not of that kind is an error naming the variable."""
+        text = raw.strip()
+        if bool in self.kinds:
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+        elif int in self.kinds or float in self.kinds:
+            try:
+                return int(text) if self.kinds == (int,) else float(text)
+            except ValueError:
+                pass
+        elif str in self.kinds:
+            return text
+        raise CiteflowError(f"environment variable {self.env} must be {self.describe()}, not {raw!r}")
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
 
 
 _NUMBER = (int, float)
@@ -108,6 +131,7 @@ SCHEMA: dict[str | None, dict[str, Key]] = {
         "redirect_hosts": Key((list,), "hosts doi.org may redirect to"),
         "rate_limits": Key((dict,), "requests per second by host"),
         "ncbi_api_key": Key(_TEXT, "NCBI API key (10 requests/s instead of 3)", "NCBI_API_KEY"),
+        "offline": Key((bool,), "never ask the network; answer from the cache only", "CITEFLOW_OFFLINE"),
     },
     "cache": {
         "dir": Key(_TEXT, "metadata cache folder", "CITEFLOW_CACHE_DIR"),
@@ -228,7 +252,7 @@ class Config:
 
     @property
     def mailto(self) -> str | None:
-        return os.environ.get("CITEFLOW_MAILTO") or self.data.get("mailto") or None
+        return self.setting(None, "mailto") or None
 
     @property
     def render_trusted(self) -> bool:
@@ -238,6 +262,18 @@ class Config:
         if not isinstance(value, bool):
             raise CiteflowError("[render] trusted must be true or false", self.path)
         return value
+
+    def setting(self, section: str | None, key: str, default: Any = None,
+                env: Mapping[str, str] | None = None) -> Any:
+        """One setting, merged in the documented order: the environment variable of the
+        key (:data:`SCHEMA`'s ``env``; a set, non-empty variable wins and is read as the
+        key's kind), else the configuration file, else ``default``."""
+        spec = SCHEMA[section][key]
+        environment = os.environ if env is None else env
+        if spec.env and environment.get(spec.env, "").strip():
+            return spec.from_environment(environment[spec.env])
+        table = self.data if section is None else self.section(section)
+        return table.get(key, default)
 
     def section(self, name: str) -> dict[str, Any]:
         """A ``[name]`` table of the config, or an empty dict."""

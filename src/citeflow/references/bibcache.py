@@ -43,7 +43,7 @@ from typing import Any
 import platformdirs
 
 from citeflow import __version__
-from citeflow.config import Config
+from citeflow.config import SCHEMA, Config
 from citeflow.errors import CiteflowError
 from citeflow.files import atomic_write_bytes
 from citeflow.references.reference import BibliographyWarning, Reference, WarningKind
@@ -68,12 +68,13 @@ def user_cache_dir(config: Config | None = None, env: Mapping[str, str] | None =
     a manuscript repository cannot ship cache records of its own."""
     config = config or Config()
     env = os.environ if env is None else env
-    configured = env.get("CITEFLOW_CACHE_DIR") or config.section("cache").get("dir")
+    configured = config.setting("cache", "dir", None, env)
     if not configured:
         return Path(platformdirs.user_cache_dir("citeflow", appauthor=False))
     path = Path(str(configured)).expanduser()
     if not path.is_absolute():
-        path = (Path.cwd() if env.get("CITEFLOW_CACHE_DIR") else config.root) / path
+        from_environment = bool(env.get(SCHEMA["cache"]["dir"].env or "", "").strip())
+        path = (Path.cwd() if from_environment else config.root) / path
     return path
 
 

@@ -143,10 +143,6 @@ class FetchResult:
         return f"{text} ({self.url})" if self.url and self.url not in text else text
 
 
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
 @dataclass
 class SourceSettings:
     """Where and how to ask; see the module docstring for the names to set them by."""
@@ -183,10 +179,8 @@ class SourceSettings:
         sources = config.section("sources")
         cache = config.section("cache")
 
-        def pick(env_name: str | None, key: str, default: Any) -> Any:
-            if env_name and env.get(env_name):
-                return env[env_name]
-            return sources.get(key, default)
+        def pick(key: str, default: Any) -> Any:
+            return config.setting("sources", key, default, env)
 
         def number(value: Any, name: str, kind: type = float) -> Any:
             try:
@@ -199,7 +193,7 @@ class SourceSettings:
             return result
 
         cache_path = user_cache_dir(config, env)
-        api_key = env.get("NCBI_API_KEY") or sources.get("ncbi_api_key") or None
+        api_key = pick("ncbi_api_key", None) or None
         ncbi_rate = 10.0 if api_key else 3.0
         limits: dict[str, float] = {"api.crossref.org": 10.0, "api.biorxiv.org": 2.0}
         limits.update({host: ncbi_rate for host in NCBI_HOSTS})
@@ -209,44 +203,44 @@ class SourceSettings:
                                 config.path)
         for host, rate in configured.items():
             limits[str(host)] = number(rate, f"rate_limits.{host}")
-        workers = number(pick("CITEFLOW_WORKERS", "workers", 8), "workers", int)
-        crossref_batch = number(pick("CITEFLOW_CROSSREF_BATCH", "crossref_batch", crossref.BATCH_SIZE),
+        workers = number(pick("workers", 8), "workers", int)
+        crossref_batch = number(pick("crossref_batch", crossref.BATCH_SIZE),
                                 "crossref_batch", int)
-        crossref_concurrency = number(pick("CITEFLOW_CROSSREF_CONCURRENCY", "crossref_concurrency", 3),
+        crossref_concurrency = number(pick("crossref_concurrency", 3),
                                       "crossref_concurrency", int)
-        timeout = number(pick("CITEFLOW_TIMEOUT", "timeout", 20.0), "timeout")
-        max_response_mb = number(pick("CITEFLOW_MAX_RESPONSE_MB", "max_response_mb", 10.0), "max_response_mb")
+        timeout = number(pick("timeout", 20.0), "timeout")
+        max_response_mb = number(pick("max_response_mb", 10.0), "max_response_mb")
         for name, value in (("timeout", timeout), ("max_response_mb", max_response_mb)):
             if value <= 0:
                 raise CiteflowError(f"[sources] {name} must be more than 0", config.path)
-        redirect_hosts = pick(None, "redirect_hosts", list(doi.REDIRECT_HOSTS))
+        redirect_hosts = pick("redirect_hosts", list(doi.REDIRECT_HOSTS))
         if not isinstance(redirect_hosts, list) or not all(isinstance(h, str) for h in redirect_hosts):
             raise CiteflowError("[sources] redirect_hosts must be a list of host names", config.path)
         return cls(
-            crossref_url=str(pick("CITEFLOW_CROSSREF_URL", "crossref_url", crossref.DEFAULT_URL)),
-            doi_url=str(pick("CITEFLOW_DOI_URL", "doi_url", doi.DEFAULT_URL)),
-            eutils_url=str(pick("CITEFLOW_EUTILS_URL", "eutils_url", pubmed.DEFAULT_EUTILS_URL)),
-            idconv_url=str(pick("CITEFLOW_IDCONV_URL", "idconv_url", pubmed.DEFAULT_IDCONV_URL)),
-            biorxiv_url=str(pick("CITEFLOW_BIORXIV_URL", "biorxiv_url", biorxiv.DEFAULT_URL)),
+            crossref_url=str(pick("crossref_url", crossref.DEFAULT_URL)),
+            doi_url=str(pick("doi_url", doi.DEFAULT_URL)),
+            eutils_url=str(pick("eutils_url", pubmed.DEFAULT_EUTILS_URL)),
+            idconv_url=str(pick("idconv_url", pubmed.DEFAULT_IDCONV_URL)),
+            biorxiv_url=str(pick("biorxiv_url", biorxiv.DEFAULT_URL)),
             crossref_batch=max(crossref_batch, 1),
             crossref_concurrency=max(crossref_concurrency, 1),
             workers=max(workers, 1),
             timeout=timeout,
             max_response_mb=max_response_mb,
-            retries=number(pick("CITEFLOW_RETRIES", "retries", 3), "retries", int),
-            backoff=number(pick("CITEFLOW_BACKOFF", "backoff", 0.5), "backoff"),
-            max_retry_after=number(pick("CITEFLOW_MAX_RETRY_AFTER", "max_retry_after", 30.0), "max_retry_after"),
-            retry_budget=number(pick("CITEFLOW_RETRY_BUDGET", "retry_budget", 60.0), "retry_budget"),
-            breaker_failures=number(pick("CITEFLOW_BREAKER_FAILURES", "breaker_failures", 5),
+            retries=number(pick("retries", 3), "retries", int),
+            backoff=number(pick("backoff", 0.5), "backoff"),
+            max_retry_after=number(pick("max_retry_after", 30.0), "max_retry_after"),
+            retry_budget=number(pick("retry_budget", 60.0), "retry_budget"),
+            breaker_failures=number(pick("breaker_failures", 5),
                                     "breaker_failures", int),
             redirect_hosts=tuple(h.strip().lower() for h in redirect_hosts if h.strip()),
-            mailto=config.mailto,
+            mailto=config.setting(None, "mailto", None, env) or None,
             ncbi_api_key=api_key,
             rate_limits=limits,
             cache_dir=cache_path,
             ttl_days=float(cache.get("ttl_days", 30.0)),
             notfound_ttl_days=float(cache.get("notfound_ttl_days", 1.0)),
-            offline=_truthy(env.get("CITEFLOW_OFFLINE", "")),
+            offline=bool(pick("offline", False)),
         )
 
 
