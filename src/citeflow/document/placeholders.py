@@ -620,176 +620,221 @@ def extra_patterns_from_config(config) -> list[Pattern[str]]:
 def block_placeholders(
     manuscript: Manuscript, block: Block, extra: list[Pattern[str]] | None = None
 ) -> list[Placeholder]:
-    """The placeholders of one prose block."""
-    content = block.content
-    protected = protected_spans(content)
-    taken = _Spans()
-    shared = BlockText(content)
-    pairs = _Pairs(content)
-    result: list[Placeholder] = []
+    """The placeholders of one prose block.
 
-    def free(start: int, end: int) -> bool:
+    The forms are looked for in a fixed order, each taking its spans before the next looks:
+    bracketed and parenthesised identifiers, autolinks, Markdown links to a work,
+    author-year citations, identifiers in running text, in-text ``@doi:`` keys, then the
+    free-text placeholders.
+    """
+    scan = _BlockScan(manuscript, block)
+    scan.bracketed()
+    scan.parenthesised()
+    scan.autolinks()
+    scan.links_to_works()
+    scan.author_year()
+    scan.running_text()
+    scan.intext_keys()
+    scan.free_text(extra or ())
+    return scan.finish()
+
+
+class _BlockScan:
+    """One prose block being read for placeholders: its text, the spans taken so far, the
+    spans no placeholder may touch (code, math, citations) and the placeholders found.
+
+    Cheap tests of the literal text each expression needs skip most scans of plain prose.
+    Whether a candidate is free is asked before it is parsed: the inside of a bracket
+    already taken (however deeply nested) is never read again.
+    """
+
+    def __init__(self, manuscript: Manuscript, block: Block) -> None:
+        self.manuscript = manuscript
+        self.block = block
+        self.content = content = block.content
+        self.protected = protected_spans(content)
+        self.taken = _Spans()
+        self.shared = BlockText(content)
+        self.pairs = _Pairs(content)
+        self.result: list[Placeholder] = []
+        self.links = [(m.start(), m.end()) for m in _LINK_TEXT.finditer(content)] if "](" in content else []
+
+    def free(self, start: int, end: int) -> bool:
+        """True when ``start:end`` is neither protected nor taken."""
+        protected = self.protected
         if start >= end or (protected and (in_ranges(start, protected) or in_ranges(end - 1, protected))):
             return False
-        return not taken.overlaps(start, end)
+        return not self.taken.overlaps(start, end)
 
-    def add(kind: PlaceholderKind, start: int, end: int, form: str,
-            items: tuple[PlaceholderItem, ...] = (),
-            kept_text: str = "") -> None:
-        taken.add(start, end)
+    def add(self, kind: PlaceholderKind, start: int, end: int, form: str,
+            items: tuple[PlaceholderItem, ...] = (), kept_text: str = "") -> None:
+        self.taken.add(start, end)
+        block = self.block
         source_start = block.source_offset(start)
         source_end = block.source_offset(end - 1) + 1
-        result.append(
-            Placeholder(
-                kind=kind,
-                start=source_start,
-                end=source_end,
-                text=manuscript.text[source_start:source_end],
-                items=items,
-                form=PlaceholderForm(form),
-                block=block,
-                content_start=start,
-                content_end=end,
-                shared=shared,
-                kept_text=kept_text,
-            )
-        )
+        self.result.append(Placeholder(
+            kind=kind, start=source_start, end=source_end,
+            text=self.manuscript.text[source_start:source_end], items=items,
+            form=PlaceholderForm(form), block=block, content_start=start, content_end=end,
+            shared=self.shared, kept_text=kept_text))
 
-    # Cheap tests of the literal text each expression needs skip most scans of plain prose.
-    # Whether a candidate is free is asked before it is parsed: the inside of a bracket
-    # already taken (however deeply nested) is never read again.
-    links = [(m.start(), m.end()) for m in _LINK_TEXT.finditer(content)] if "](" in content else []
+    def bracketed(self) -> None:
+        """[doi:...], [@pmid:...], [see doi:..., p. 3; @key]. A bracket that holds the
+        opening of another is no placeholder itself (the inner one may be): brackets nested
+        thousands deep are read once each, not once per enclosing bracket."""
+        content = self.content
+        for start, following in _with_next(m.start() for m in _BRACKET_OPEN.finditer(content)):
+            end = self.pairs.closing(start, "[", "]")
+            if end is None or content[end : end + 1] in ("(", ":", "{") or following < end:
+                continue
+            if in_ranges(start, self.links) or not self.free(start, end):
+                continue
+            items = _parse_items(content[start + 1 : end - 1], bracket=True)
+            if items:
+                self.add(IDENTIFIER, start, end, "bracket", items)
 
-    # Bracketed identifiers: [doi:...], [@pmid:...], [see doi:..., p. 3; @key]. A bracket
-    # that holds the opening of another is no placeholder itself (the inner one may be):
-    # brackets nested thousands deep are read once each, not once per enclosing bracket.
-    for start, following in _with_next(m.start() for m in _BRACKET_OPEN.finditer(content)):
-        end = pairs.closing(start, "[", "]")
-        if end is None or content[end : end + 1] in ("(", ":", "{") or following < end:
-            continue
-        if in_ranges(start, links) or not free(start, end):
-            continue
-        items = _parse_items(content[start + 1 : end - 1], bracket=True)
-        if items:
-            add(IDENTIFIER, start, end, "bracket", items)
+    def parenthesised(self) -> None:
+        """(doi: 10.1/x), (PMID 123; doi: 10.1/y); the same for nesting."""
+        content = self.content
+        for start, following in _with_next(m.start() for m in _PAREN_OPEN.finditer(content)):
+            end = self.pairs.closing(start, "(", ")")
+            link_target = content[start - 1 : start] == "]"  # "](...)"
+            if end is None or link_target or following < end:
+                continue
+            if end - start > _LONGEST_PARENTHESIS:
+                continue  # prose, not a list of identifiers: never read again for each "(" in it
+            if not self.free(start, end):
+                continue
+            items = _parse_items(content[start + 1 : end - 1], bracket=False)
+            if items:
+                self.add(IDENTIFIER, start, end, "parenthesis", items)
 
-    # Parenthesised identifiers: (doi: 10.1/x), (PMID 123; doi: 10.1/y); the same for nesting.
-    for start, following in _with_next(m.start() for m in _PAREN_OPEN.finditer(content)):
-        end = pairs.closing(start, "(", ")")
-        link_target = content[start - 1 : start] == "]"  # "](...)"
-        if end is None or link_target or following < end:
-            continue
-        if end - start > _LONGEST_PARENTHESIS:
-            continue  # prose, not a list of identifiers: never read again for each "(" in it
-        if not free(start, end):
-            continue
-        items = _parse_items(content[start + 1 : end - 1], bracket=False)
-        if items:
-            add(IDENTIFIER, start, end, "parenthesis", items)
+    def autolinks(self) -> None:
+        """Autolinks to doi.org (protected as links, but pasted DOIs all the same), then
+        other autolinks to a work: <https://pubmed.ncbi.nlm.nih.gov/123/>."""
+        content = self.content
+        if "<" not in content:
+            return
+        for start, end in _autolinks(content):
+            if not self.taken.overlaps(start, end):
+                self.add(IDENTIFIER, start, end, "url", (_url_item(content[start + 1 : end - 1]),))
+        for match in _ANY_AUTOLINK.finditer(content):
+            if self.taken.overlaps(match.start(), match.end()) or in_ranges(match.start(), self.links):
+                continue
+            what = whole_identifier(match.group(0)[1:-1])
+            if what is not None and what.form == "url":
+                self.add(IDENTIFIER, match.start(), match.end(), "url", (_mention_item(what),))
 
-    # Autolinks to doi.org are protected as links, but they are pasted DOIs all the same.
-    for start, end in _autolinks(content) if "<" in content else ():
-        if not taken.overlaps(start, end):
-            add(IDENTIFIER, start, end, "url", (_url_item(content[start + 1 : end - 1]),))
+    def links_to_works(self) -> None:
+        """Markdown links to a work keep their text and gain the citation:
+        [Beck et al. 2020](https://doi.org/10.1056/NEJMoa1314768) -> Beck et al. 2020 [@beck2020]."""
+        content = self.content
+        for start, text_end in self.links:
+            if content[start] == "!":
+                continue
+            end = self.pairs.closing(text_end, "(", ")")
+            if end is None or (in_ranges(start, self.protected) and not in_ranges(text_end, self.protected)):
+                continue
+            target = _LINK_TITLE.sub("", content[text_end + 1 : end - 1]).strip().strip("<>")
+            what = whole_identifier(_ESCAPED.sub(r"\1", target))
+            if what is None or what.form != "url" or self.taken.overlaps(start, end):
+                continue
+            label = content[start + 1 : text_end - 1]
+            if find_identifiers(label):  # [doi: 10.1101/610741](https://...): the text only names it
+                label = ""
+            self.add(IDENTIFIER, start, end, "link", (_mention_item(what),), kept_text=label)
 
-    # Other autolinks to a work: <https://pubmed.ncbi.nlm.nih.gov/123/>.
-    for match in _ANY_AUTOLINK.finditer(content) if "<" in content else ():
-        if taken.overlaps(match.start(), match.end()) or in_ranges(match.start(), links):
-            continue
-        what = whole_identifier(match.group(0)[1:-1])
-        if what is not None and what.form == "url":
-            add(IDENTIFIER, match.start(), match.end(), "url", (_mention_item(what),))
+    def author_year(self) -> None:
+        """(Simpson et al., 2016; Smith 2019) and Simpson et al. (2016)."""
+        content = self.content
+        if "(" not in content:
+            return
+        for match in _AUTHOR_YEAR_PAREN.finditer(content):
+            end = self.pairs.closing(match.start(), "(", ")")
+            if content[match.start() - 1 : match.start()] == "]":
+                continue  # "](...)": the target of a Markdown link, not a citation
+            if end is None or end - match.start() > 400 or not self.free(match.start(), end):
+                continue
+            parts = [_AUTHOR_YEAR_ONE.match(part) for part in content[match.start() + 1:end - 1].split(";")]
+            if all(parts):
+                self.add(IDENTIFIER, match.start(), end, "authoryear",
+                         tuple(_author_year_item(m) for m in parts if m is not None))
+        for match in _NARRATIVE.finditer(content):
+            if self.free(match.start(), match.end()):
+                self.add(IDENTIFIER, match.start(), match.end(), "narrative", (_author_year_item(match),))
 
-    # Markdown links to a work keep their text and gain the citation:
-    # [Beck et al. 2020](https://doi.org/10.1056/NEJMoa1314768) -> Beck et al. 2020 [@beck2020].
-    for start, text_end in links:
-        if content[start] == "!":
-            continue
-        end = pairs.closing(text_end, "(", ")")
-        if end is None or (in_ranges(start, protected) and not in_ranges(text_end, protected)):
-            continue
-        target = _LINK_TITLE.sub("", content[text_end + 1 : end - 1]).strip().strip("<>")
-        what = whole_identifier(_ESCAPED.sub(r"\1", target))
-        if what is None or what.form != "url" or taken.overlaps(start, end):
-            continue
-        label = content[start + 1 : text_end - 1]
-        if find_identifiers(label):  # [doi: 10.1101/610741](https://...): the text only names it
-            label = ""
-        add(IDENTIFIER, start, end, "link", (_mention_item(what),), kept_text=label)
+    def running_text(self) -> None:
+        """Identifiers in running text (not the target or text of a Markdown link): links to
+        doi.org, PubMed, PMC, publishers' pages; labels such as "doi: 10...", "PMID: 123".
+        Placeholders found so far are blanked out first, so that a pasted link ends where one
+        of them begins, as it will once that one is rewritten."""
+        content = self.content
+        if not _may_hold_identifier(content):
+            return
+        for mention in find_identifiers(self.taken.blank(content)):
+            if in_ranges(mention.start, self.links):
+                continue
+            if self.free(mention.start, mention.end):
+                self.add(IDENTIFIER, mention.start, mention.end, mention.form, (_mention_item(mention),))
 
-    # Author-year citations: (Simpson et al., 2016; Smith 2019) and Simpson et al. (2016).
-    for match in _AUTHOR_YEAR_PAREN.finditer(content) if "(" in content else ():
-        end = pairs.closing(match.start(), "(", ")")
-        if content[match.start() - 1 : match.start()] == "]":
-            continue  # "](...)": the target of a Markdown link, not a citation
-        if end is None or end - match.start() > 400 or not free(match.start(), end):
-            continue
-        parts = [_AUTHOR_YEAR_ONE.match(part) for part in content[match.start() + 1:end - 1].split(";")]
-        if all(parts):
-            add(IDENTIFIER, match.start(), end, "authoryear",
-                tuple(_author_year_item(m) for m in parts if m is not None))
-    for match in _NARRATIVE.finditer(content) if "(" in content else ():
-        if free(match.start(), match.end()):
-            add(IDENTIFIER, match.start(), match.end(), "narrative", (_author_year_item(match),))
+    def intext_keys(self) -> None:
+        """In-text @doi:... outside brackets."""
+        content = self.content
+        if "@" not in content or ":" not in content:
+            return
+        for match in _INTEXT.finditer(content):
+            key = _trim_key(match.group("key"))
+            # A key running into a placeholder found before ends where that placeholder starts.
+            later = self.taken.first_start_after(match.start("key"))
+            if later is not None and later < match.start("key") + len(key):
+                key = _KEY_TAIL.sub("", key[: later - match.start("key")])
+            end = match.start("key") + len(key)
+            if self.free(match.start(), end):
+                item = _identifier_item(
+                    raw=content[match.start() : end],
+                    kind=match.group("kind"),
+                    value=key.split(":", 1)[1],
+                    suppress=bool(match.group("minus")),
+                    literal_key=key,
+                )
+                self.add(IDENTIFIER, match.start(), end, "intext", (item,))
 
-    # Identifiers in running text (not the target or text of a Markdown link): links to
-    # doi.org, PubMed, PMC, publishers' pages; labels such as "doi: 10...", "PMID: 123".
-    # Placeholders found so far are blanked out first, so that a pasted link ends where one
-    # of them begins, as it will once that one is rewritten.
-    for mention in find_identifiers(taken.blank(content)) if _may_hold_identifier(content) else ():
-        if in_ranges(mention.start, links):
-            continue
-        if free(mention.start, mention.end):
-            add(IDENTIFIER, mention.start, mention.end, mention.form, (_mention_item(mention),))
+    def free_text(self, extra: Iterable[Pattern[str]]) -> None:
+        """Notes such as "(Note: citations would be inserted here)", the markers of the
+        grammar ("[citation needed]"), "references will be added" sentences, then the
+        project's own expressions."""
+        content = self.content
+        topics = None
+        for match in _NOTE_OPEN.finditer(content):
+            end = self.pairs.closing(match.start(), "(", ")")
+            if end is None or not self.free(match.start(), end):
+                continue
+            if topics is None:  # where the topic words are, found once for all notes
+                topics = [(m.start(), m.end()) for m in _NOTE_TOPIC.finditer(content)]
+            index = bisect.bisect_left(topics, (match.end(), -1))
+            if index < len(topics) and topics[index][1] <= end:
+                self.add(FREETEXT, match.start(), end, "note")
+        for pattern, needs in _FREETEXT_NEEDS:
+            if needs is not None and not any(literal in content for literal in needs):
+                continue
+            for match in pattern.finditer(content):
+                start, end = match.start(), _rstrip_end(content, match.start(), match.end())
+                if self.free(start, end):
+                    self.add(FREETEXT, start, end, "freetext")
+        for match in _WILL_BE_ADDED.finditer(content) if _may_say_added(content) else ():
+            start, end = _sentence_bounds(self.shared.sentences, content, match.start(), match.end())
+            if self.free(start, end):
+                self.add(FREETEXT, start, end, "note")
+        for pattern in extra:
+            for match in pattern.finditer(content):
+                if self.free(match.start(), match.end()):
+                    self.add(FREETEXT, match.start(), match.end(), "extra")
 
-    # In-text @doi:... outside brackets.
-    for match in _INTEXT.finditer(content) if "@" in content and ":" in content else ():
-        key = _trim_key(match.group("key"))
-        # A key running into a placeholder found before ends where that placeholder starts.
-        later = taken.first_start_after(match.start("key"))
-        if later is not None and later < match.start("key") + len(key):
-            key = _KEY_TAIL.sub("", key[: later - match.start("key")])
-        end = match.start("key") + len(key)
-        if free(match.start(), end):
-            item = _identifier_item(
-                raw=content[match.start() : end],
-                kind=match.group("kind"),
-                value=key.split(":", 1)[1],
-                suppress=bool(match.group("minus")),
-                literal_key=key,
-            )
-            add(IDENTIFIER, match.start(), end, "intext", (item,))
-
-    # Free-text placeholders.
-    topics = None
-    for match in _NOTE_OPEN.finditer(content):
-        end = pairs.closing(match.start(), "(", ")")
-        if end is None or not free(match.start(), end):
-            continue
-        if topics is None:  # where the topic words are, found once for all notes
-            topics = [(m.start(), m.end()) for m in _NOTE_TOPIC.finditer(content)]
-        index = bisect.bisect_left(topics, (match.end(), -1))
-        if index < len(topics) and topics[index][1] <= end:
-            add(FREETEXT, match.start(), end, "note")
-    for pattern, needs in _FREETEXT_NEEDS:
-        if needs is not None and not any(literal in content for literal in needs):
-            continue
-        for match in pattern.finditer(content):
-            start, end = match.start(), _rstrip_end(content, match.start(), match.end())
-            if free(start, end):
-                add(FREETEXT, start, end, "freetext")
-    for match in _WILL_BE_ADDED.finditer(content) if _may_say_added(content) else ():
-        start, end = _sentence_bounds(shared.sentences, content, match.start(), match.end())
-        if free(start, end):
-            add(FREETEXT, start, end, "note")
-    for pattern in extra or ():
-        for match in pattern.finditer(content):
-            if free(match.start(), match.end()):
-                add(FREETEXT, match.start(), match.end(), "extra")
-
-    result.sort(key=lambda p: p.start)
-    shared.placeholders = [(p.content_start, p.content_end, p.form) for p in result]
-    return result
+    def finish(self) -> list[Placeholder]:
+        """The placeholders found, in order; the block's text learns where they are."""
+        result = sorted(self.result, key=lambda p: p.start)
+        self.shared.placeholders = [(p.content_start, p.content_end, p.form) for p in result]
+        return result
 
 
 # --------------------------------------------------------------------------------------
