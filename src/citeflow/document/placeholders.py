@@ -56,6 +56,7 @@ from re import Pattern
 
 from citeflow.document.citations import KEY_PATTERN, protected_spans
 from citeflow.document.manuscript import Block, Manuscript, context_spans, in_ranges
+from citeflow.document.sentences import covering_spans
 from citeflow.errors import CiteflowError
 from citeflow.references.identifiers import (
     DOI_PREFIX,
@@ -1045,51 +1046,10 @@ def _rstrip_end(text: str, start: int, end: int) -> int:
     return end
 
 
-_ABBREVIATIONS = frozenset(
-    ["e.g", "i.e", "al", "fig", "figs", "vs", "dr", "mr", "mrs", "ms", "prof", "approx", "etc", "cf", "no", "nos", "vol", "ref", "refs", "eq", "st", "jr", "sr"]
-)
-_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
-
-
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence in a block's prose; spans cover the whole text.
-
-    A light rule: a sentence ends at ``.``, ``!`` or ``?`` followed by space and a capital
-    letter or digit, unless the word before the full stop is a common abbreviation
-    (``e.g.``, ``et al.``, ``Fig.``).
-    """
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        end = match.start()
-        if end > start and text[end - 1].isupper() and (end - 1 == start or not _WORD_OR_DOT.match(text, end - 2)):
-            continue  # an initial: "J. Smith"
-        if text[end] == "." and _word_before(text, start, end).lower().rstrip(".") in _ABBREVIATIONS:
-            continue
-        spans.append((start, match.end()))
-        start = match.end()
-    if start < len(text) or not spans:
-        spans.append((start, len(text)))
-    return spans
-
-
-def _word_before(text: str, start: int, end: int) -> str:
-    """The run of word characters and dots that ends at ``end`` (not before ``start``), as
-    ``re.search(r"[\\w.]+$", text[start:end])`` finds it, without reading the text before
-    the run: its last characters are looked at first, and only a longer run is followed back."""
-    window = max(start, end - 24)
-    found = _WORD_AT_END.search(text, window, end)
-    if found is None:
-        return ""
-    first = found.start()
-    if first == window:
-        while first > start and _WORD_OR_DOT.match(text, first - 1):
-            first -= 1
-    return text[first:end]
-
-
-_WORD_AT_END = re.compile(r"[\w.]+\Z")
-_WORD_OR_DOT = re.compile(r"[\w.]")
+    """(start, end) of each sentence in a block's prose; spans cover the whole text. The
+    sentences are those claims are judged by (:mod:`citeflow.document.sentences`)."""
+    return covering_spans(text)
 
 
 def _sentence_bounds(spans: list[tuple[int, int]], text: str, start: int, end: int) -> tuple[int, int]:
