@@ -23,7 +23,7 @@ from registry_stub import refreshed_project, working_copy
 
 DATA = Path(__file__).parent / "data" / "support"
 CLAIMS = tomllib.loads((DATA / "claims.toml").read_text(encoding="utf-8"))
-#: Floors on the figures measured on claims.toml (docs/checks.md, "CF304"): no more false
+#: Floors on the figures measured on claims.toml (docs/claim-support.md, "Figures"): no more false
 #: hints on supported pairs than measured, and at least this share of hints on mismatched ones.
 MAX_FALSE_HINTS = 0
 MIN_MISMATCH_HINT_RATE = 0.65
@@ -116,7 +116,7 @@ def _abstracts(root: Path) -> dict[str, tuple[str, str]]:
 def test_hint_rates_on_real_claims(locked):
     """Supported pairs (a real sentence and the work whose abstract backs it) get no hint;
     mismatched pairs (a sentence with another work, and the seed's dupilumab claims with
-    every work) mostly do. The figures are in docs/checks.md."""
+    every work) mostly do. The figures are in docs/claim-support.md."""
     works = _abstracts(locked)
     supported = [(c["text"], c["key"]) for c in CLAIMS["supported"]]
     false_hints = [pair for pair in supported if compare(pair[0], *works[pair[1]]).shares_nothing]

@@ -52,6 +52,7 @@ class _State:
     root: Path
     lock: Lock | None
     cited: list[_Cited]
+    by_reference: dict[int, _Cited] | None = None
 
 
 def _state(ctx) -> _State:
@@ -419,10 +420,13 @@ def locked_work(ctx, key: str) -> tuple[LockedWork | None, str]:
     messages name it (``key (refs.bib:12)``). For rule families that read the lock too."""
     state = _state(ctx)
     ref = ctx.bibliography.get(key) if ctx.bibliography is not None else None
-    for item in state.cited:
-        if item.reference is ref:
-            return item.work, _where(state, item.reference)
-    return None, key
+    if state.lock is None or ref is None:
+        return None, key
+    by_reference = state.by_reference
+    if by_reference is None:
+        by_reference = state.by_reference = {id(item.reference): item for item in state.cited}
+    item = by_reference.get(id(ref))
+    return (item.work, _where(state, item.reference)) if item is not None else (None, key)
 
 
 assert all(code in RULES for code in ("CF107", "CF108", "CF109", "CF110", "CF111", "CF112", "CF114"))

@@ -1,12 +1,15 @@
 """Claim support rule (CF304): a cited work whose abstract shares nothing with the claim.
 
 Reads the abstracts ``citeflow refresh`` wrote into ``citeflow.lock`` and compares each
-claim with the title and abstract of every work it cites (:mod:`citeflow.claims.support`).
+sentence that cites something with the title and abstract of every work it cites
+(:mod:`citeflow.claims.support`).
 Offline, like the integrity rules: a project without a lock, or works whose abstract the
 registries did not give, get no finding.
 """
 
 from __future__ import annotations
+
+from bisect import bisect_left
 
 from ..claims.detect import masked_text
 from ..claims.support import compare
@@ -22,7 +25,7 @@ def cited_work_may_not_support_claim(ctx) -> list[Finding]:
     """The cited work may not support this claim: its abstract shares nothing material with it.
 
     Where citeflow.lock holds the abstract of a cited work (``citeflow refresh`` records it
-    from PubMed or Crossref), the claim is set against the work's title and abstract: the
+    from PubMed or Crossref), each sentence citing it is set against the work's title and abstract: the
     numbers it reports, the drugs, diseases, adverse events and outcomes it names (with the
     synonyms of candidate ranking: "joint pain" meets "arthralgia"), and its other key
     terms, leaving out words every study report uses ("patients", "significant"). When
@@ -39,16 +42,22 @@ def cited_work_may_not_support_claim(ctx) -> list[Finding]:
 
     Example:
         Dupilumab reduced the signs of atopic dermatitis in adults [@wakefield1998ileal].
-        -> CF304 the title and abstract of wakefield1998ileal (refs.bib:3) share no number,
-           drug, disease, outcome or key term with this claim (dupilumab, atopic dermatitis
-           (~atopic-dermatitis), signs, adults): check that the work supports it
+        -> CF304 the title and abstract of wakefield1998ileal (refs.bib:1) share no number,
+           drug, disease, outcome or key term with this claim (atopic dermatitis
+           (~atopic-dermatitis, ~skin-disease, ~allergy), dupilumab, adults): check that the
+           work supports it
     """
     findings: list[Finding] = []
-    for claim in ctx.claims:
-        if not claim.citations:
+    citations = sorted(ctx.citations, key=lambda c: c.start)
+    starts = [c.start for c in citations]
+    for sentence in ctx.sentences:
+        # Every sentence that cites something states what the work should back, whether or
+        # not the claim detector counts it as a claim.
+        here = citations[bisect_left(starts, sentence.start):bisect_left(starts, sentence.end)]
+        if not here:
             continue
-        text = masked_text(claim.sentence)
-        for key in claim.keys:
+        text = masked_text(sentence)
+        for key in dict.fromkeys(c.key for c in here):
             work, where = locked_work(ctx, key)
             if work is None or not work.abstract.strip():
                 continue
@@ -64,7 +73,7 @@ def cited_work_may_not_support_claim(ctx) -> list[Finding]:
             explanation = (f"compared {len(result.terms)} material terms of the claim with the "
                            f"title and the {result.abstract_words}-word abstract in citeflow.lock; "
                            "not found: " + "; ".join(f"{t} ({t.kind})" for t in result.missing))
-            citation = next(c for c in claim.citations if c.key == key)
-            findings.append(ctx.finding(citation.start, citation.end, message, sentence=claim.text,
+            citation = next(c for c in here if c.key == key)
+            findings.append(ctx.finding(citation.start, citation.end, message, sentence=sentence.text,
                                         explanation=explanation))
     return findings

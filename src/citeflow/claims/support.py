@@ -117,7 +117,10 @@ def material_terms(text: str) -> list[Term]:
         if token in seen:
             continue
         seen.add(token)
-        names, words = concepts.setdefault(word, ([], []))
+        # A concept found in words another one was found in ("dermatitis" in "atopic
+        # dermatitis") is the same term of the claim.
+        host = next((w for w, (_, known) in concepts.items() if set(stems) <= set(known)), word)
+        names, words = concepts.setdefault(host, ([], []))
         names.append(token)
         words.extend(s for s in stems if s not in words)
     for word, (names, stems) in concepts.items():
