@@ -116,3 +116,57 @@ def test_without_a_lock_the_table_has_no_status_column(project):
     (project / "citeflow.lock").unlink()
     assert "Status" not in claims("--format", "csv").splitlines()[0]
     assert "[" not in claims("--format", "text").split("mehra2020hydroxychloroquine:", 1)[1].splitlines()[0]
+
+
+def test_a_txt_output_file_gets_the_text_table(project):
+    result = CliRunner().invoke(main, ["claims", "status.md", "-o", "claims.txt"])
+    assert result.exit_code == 0, result.output
+    text = (project / "claims.txt").read_text(encoding="utf-8")
+    assert text.startswith("1. line 5: A multinational registry analysis")
+    assert "3 of 3 claim sentences cite a reference." in text
+
+
+def test_the_review_claims_table_carries_the_status(project):
+    result = CliRunner().invoke(main, ["render", "status.md", "--review", "--to", "html", "-o", "out"])
+    assert result.exit_code == 0, result.output
+    page = (project / "out" / "status.review.html").read_text(encoding="utf-8")
+    table = page[page.index("Claims table"):]
+    assert "Status" in table and f"retracted: {HCQ}" in table
+    assert "not checked: not in citeflow.lock" in table
+
+
+
+def _hcq(asked: str = "2026-01-01", **changes):
+    """The Lancet paper's recorded Crossref record, changed as a registry might show it."""
+    from citeflow.references.lock import LockedWork
+    from citeflow.sources import crossref
+    from registry_stub import DATA
+
+    message = json.loads((DATA / "crossref" / "10.1016_s0140-6736(20)31180-6.json")
+                         .read_text(encoding="utf-8"))["message"]
+    title = message["title"][0].removeprefix("RETRACTED: ")
+    kept = changes.pop("kept", None)
+    if kept is not None:  # the record as it stood before the retraction
+        message.update({"title": [title], "update-to": [],
+                        "updated-by": [u for u in message["updated-by"] if u["type"] in kept]})
+    if "prefix" in changes:
+        message["title"] = [changes.pop("prefix") + title]
+    message.update(changes)
+    record = crossref.registry_record(message, asked)
+    return LockedWork(f"doi:{record.doi}", record.doi, sources={"crossref": record})
+
+
+def test_status_names_the_strongest_finding():
+    from citeflow.references.integrity import WorkStatus, work_status
+    from citeflow.references.reference import Reference
+
+    ref = Reference("mehra2020", doi="10.1016/s0140-6736(20)31180-6")
+    always = 10**6  # days: never too old
+    concern = work_status(ref, _hcq(kept=("expression_of_concern", "correction")), always)
+    assert concern.status is WorkStatus.EXPRESSION_OF_CONCERN
+    assert str(concern) == "expression of concern: 10.1016/s0140-6736(20)31290-3 of 2020-06-03"
+    assert work_status(ref, _hcq(kept=("correction",)), always).status is WorkStatus.CORRECTED
+    assert work_status(ref, _hcq(kept=(), prefix="WITHDRAWN: "), always).status is WorkStatus.WITHDRAWN
+    assert work_status(ref, _hcq(kept=()), always).status is WorkStatus.OK
+    assert work_status(ref, _hcq(asked="2001-01-01"), 30).status is WorkStatus.NOT_CHECKED
+    assert work_status(ref, None).status is WorkStatus.NOT_CHECKED

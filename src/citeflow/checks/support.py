@@ -56,11 +56,12 @@ def cited_work_may_not_support_claim(ctx) -> list[Finding]:
         here = citations[bisect_left(starts, sentence.start):bisect_left(starts, sentence.end)]
         if not here:
             continue
-        text = masked_text(sentence)
+        text = None
         for key in dict.fromkeys(c.key for c in here):
             work, where = locked_work(ctx, key)
             if work is None or not work.abstract.strip():
                 continue
+            text = text if text is not None else masked_text(sentence)
             title = next((r.title for _, r in work.found() if r.title), "")
             result = compare(text, title, work.abstract)
             if not result.shares_nothing:

@@ -44,7 +44,7 @@ FORMATS = ("csv", "html", "md", "text")
 class WorkStatuses:
     """The status of cited works from a project's ``citeflow.lock``."""
 
-    lock: Lock | None = None
+    lock: Lock
     max_age_days: float = DEFAULT_MAX_AGE_DAYS
 
     @classmethod
@@ -59,9 +59,7 @@ class WorkStatuses:
 
     def of(self, reference) -> str:
         """``retracted: 10.1016/... of 2020-06-05``, ``ok``, ``not checked: ...``."""
-        work = self.lock.find(reference) if self.lock is not None else None
-        return str(work_status(reference, work, self.max_age_days, locked=self.lock is not None))
-
+        return str(work_status(reference, self.lock.find(reference), self.max_age_days))
 
 
 @dataclass

@@ -405,15 +405,12 @@ def _notices(notices: list[NoticeInfo]) -> str:
     return "; ".join(f"{n.identifier}" + (f" of {n.date}" if n.date else "") for n in ordered)
 
 
-def work_status(ref: Reference, work: LockedWork | None, max_age_days: float = DEFAULT_MAX_AGE_DAYS,
-                *, locked: bool = True) -> Status:
-    """The status of a cited work from what the lock holds (``work``; ``locked`` False when
-    the project has no lock at all), judged as CF107-CF112 and CF114 judge it: the strongest
+def work_status(ref: Reference, work: LockedWork | None, max_age_days: float = DEFAULT_MAX_AGE_DAYS) -> Status:
+    """The status of a cited work from what the lock holds for it (``work``, None when the
+    lock lacks it), judged as CF107-CF112 and CF114 judge it: the strongest
     finding first (retracted, withdrawn, itself a notice, possibly retracted, expression of
     concern, corrected, preprint with a published version, unknown to the registries),
     "not checked" when the lock cannot vouch for it or is older than ``max_age_days``."""
-    if not locked:
-        return Status(WorkStatus.NOT_CHECKED, f"no {LOCK_NAME}; run `citeflow refresh`")
     if not checkable(ref):
         return Status(WorkStatus.NOT_CHECKED, "no DOI, PMID or PMCID to look up")
     reason = unchecked_reason(ref, work)
