@@ -72,6 +72,8 @@ class Registries:
             self.crossref_bytes[doi] = path.read_bytes()
         for path in sorted((data / "pubmed").glob("*.xml")):
             text = path.read_text(encoding="utf-8")
+            if "<PubmedArticleSet>" in text:  # a whole recorded EFetch answer: its article
+                text = text[text.index("<PubmedArticle>"):text.rindex("</PubmedArticle>") + len("</PubmedArticle>")]
             pmid = re.search(r"<PMID[^>]*>(\d+)</PMID>", text).group(1)
             self.pubmed[pmid] = text
         self.idconv: dict[str, dict] = {}
@@ -178,3 +180,41 @@ class Registries:
             return WResponse(self.biorxiv[doi], content_type="application/json")
         return WResponse(json.dumps({"messages": [{"status": "no posts found"}], "collection": []}),
                          content_type="application/json")
+
+
+def refreshed_project(root: Path, project: Path = DATA / "project", data: Path = DATA,
+                      manuscript: str = "review.md") -> Path:
+    """A copy of ``project`` at ``root`` whose citeflow.lock `citeflow refresh` wrote from the
+    registries answering with the records in ``data``; the server is stopped afterwards."""
+    import shutil
+
+    from click.testing import CliRunner
+    from pytest_httpserver import HTTPServer
+
+    from citeflow.cli import main
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        registries = Registries(server, data)
+        shutil.copytree(project, root)
+        (root / "citeflow.toml").write_text('manuscripts = "."\nmailto = "editor@example.org"\n'
+                                            + registries.toml(), encoding="utf-8")
+        result = CliRunner().invoke(main, ["refresh", str(root / manuscript)], catch_exceptions=False,
+                                    env={"CITEFLOW_CACHE_DIR": str(root.parent / "cache")})
+        assert result.exit_code == 0, result.output
+    finally:
+        server.stop()
+    return root
+
+
+def working_copy(locked: Path, tmp_path: Path, monkeypatch) -> Path:
+    """A copy of a refreshed project to change in one test, as the working folder, with a
+    private metadata cache."""
+    import shutil
+
+    root = tmp_path / "project"
+    shutil.copytree(locked, root)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("CITEFLOW_CACHE_DIR", str(tmp_path / "cache"))
+    return root

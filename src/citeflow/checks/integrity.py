@@ -14,7 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..document.citations import Citation
-from ..references.integrity import Assessment, Certainty, NoticeInfo, assess, disagreements, notice_kind
+from ..references.integrity import (
+    DEFAULT_MAX_AGE_DAYS,
+    Assessment,
+    Certainty,
+    NoticeInfo,
+    assess,
+    checkable,
+    disagreements,
+    lock_max_age_days,
+    notice_kind,
+    primary_notice,
+    unchecked_reason,
+)
 from ..references.lock import LOCK_NAME, Lock, LockedWork, Source, days_since, load_lock
 from ..references.reference import Reference
 from .base import RULES, Finding, Severity, rule
@@ -22,7 +34,7 @@ from .fixes import Applicability, citation_key_text
 
 #: A work last checked more than this many days ago is reported by CF114
 #: (``[check] lock_max_age_days``).
-MAX_AGE_DAYS = 30
+MAX_AGE_DAYS = DEFAULT_MAX_AGE_DAYS
 
 
 @dataclass
@@ -40,6 +52,7 @@ class _State:
     root: Path
     lock: Lock | None
     cited: list[_Cited]
+    by_reference: dict[int, _Cited] | None = None
 
 
 def _state(ctx) -> _State:
@@ -111,13 +124,6 @@ def _identifiers(ref: Reference) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def _primary(notices: list[NoticeInfo]) -> NoticeInfo | None:
-    """The notice to name first: a full retraction confirmed by most sources, latest."""
-    if not notices:
-        return None
-    return max(notices, key=lambda n: (not n.partial, len({who for who, _ in n.said}), n.date or ""))
-
-
 def _others(notices: list[NoticeInfo], primary: NoticeInfo | None) -> str:
     rest = [n for n in notices if n is not primary]
     return "; also " + "; ".join(n.describe() for n in rest) if rest else ""
@@ -149,7 +155,7 @@ def retracted_work_cited(ctx) -> list[Finding]:
         verdict = item.assessment
         if verdict is None or verdict.retraction is None:
             continue
-        primary = _primary(verdict.retractions)
+        primary = primary_notice(verdict.retractions)
         if verdict.retraction is Certainty.CONFIRMED:
             what = primary.describe() if primary else verdict.retraction_evidence[0]
             message = f"{_where(state, item.reference)} is retracted: {what}"
@@ -380,17 +386,17 @@ def work_not_checked(ctx) -> list[Finding]:
            retractions or corrections; run `citeflow refresh`
     """
     state = _state(ctx)
-    checkable = [item for item in state.cited if _checkable(item.reference)]
-    if not checkable:
+    to_check = [item for item in state.cited if checkable(item.reference)]
+    if not to_check:
         return []
     if state.lock is None:
         return []  # the project has not opted in: `citeflow refresh` writes the first lock
     limit = _max_age(ctx)
     findings = []
-    for item in checkable:
+    for item in to_check:
         citation = item.citations[0]
         where = _where(state, item.reference)
-        missing = _unasked(item.reference, item.work)
+        missing = unchecked_reason(item.reference, item.work)
         if missing is not None:
             message = f"{where} {missing}: not checked for retractions or corrections; run `citeflow refresh`"
         else:
@@ -404,28 +410,23 @@ def work_not_checked(ctx) -> list[Finding]:
     return findings
 
 
-def _unasked(ref: Reference, work: LockedWork | None) -> str | None:
-    """Why the lock cannot vouch for a work (None when it can): missing, or the registry
-    that decides for its kind of identifier never answered."""
-    if work is None or not work.sources:
-        return f"is not in {LOCK_NAME}"
-    if ref.doi and work.record(Source.CROSSREF) is None and work.record(Source.DOI) is None:
-        return "has no Crossref record in the lock (Crossref could not be asked)"
-    if not ref.doi and (ref.pmid or ref.pmcid) and work.record(Source.PUBMED) is None \
-            and work.record(Source.CROSSREF) is None:
-        return "has no PubMed record in the lock (PubMed could not be asked)"
-    return None
-
-
-def _checkable(ref: Reference) -> bool:
-    """A work ``citeflow refresh`` can look up: one with a DOI, PMID or PMCID, or a journal
-    article with a title to search for."""
-    return bool(ref.doi or ref.pmid or ref.pmcid or (ref.type == "article-journal" and len(ref.title.split()) >= 3))
-
-
 def _max_age(ctx) -> float:
-    value = ctx.config.section("check").get("lock_max_age_days", MAX_AGE_DAYS) if ctx.config else MAX_AGE_DAYS
-    return float(value)
+    return lock_max_age_days(ctx.config)
+
+
+def locked_work(ctx, key: str) -> tuple[LockedWork | None, str]:
+    """What citeflow.lock holds for the work cited as ``key`` (None when the project has no
+    lock, the key is not in the bibliography or the work is not in the lock), and how
+    messages name it (``key (refs.bib:12)``). For rule families that read the lock too."""
+    state = _state(ctx)
+    ref = ctx.bibliography.get(key) if ctx.bibliography is not None else None
+    if state.lock is None or ref is None:
+        return None, key
+    by_reference = state.by_reference
+    if by_reference is None:
+        by_reference = state.by_reference = {id(item.reference): item for item in state.cited}
+    item = by_reference.get(id(ref))
+    return (item.work, _where(state, item.reference)) if item is not None else (None, key)
 
 
 assert all(code in RULES for code in ("CF107", "CF108", "CF109", "CF110", "CF111", "CF112", "CF114"))

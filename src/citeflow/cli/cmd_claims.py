@@ -8,7 +8,7 @@ import click
 
 from . import main
 
-FORMATS = ("csv", "html", "md")  # as citeflow.output.claimtable.FORMATS, without importing it here
+FORMATS = ("csv", "html", "md", "text")  # as citeflow.output.claimtable.FORMATS, without importing it here
 
 
 @main.command()
@@ -18,13 +18,14 @@ FORMATS = ("csv", "html", "md")  # as citeflow.output.claimtable.FORMATS, withou
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Write the table to this file instead of standard output.")
 def claims(manuscript: Path, fmt: str | None, output: Path | None) -> None:
-    """List every claim sentence with its citations and the cited titles, or "unsupported"."""
+    """List every claim sentence with its citations and the cited titles, or "unsupported",
+    and what citeflow.lock says of each cited work (retracted, corrected, not checked, ok...)."""
     from ..files import atomic_write_text
     from ..output.claimtable import claim_table, format_rows
 
     if fmt is None:
         suffix = output.suffix.lower().lstrip(".") if output else ""
-        fmt = {"csv": "csv", "html": "html", "htm": "html"}.get(suffix, "md")
+        fmt = {"csv": "csv", "html": "html", "htm": "html", "txt": "text"}.get(suffix, "md")
     rows = claim_table(manuscript)
     text = format_rows(rows, fmt, title=f"Claims table: {manuscript.name}")
     if output is None:

@@ -3,11 +3,15 @@
 This is the table a medical-legal reviewer signs off: one row per sentence that asserts
 something checkable (see :mod:`citeflow.claims.detect`), with the citation keys found in that
 sentence and the title of each cited reference, or ``unsupported`` when the sentence cites
-nothing. A key that is not in the bibliography shows as such instead of a title.
+nothing. A key that is not in the bibliography shows as such instead of a title. Each cited
+work also gets its status from ``citeflow.lock`` (:class:`WorkStatuses`): retracted,
+expression of concern, corrected, withdrawn, preprint (with the published version), not
+checked (not in the lock, or checked longer ago than ``[check] lock_max_age_days``) or ok,
+judged by :func:`citeflow.references.integrity.work_status` as the integrity rules judge it.
 
 Writers: :func:`rows_to_csv`, :func:`rows_to_markdown` (a Pandoc pipe table with every
-special character escaped, so the table renders as text whatever the sentence holds) and
-:func:`rows_to_html` (a standalone page).
+special character escaped, so the table renders as text whatever the sentence holds),
+:func:`rows_to_html` (a standalone page) and :func:`rows_to_text` (for a terminal).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from citeflow.checks.engine import CheckSettings, bibliography_paths, load_rules
 from citeflow.claims.detect import Claim, CueSet, find_claims
@@ -26,11 +31,35 @@ from citeflow.config import Config, load_config
 from citeflow.document.manuscript import Manuscript, read_manuscript
 from citeflow.document.markdown import escape_inline
 from citeflow.references.bibliography import Bibliography, load_bibliography
+from citeflow.references.integrity import DEFAULT_MAX_AGE_DAYS, lock_max_age_days, work_status
+from citeflow.references.lock import LOCK_NAME, Lock, load_lock
 
 UNSUPPORTED = "unsupported"
 NOT_IN_BIBLIOGRAPHY = "(not in the bibliography)"
 UNRESOLVED = "(identifier placeholder, not yet resolved)"
-FORMATS = ("csv", "html", "md")
+FORMATS = ("csv", "html", "md", "text")
+
+
+@dataclass
+class WorkStatuses:
+    """The status of cited works from a project's ``citeflow.lock``."""
+
+    lock: Lock
+    max_age_days: float = DEFAULT_MAX_AGE_DAYS
+
+    @classmethod
+    def of_project(cls, manuscript_path: str | Path, config: Config) -> WorkStatuses | None:
+        """The lock at the manuscript's project root, with ``[check] lock_max_age_days``;
+        None when the project has no lock (it has not asked for these checks, as with
+        CF107-CF114, and the table has no status column)."""
+        from citeflow.paths import project_root
+
+        lock = load_lock(project_root(manuscript_path, config) / LOCK_NAME)
+        return cls(lock, lock_max_age_days(config)) if lock is not None else None
+
+    def of(self, reference) -> str:
+        """``retracted: 10.1016/... of 2020-06-05``, ``ok``, ``not checked: ...``."""
+        return str(work_status(reference, self.lock.find(reference), self.max_age_days))
 
 
 @dataclass
@@ -39,7 +68,9 @@ class ClaimRow:
 
     ``keys`` are the cited keys, then the identifiers of identifier placeholders
     (``doi:10.1056/...``); ``titles`` runs parallel: the reference's title and year,
-    :data:`NOT_IN_BIBLIOGRAPHY` for a key the bibliography lacks, or :data:`UNRESOLVED`.
+    :data:`NOT_IN_BIBLIOGRAPHY` for a key the bibliography lacks, or :data:`UNRESOLVED`;
+    so does ``statuses``: what citeflow.lock says of each work ("" where there is no
+    bibliography entry to look up, or the table was built without statuses).
     """
 
     number: int
@@ -48,6 +79,7 @@ class ClaimRow:
     cue: str = ""
     keys: list[str] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
 
     @property
     def supported(self) -> bool:
@@ -59,6 +91,11 @@ class ClaimRow:
         if not self.keys:
             return UNSUPPORTED
         return "\n".join(self.titles)
+
+    @property
+    def status(self) -> str:
+        """The status of each cited work, one per line ("" without a citation)."""
+        return "\n".join(self.statuses)
 
 
 @dataclass(frozen=True)
@@ -101,48 +138,65 @@ def _title(bibliography: Bibliography | None, key: str) -> str:
     return f"{title} ({ref.year})" if ref.year else title
 
 
-def _placeholder_support(placeholder, bibliography: Bibliography | None) -> list[tuple[str, str]]:
-    """(label, title) for each identifier in an identifier placeholder."""
+def _placeholder_support(placeholder, bibliography: Bibliography | None) -> list[tuple[str, str, Any]]:
+    """(label, title, bibliography entry or None) for each identifier in an identifier
+    placeholder."""
     pairs = []
     for item in placeholder.items:
         if item.identifier is not None:
             ref = bibliography.find(item.identifier) if bibliography is not None else None
             title = _title(bibliography, ref.key) if ref is not None else UNRESOLVED
-            pairs.append((str(item.identifier), title))
+            pairs.append((str(item.identifier), title, ref))
         elif item.key:
-            pairs.append((item.key, _title(bibliography, item.key)))
+            pairs.append((item.key, _title(bibliography, item.key), _entry(bibliography, item.key)))
         else:
-            pairs.append((item.raw, UNRESOLVED))
+            pairs.append((item.raw, UNRESOLVED, None))
     return pairs
 
 
+def _entry(bibliography: Bibliography | None, key: str):
+    return bibliography.get(key) if bibliography is not None else None
+
+
 def row_for_claim(number: int, claim: Claim, manuscript: Manuscript,
-                  bibliography: Bibliography | None) -> ClaimRow:
-    """One table row: the claim's cited keys (and identifier placeholders) with titles."""
-    support = [(key, _title(bibliography, key)) for key in claim.keys]
+                  bibliography: Bibliography | None,
+                  statuses: WorkStatuses | None = None) -> ClaimRow:
+    """One table row: the claim's cited keys (and identifier placeholders) with titles and,
+    with ``statuses``, what citeflow.lock says of each work."""
+    support = [(key, _title(bibliography, key), _entry(bibliography, key)) for key in claim.keys]
     for placeholder in claim.placeholders:
         support += _placeholder_support(placeholder, bibliography)
-    support = list(dict.fromkeys(support))
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for label, title, ref in support:
+        if (label, title) not in seen:
+            seen.add((label, title))
+            unique.append((label, title, ref))
     return ClaimRow(
         number=number,
         line=manuscript.line_col(claim.start)[0],
         sentence=plain_sentence(claim.text),
         cue=str(claim.cue),
-        keys=[label for label, _ in support],
-        titles=[title for _, title in support],
+        keys=[label for label, _, _ in unique],
+        titles=[title for _, title, _ in unique],
+        statuses=[statuses.of(ref) if statuses is not None and ref is not None else ""
+                  for _, _, ref in unique],
     )
 
 
 def claim_rows(manuscript: Manuscript, bibliography: Bibliography | None,
-               claims: Iterable[Claim] | None = None, cues: CueSet | None = None) -> list[ClaimRow]:
+               claims: Iterable[Claim] | None = None, cues: CueSet | None = None,
+               statuses: WorkStatuses | None = None) -> list[ClaimRow]:
     """The claims table of a manuscript.
 
     ``claims`` are the check engine's claims when a check has already run (they are the
     same :func:`citeflow.claims.detect.find_claims` records); otherwise they are found here.
+    ``statuses`` gives each cited work its status from citeflow.lock.
     """
     if claims is None:
         claims = find_claims(manuscript, cues)
-    return [row_for_claim(n, c, manuscript, bibliography) for n, c in enumerate(claims, start=1)]
+    return [row_for_claim(n, c, manuscript, bibliography, statuses)
+            for n, c in enumerate(claims, start=1)]
 
 
 def cues_from_config(config: Config) -> CueSet:
@@ -156,57 +210,81 @@ def claim_table(manuscript_path: str | Path, config: Config | None = None) -> li
     manuscript = read_manuscript(manuscript_path)
     config = config or load_config(manuscript_path)
     bibliography = load_bibliography(bibliography_paths(manuscript, config))
-    return claim_rows(manuscript, bibliography, cues=cues_from_config(config))
+    return claim_rows(manuscript, bibliography, cues=cues_from_config(config),
+                      statuses=WorkStatuses.of_project(manuscript_path, config))
 
 
 # --------------------------------------------------------------------------------------
 # Writers
 
 HEADERS = ("#", "Line", "Claim", "Citations", "Cited references")
+STATUS = "Status"
 
 
-def _cells(row: ClaimRow) -> list[str]:
+def _with_status(rows: Sequence[ClaimRow]) -> bool:
+    """True when the table carries statuses (the project has a citeflow.lock)."""
+    return any(status for row in rows for status in row.statuses)
+
+
+def _headers(rows: Sequence[ClaimRow]) -> tuple[str, ...]:
+    return HEADERS + (STATUS,) if _with_status(rows) else HEADERS
+
+
+def _cells(row: ClaimRow, status: bool = False) -> list[str]:
     return [str(row.number), str(row.line), row.sentence,
-            "; ".join(row.keys), row.support]
+            "; ".join(row.keys), row.support] + ([row.status] if status else [])
 
 
 def rows_to_csv(rows: Sequence[ClaimRow]) -> str:
     """CSV with a header row; several titles in one cell are separated by newlines."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(HEADERS)
+    status = _with_status(rows)
+    writer.writerow(_headers(rows))
     for row in rows:
-        writer.writerow(_cells(row))
+        writer.writerow(_cells(row, status))
     return buffer.getvalue()
 
 
 def rows_to_markdown(rows: Sequence[ClaimRow]) -> str:
     """A pipe table; cell text is escaped so Pandoc renders it literally."""
-    lines = ["| " + " | ".join(HEADERS) + " |",
-             "|---:|---:|" + "-" * 40 + "|" + "-" * 12 + "|" + "-" * 24 + "|"]
+    status = _with_status(rows)
+    lines = ["| " + " | ".join(_headers(rows)) + " |",
+             "|---:|---:|" + "-" * 40 + "|" + "-" * 12 + "|" + "-" * 24 + "|"
+             + ("-" * 12 + "|" if status else "")]
     for row in rows:
         cells = [escape_inline(c) for c in _cells(row)[:-1]]
         cells.append(escape_inline("; ".join(row.titles)) if row.supported
                      else f"**{UNSUPPORTED}**")
+        if status:
+            cells.append(escape_inline("; ".join(row.statuses)))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def rows_to_html_table(rows: Sequence[ClaimRow]) -> str:
     """An HTML ``<table>`` element (no page around it)."""
+    with_status = _with_status(rows)
     out = ['<table class="cf-claims">', "<thead><tr>"
-           + "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS) + "</tr></thead>", "<tbody>"]
+           + "".join(f"<th>{html.escape(h)}</th>" for h in _headers(rows)) + "</tr></thead>", "<tbody>"]
     for row in rows:
         cells = [html.escape(c) for c in _cells(row)[:-1]]
         if row.supported:
             support = "<br>".join(html.escape(t) for t in row.titles)
         else:
             support = f'<strong class="cf-unsupported">{UNSUPPORTED}</strong>'
+        status = "<br>".join(f'<span class="cf-status-{_css_name(s)}">{html.escape(s)}</span>'
+                             if s else "" for s in row.statuses)
         css = "" if row.supported else ' class="cf-unsupported-row"'
         out.append(f"<tr{css}>" + "".join(f"<td>{c}</td>" for c in cells)
-                   + f"<td>{support}</td></tr>")
+                   + f"<td>{support}</td>" + (f"<td>{status}</td>" if with_status else "") + "</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)
+
+
+def _css_name(status: str) -> str:
+    """``retracted: ...`` -> ``retracted``; ``not checked: ...`` -> ``not-checked``."""
+    return re.sub(r"[^a-z]+", "-", status.split(":", 1)[0].lower()).strip("-")
 
 
 _PAGE_CSS = """body { font-family: system-ui, sans-serif; margin: 2em; }
@@ -214,7 +292,9 @@ table.cf-claims { border-collapse: collapse; width: 100%; }
 table.cf-claims th, table.cf-claims td { border: 1px solid #bbb; padding: .3em .5em;
   vertical-align: top; text-align: left; }
 tr.cf-unsupported-row td { background: #fff0f0; }
-.cf-unsupported { color: #a4000f; }"""
+.cf-unsupported, .cf-status-retracted, .cf-status-withdrawn { color: #a4000f; font-weight: bold; }
+.cf-status-possibly-retracted, .cf-status-expression-of-concern, .cf-status-a-notice,
+.cf-status-preprint, .cf-status-not-found { color: #8a5a00; }"""
 
 
 def rows_to_html(rows: Sequence[ClaimRow], title: str = "Claims table") -> str:
@@ -229,6 +309,23 @@ def rows_to_html(rows: Sequence[ClaimRow], title: str = "Claims table") -> str:
     )
 
 
+def rows_to_text(rows: Sequence[ClaimRow]) -> str:
+    """Plain text for a terminal: each claim with its line, then each cited work with its
+    title and status (or "unsupported")."""
+    out = []
+    for row in rows:
+        out.append(f"{row.number}. line {row.line}: {row.sentence}")
+        if not row.supported:
+            out.append(f"   {UNSUPPORTED}")
+        for index, key in enumerate(row.keys):
+            title = row.titles[index] if index < len(row.titles) else ""
+            status = row.statuses[index] if index < len(row.statuses) else ""
+            out.append(f"   {key}: {title}" + (f" [{status}]" if status else ""))
+    stats = claim_stats(rows)
+    out.append(f"{stats.cited} of {stats.claims} claim sentences cite a reference.")
+    return "\n".join(out) + "\n"
+
+
 def format_rows(rows: Sequence[ClaimRow], fmt: str, title: str = "Claims table") -> str:
     """The table in one of :data:`FORMATS`."""
     if fmt == "csv":
@@ -237,4 +334,6 @@ def format_rows(rows: Sequence[ClaimRow], fmt: str, title: str = "Claims table")
         return rows_to_markdown(rows)
     if fmt == "html":
         return rows_to_html(rows, title)
+    if fmt == "text":
+        return rows_to_text(rows)
     raise ValueError(f"unknown claims table format {fmt!r} (use {', '.join(FORMATS)})")

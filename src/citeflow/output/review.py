@@ -34,6 +34,7 @@ from citeflow.document.markdown import escape_inline
 from citeflow.output.claimtable import (
     ClaimRow,
     ClaimStats,
+    WorkStatuses,
     claim_rows,
     claim_stats,
     cues_from_config,
@@ -782,7 +783,8 @@ def render_review(
     if bibliography is None:
         bibliography = load_bibliography(job.bibliography, missing_ok=True)
     rows = claim_rows(job.manuscript, bibliography, getattr(result, "claims", None),
-                      cues=cues_from_config(job.config))
+                      cues=cues_from_config(job.config),
+                      statuses=WorkStatuses.of_project(source, job.config))
     findings = list(result.findings)
     placements = place_findings(job.manuscript, findings, by_sentence=True)
     # The reference list heading is written into the review document, before the appendix.

@@ -44,7 +44,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
-from citeflow.references.lock import SOURCE_NAMES, LockedWork, Notice, Relation, Source
+from citeflow.references.lock import LOCK_NAME, SOURCE_NAMES, LockedWork, Notice, Relation, Source, days_since
 from citeflow.references.reference import Reference
 
 
@@ -330,6 +330,115 @@ def concern(verdict: Assessment) -> str:
     if verdict.concerns:
         return "has an expression of concern: " + "; ".join(n.describe() for n in verdict.concerns)
     return ""
+
+
+#: A work last asked about more than this many days ago is not known to be sound
+#: (``[check] lock_max_age_days``): CF114, and "not checked" in the claims table.
+DEFAULT_MAX_AGE_DAYS = 30
+
+
+def lock_max_age_days(config) -> float:
+    """``[check] lock_max_age_days`` of ``config`` (a :class:`~citeflow.config.Config` or
+    None), else :data:`DEFAULT_MAX_AGE_DAYS`."""
+    if config is None:
+        return float(DEFAULT_MAX_AGE_DAYS)
+    return float(config.section("check").get("lock_max_age_days", DEFAULT_MAX_AGE_DAYS))
+
+
+def checkable(ref: Reference) -> bool:
+    """A work ``citeflow refresh`` can look up: one with a DOI, PMID or PMCID, or a journal
+    article with a title to search for."""
+    return bool(ref.doi or ref.pmid or ref.pmcid or (ref.type == "article-journal" and len(ref.title.split()) >= 3))
+
+
+def unchecked_reason(ref: Reference, work: LockedWork | None) -> str | None:
+    """Why the lock cannot vouch for a work (None when it can): missing, or the registry
+    that decides for its kind of identifier never answered."""
+    if work is None or not work.sources:
+        return f"is not in {LOCK_NAME}"
+    if ref.doi and work.record(Source.CROSSREF) is None and work.record(Source.DOI) is None:
+        return "has no Crossref record in the lock (Crossref could not be asked)"
+    if not ref.doi and (ref.pmid or ref.pmcid) and work.record(Source.PUBMED) is None \
+            and work.record(Source.CROSSREF) is None:
+        return "has no PubMed record in the lock (PubMed could not be asked)"
+    return None
+
+
+class WorkStatus(StrEnum):
+    """What the lock says of a cited work, in one word or phrase (the claims table)."""
+
+    RETRACTED = "retracted"
+    POSSIBLY_RETRACTED = "possibly retracted"
+    WITHDRAWN = "withdrawn"
+    NOTICE = "notice"
+    EXPRESSION_OF_CONCERN = "expression of concern"
+    CORRECTED = "corrected"
+    PREPRINT = "preprint"
+    UNKNOWN = "not found"
+    NOT_CHECKED = "not checked"
+    OK = "ok"
+
+
+@dataclass(frozen=True)
+class Status:
+    """A work's :class:`WorkStatus` and what it rests on (the notice, the published
+    version, why it was not checked)."""
+
+    status: WorkStatus
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.detail}" if self.detail else str(self.status)
+
+
+def primary_notice(notices: list[NoticeInfo]) -> NoticeInfo | None:
+    """The notice to name first: a full retraction confirmed by most sources, latest."""
+    if not notices:
+        return None
+    return max(notices, key=lambda n: (not n.partial, len({who for who, _ in n.said}), n.date or ""))
+
+
+def _notices(notices: list[NoticeInfo]) -> str:
+    """``10.1/x (PMID 1) of 2010-02-06; ...``, the primary notice first."""
+    primary = primary_notice(notices)
+    ordered = [primary] + [n for n in notices if n is not primary] if primary else []
+    return "; ".join(f"{n.identifier}" + (f" of {n.date}" if n.date else "") for n in ordered)
+
+
+def work_status(ref: Reference, work: LockedWork | None, max_age_days: float = DEFAULT_MAX_AGE_DAYS) -> Status:
+    """The status of a cited work from what the lock holds for it (``work``, None when the
+    lock lacks it), judged as CF107-CF112 and CF114 judge it: the strongest
+    finding first (retracted, withdrawn, itself a notice, possibly retracted, expression of
+    concern, corrected, preprint with a published version, unknown to the registries),
+    "not checked" when the lock cannot vouch for it or is older than ``max_age_days``."""
+    if not checkable(ref):
+        return Status(WorkStatus.NOT_CHECKED, "no DOI, PMID or PMCID to look up")
+    reason = unchecked_reason(ref, work)
+    if reason is not None or work is None:
+        return Status(WorkStatus.NOT_CHECKED, reason.removeprefix("is ").removeprefix("has ") if reason else "")
+    age = days_since(work.checked)
+    if age is not None and age > max_age_days:
+        return Status(WorkStatus.NOT_CHECKED, f"last checked {work.checked}, {age} days ago")
+    verdict = assess(work)
+    if verdict.retraction is Certainty.CONFIRMED:
+        return Status(WorkStatus.RETRACTED, _notices(verdict.retractions) or verdict.retraction_evidence[0])
+    if verdict.withdrawn:
+        return Status(WorkStatus.WITHDRAWN, _notices(verdict.withdrawals) or "; ".join(verdict.withdrawal_evidence))
+    if verdict.notice_of is not None:
+        about = f" of {', '.join(verdict.notice_targets)}" if verdict.notice_targets else ""
+        kind = notice_kind(verdict.notice_of).removeprefix("a ").removeprefix("an ")
+        return Status(WorkStatus.NOTICE, kind + about)
+    if verdict.retraction is Certainty.POSSIBLE:
+        return Status(WorkStatus.POSSIBLY_RETRACTED, "; ".join(verdict.retraction_evidence))
+    if verdict.concerns:
+        return Status(WorkStatus.EXPRESSION_OF_CONCERN, _notices(verdict.concerns))
+    if verdict.corrections or verdict.new_versions:
+        return Status(WorkStatus.CORRECTED, _notices(verdict.corrections + verdict.new_versions))
+    if verdict.published_version is not None:
+        return Status(WorkStatus.PREPRINT, f"published version {verdict.published_version.doi}")
+    if work.registries_know is False:
+        return Status(WorkStatus.UNKNOWN, "the registries do not know this work")
+    return Status(WorkStatus.OK)
 
 
 def title_says_so(title: str) -> bool:
