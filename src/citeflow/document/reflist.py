@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from citeflow.document.citations import protected_spans
 from citeflow.document.manuscript import Block, Manuscript, in_ranges
 from citeflow.references.identifiers import find_identifiers
+from citeflow.references.integrity import normalise_title
 
 _TITLE = re.compile(
     r"^(?:\d+\.?\s*)?(?:references?(?:\s+list)?|sources|bibliography|works\s+cited|literature\s+cited|"
@@ -180,7 +181,8 @@ def match_item(item: ListItem, bibliography, lookup) -> tuple[str | None, list[s
     item_words = set(words)
     scored = []
     for ref in bibliography:
-        title = _words(getattr(ref, "title", "") or "")
+        # "RETRACTED: ..." and other notice prefixes Crossref adds are not the cited title
+        title = _words(normalise_title(getattr(ref, "title", "") or ""))
         if len(title) < 3:
             continue
         contained = f" {' '.join(title)} " in text
