@@ -229,3 +229,58 @@ def test_the_api_takes_accept_parsed_and_shows_the_entries_before_writing(mmr):
     assert not result.written and path.read_text(encoding="utf-8") == (FORMS / "mmr.md").read_text(encoding="utf-8")
     assert [r.key for r in result.appended] == ["wakefield1998ileal", "zhang2021quantum"]
     assert "+@article{wakefield1998ileal," in result.diff and "-## References" in result.diff
+
+
+# --------------------------------------------------------------------------------------
+# Markers side by side, and "[n]" items on the lines of one paragraph
+
+
+def test_adjacent_markers_and_a_bracketed_list_in_one_paragraph(mmr):
+    path = mmr / "mmr.md"
+    text = path.read_text(encoding="utf-8")
+    head, _, items = text.partition("## References\n\n")
+    # "Physicians, medical journals, and editors[15][16][17][18][19] have described ..." (the
+    # article's lead), renumbered into the list; the list written "[n] ..." line after line
+    head = head.replace("found to be false.[1]", "found to be false.[1] Physicians, medical journals, "
+                        "and editors[1][4] have described Wakefield's actions as fraudulent.")
+    items = "".join("[" + line.split(". ", 1)[0] + "] " + line.split(". ", 1)[1] + "\n"
+                    for line in items.splitlines() if line)
+    path.write_text(head + "## References\n\n" + items, encoding="utf-8")
+    reflist = find_reference_list(read_manuscript(path))
+    assert [i.number for i in reflist.items] == [1, 2, 3, 4]
+    assert reflist.items[3].text.startswith("Fisher RA. The correlation")
+    result = resolve_manuscript(path, write=True, offline=True, suggest=False, accept_parsed=True)
+    written = path.read_text(encoding="utf-8")
+    assert "editors[@watson1953molecular][@fisher1925correlation] have described" in written
+    assert "## References" not in written and result.exit_code == 0
+
+
+#: Real references the reader was not written against (tests/data/forms/PROVENANCE.md):
+#: (text, first author, title start, year, journal).
+HELD_OUT = [
+    ("Abikoff H, Hechtman L, Klein RG, Weiss G, Fleiss K, Etcovitch J, Cousins L, Greenfield B, Martin D, "
+     "Pollack S. Symptomatic improvement in children with ADHD treated with long-term methylphenidate and "
+     "multimodal psychosocial treatment. J Am Acad Child Adolesc Psychiatry. 2004;43:802–11.",
+     "Abikoff, H.", "Symptomatic improvement in children", 2004, "J Am Acad Child Adolesc Psychiatry"),
+    ("Abrous DN, Koehl M, LeMoal M. Adult neurogenesis: from precursors to network and physiology. "
+     "Physiol Rev. 2005;85:523–69.", "Abrous, D. N.", "Adult neurogenesis: from precursors", 2005, "Physiol Rev"),
+    ("Adams SJ, Burton N, Cutress A, et al. Development of double blind gluten and casein free test foods "
+     "for use in an autism dietary trial. J Hum Nutr Diet. 2008;21:374.",
+     "Adams, S. J.", "Development of double blind gluten", 2008, "J Hum Nutr Diet"),
+    ("Kuhn TS. The structure of scientific revolutions. University of Chicago Press; 1962.",
+     "Kuhn, T. S.", "The structure of scientific revolutions", 1962, "University of Chicago Press"),
+    ("Mehra MR, Desai SS, Ruschitzka F, Patel AN. Hydroxychloroquine or chloroquine with or without a "
+     "macrolide for treatment of COVID-19. Lancet. 2020.", "Mehra, M. R.", "Hydroxychloroquine or chloroquine",
+     2020, "Lancet"),
+    ("Open Science Collaboration. Estimating the reproducibility of psychological science. "
+     "Science. 2015;349(6251):aac4716.", "Open Science Collaboration", "Estimating the reproducibility", 2015,
+     "Science"),
+]
+
+
+@pytest.mark.parametrize("text, author, title, year, journal", HELD_OUT)
+def test_references_the_reader_was_not_written_against(text, author, title, year, journal):
+    parsed = parse_reference_text(text)
+    assert parsed is not None
+    assert (parsed.authors[0], parsed.year, parsed.container) == (author, year, journal)
+    assert parsed.title.startswith(title)

@@ -22,6 +22,7 @@ appends them with the other fetched entries (:func:`citeflow.fixes.resolve.resol
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -120,9 +121,9 @@ def disagreements(item_text: str, parsed: ParsedReference | None, work: Mapping[
         author_agrees = bool(family) and text.startswith(f" {family} ")
     if not author_agrees:
         found.append("first author")
-    years = work_years(work)
-    year = parsed.year if parsed else None
-    if year is None or year not in years:
+    # an item the reader could not split: any year it writes
+    written_years = {parsed.year} if parsed else {int(y) for y in re.findall(r"\b(1[5-9]\d\d|20\d\d)\b", item_text)}
+    if not written_years & work_years(work):
         found.append("year")
     return found
 

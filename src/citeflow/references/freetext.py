@@ -103,6 +103,8 @@ def _authors(text: str) -> tuple[tuple[str, ...], bool]:
     else:                                                    # "Watson JD, Crick FHC"
         parts = re.split(r"\s*,\s*(?:&\s*|and\s+)?|\s+(?:&|and)\s+", text)
     people = [p for p in (_person(part) for part in parts) if p]
+    if any(len(name.split()) > 6 or re.search(r"\d|\.\s+\S{3}", name) for name in people):
+        return (), et_al  # a sentence, not a name: this is no author list
     return tuple(people), et_al
 
 
@@ -153,7 +155,7 @@ def parse_reference_text(text: str) -> ParsedReference | None:
             container = parts[2] if not re.match(r"\s*" + _YEAR, parts[2]) else ""
     authors, et_al = _authors(author_text)
     title = title.strip().rstrip(".").strip()
-    container = container.strip().rstrip(".,;").strip()
+    container = re.sub(r"[;,.]?\s*" + _YEAR + r"\s*$", "", container.strip().rstrip(".")).rstrip(".,;").strip()
     if container and re.fullmatch(r"[\d\W]*", container):
         container = ""
     if not (authors and title and year):
