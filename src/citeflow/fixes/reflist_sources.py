@@ -147,7 +147,10 @@ def _search(fetcher: Any, item: ListItem, parsed: ParsedReference | None
     """Crossref's answers for one item: the first that agrees with it (or None), all of them,
     and the reason when Crossref could not be asked."""
     query = " ".join(item.text.split())[:1000]
-    works, problem = fetcher.search_works(query, rows=SEARCH_ROWS)
+    try:
+        works, problem = fetcher.search_works(query, rows=SEARCH_ROWS)
+    except Exception as exc:  # a failing source leaves the item as written, with the reason
+        return (None, [], f"Crossref could not be asked: {exc}")
     if works is None:
         return (None, [], problem or "Crossref could not be asked")
     for work in works:
