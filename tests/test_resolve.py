@@ -383,6 +383,12 @@ WORDS = ["Dupilumab", "joint", "pain", "e.g.", "50%", "*eczema*", "@simpson2016t
          "@doi:10.1038/nrd4624", "<https://doi.org/10.1038/nrd4624>", "**", "[^1]"]
 PREFIXES = ["", "- ", "> ", "# ", "1. ", "| a | ", "[^1]: ", "    "]
 NEWLINES = ["\n", "\r\n"]
+#: Numeric markers, and the items of real reference lists (tests/data/forms) they point into.
+MARKERS = ["[1]", "[2]", "[2-3]", "[1, 3]", "[1–2]", "^2^", "¹", "⁴", "[9]"]
+LIST_ITEMS = [line.split(" ", 1)[1].strip() for name in ("mmr.md", "reflist.md")
+              for line in (DATA.parent / "forms" / name).read_text(encoding="utf-8").splitlines()
+              if re.match(r"\d\.\s", line)]
+LIST_HEADINGS = ["## References", "References", "## Sources", "### Bibliography"]
 
 
 @st.composite
@@ -390,12 +396,19 @@ def manuscripts(draw):
     newline = draw(st.sampled_from(NEWLINES))
     lines = []
     for _ in range(draw(st.integers(1, 8))):
-        tokens = draw(st.lists(st.sampled_from(WORDS + KNOWN + OTHER), min_size=1, max_size=8))
+        tokens = draw(st.lists(st.sampled_from(WORDS + KNOWN + OTHER + MARKERS), min_size=1, max_size=8))
         separators = draw(st.lists(st.sampled_from([" ", "", "  ", ", "]), min_size=len(tokens), max_size=len(tokens)))
         line = draw(st.sampled_from(PREFIXES)) + "".join(t + s for t, s in zip(tokens, separators))
         lines.append(line)
         if draw(st.booleans()):
             lines.append("")
+    if draw(st.booleans()):  # the draft's own reference list, numbered or bulleted
+        items = draw(st.lists(st.sampled_from(LIST_ITEMS), min_size=1, max_size=4, unique=True))
+        bullet = draw(st.sampled_from(["{n}. ", "[{n}] ", "- "]))
+        if draw(st.booleans()):  # a sentence citing every item: the list can go
+            lines += ["", f"As reviewed [1-{len(items)}]."]
+        lines += ["", draw(st.sampled_from(LIST_HEADINGS)), ""]
+        lines += [bullet.format(n=n) + item for n, item in enumerate(items, start=1)]
     bom = draw(st.sampled_from(["", "\ufeff"]))
     return bom + FRONT.replace("\n", newline) + newline.join(lines) + draw(st.sampled_from(["", newline]))
 
@@ -404,7 +417,8 @@ def manuscripts(draw):
 @given(text=manuscripts())
 def test_undoing_the_replacements_gives_back_the_input(project, text):
     path = write(project / "prop.md", text)
-    result = resolve_manuscript(path, write=True, offline=True, suggest=False)
+    # accept_parsed: items of a reference list the bibliography lacks are added as written
+    result = resolve_manuscript(path, write=True, offline=True, suggest=False, accept_parsed=True)
     written = path.read_bytes().decode("utf-8")
     assert written == result.text
     for rep in result.replacements:
@@ -412,12 +426,14 @@ def test_undoing_the_replacements_gives_back_the_input(project, text):
         link = re.match(r"\[(.*)\]\(", rep.old)
         kept = f"(?:{re.escape(link.group(1))} )?" if link else ""  # a link keeps its text
         if rep.new == "":  # a footnote that held only a reference goes; its marker is cited
-            assert rep.old.startswith("[^1]:"), rep.old
+            # ... and so does a reference list whose every item is in the bibliography
+            assert rep.old.startswith("[^1]:") or rep.old.lstrip("#\ufeff ").startswith(
+                tuple(h.lstrip("# ") for h in LIST_HEADINGS)), rep.old
             continue
         assert re.fullmatch(kept + r"\[[^\[\]]*@[^\[\]]*\]|-?@\S+", rep.new), rep.new
     assert put_back(written, result.replacements) == text
-    again = resolve_manuscript(path, write=True, offline=True, suggest=False)
-    assert not again.changed
+    again = resolve_manuscript(path, write=True, offline=True, suggest=False, accept_parsed=True)
+    assert not again.changed and not again.appended
 
 
 # --------------------------------------------------------------------------------------

@@ -368,8 +368,8 @@ class Project:
     def resolve(self, source: Source, *, write: bool = False, offline: bool = False,
                 bibliography: str | os.PathLike[str] | None = None,
                 picks: dict[int, str] | None = None, fetcher: Any = None,
-                original: str | None = None, progress: Progress | None = None
-                ) -> ResolveResult:
+                original: str | None = None, progress: Progress | None = None,
+                accept_parsed: bool = False) -> ResolveResult:
         """Resolve identifier placeholders to ``[@key]``; fetch what the bibliography lacks.
 
         Without ``write`` nothing is written and :attr:`ResolveResult.diff` shows what would
@@ -377,7 +377,9 @@ class Project:
         free-text placeholder to the key chosen for it; ``original`` is the text the picks
         were made on (the rewrite is refused when the file no longer holds it).
         ``progress`` is told how many identifiers are fetched and each one done
-        (:class:`Progress`).
+        (:class:`Progress`). Items of the draft's own reference list that the bibliography
+        lacks are looked up at Crossref and added when title, first author and year agree;
+        ``accept_parsed`` (offline) adds them as written instead, unverified.
         """
         from .fixes.resolve import resolve_manuscript
 
@@ -388,14 +390,14 @@ class Project:
             return resolve_manuscript(manuscript, self.config,
                                       offline=offline, write=write, fetcher=fetcher,
                                       bibliography=_path(bibliography), picks=picks,
-                                      original=original)
+                                      original=original, accept_parsed=accept_parsed)
         from .sources import Fetcher
 
         with Fetcher(self.config, offline=True if offline else None) as inner:
             return resolve_manuscript(manuscript, self.config, offline=offline, write=write,
                                       fetcher=ReportingFetcher(inner, progress, "Fetching metadata"),
                                       bibliography=_path(bibliography), picks=picks,
-                                      original=original)
+                                      original=original, accept_parsed=accept_parsed)
 
     def suggest(self, source: Source, *, k: int = 3, include_weak: bool = False,
                 bibliography: str | os.PathLike[str] | None = None) -> list[Candidates]:
@@ -583,10 +585,11 @@ def check(source: Source, *, project: Project | None = None,
 
 def resolve(source: Source, *, project: Project | None = None, write: bool = False,
             offline: bool = False, bibliography: str | os.PathLike[str] | None = None,
-            picks: dict[int, str] | None = None) -> ResolveResult:
+            picks: dict[int, str] | None = None, accept_parsed: bool = False) -> ResolveResult:
     """Resolve identifier placeholders of one manuscript. See :meth:`Project.resolve`."""
     return _project_for(source, project).resolve(source, write=write, offline=offline,
-                                                 bibliography=bibliography, picks=picks)
+                                                 bibliography=bibliography, picks=picks,
+                                                 accept_parsed=accept_parsed)
 
 
 def suggest(source: Source, *, project: Project | None = None, k: int = 3,

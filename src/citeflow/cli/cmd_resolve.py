@@ -44,13 +44,21 @@ PROGRESS_FROM = 2
     help="Pick a reference for each free-text placeholder (needs a terminal); without "
          "--write, the diff is shown and you are asked whether to write it.",
 )
-def resolve(manuscripts: tuple[Path, ...], write: bool, offline: bool, bib: Path | None, interactive: bool) -> None:
+@click.option(
+    "--accept-parsed", is_flag=True,
+    help="With --offline: add items of the draft's reference list that the bibliography lacks "
+         "as written (author, title, year, journal read from the text; unverified).",
+)
+def resolve(manuscripts: tuple[Path, ...], write: bool, offline: bool, bib: Path | None, interactive: bool,
+            accept_parsed: bool) -> None:
     """Turn citation placeholders into citations.
 
     Identifier placeholders ([doi:...], [pmid:...], pasted doi.org links, ...) become [@key],
     from the bibliography or, failing that, from Crossref / PubMed (new entries are added to
-    the bibliography). Free-text placeholders ([citation needed], ...) are listed with
-    candidate references. Without --write a unified diff is printed and nothing changes.
+    the bibliography). Items of a trailing reference list become entries too: found at
+    Crossref when title, first author and year agree, or (--offline --accept-parsed) as
+    written. Free-text placeholders ([citation needed], ...) are listed with candidate
+    references. Without --write a unified diff is printed and nothing changes.
 
     Exit status: 0 every identifier placeholder resolved, 1 some left, 2 bad input.
     """
@@ -61,13 +69,13 @@ def resolve(manuscripts: tuple[Path, ...], write: bool, offline: bool, bib: Path
         project = Project.find(path)
         with ProgressBar("Fetching metadata", minimum=PROGRESS_FROM) as bar:
             result = project.resolve(path, offline=offline, write=write and not interactive,
-                                     bibliography=bib, progress=bar)
+                                     bibliography=bib, progress=bar, accept_parsed=accept_parsed)
         # Entries only to show candidates: a manuscript with nothing to choose reads none.
         references = (bibliography_entries(project, path, bib)
                       if result.freetext or interactive else {})
         if interactive:
             result = _interactive(project, path, result, references, offline=offline,
-                                  write=write, bib=bib)
+                                  write=write, bib=bib, accept_parsed=accept_parsed)
             write = write or result.written
         _report(result, write, references)
         status = max(status, result.exit_code)
@@ -82,12 +90,12 @@ def _stdin_is_terminal() -> bool:
 
 
 def _interactive(project: Project, path: Path, first: ResolveResult, references: dict, *,
-                 offline: bool, write: bool, bib: Path | None) -> ResolveResult:
+                 offline: bool, write: bool, bib: Path | None, accept_parsed: bool = False) -> ResolveResult:
     """Ask for the picks, then apply them: written with --write; otherwise the diff with the
     picks is shown and the writer is asked whether to write it, so no choice is lost."""
     picks = _ask(first, references)
     planned = project.resolve(path, offline=offline, write=False, bibliography=bib,
-                              picks=picks, original=first.original)
+                              picks=picks, original=first.original, accept_parsed=accept_parsed)
     if not planned.changed and not planned.appended:
         return planned
     if not write:
@@ -100,7 +108,7 @@ def _interactive(project: Project, path: Path, first: ResolveResult, references:
                              for i, key in _numbered_picks(first, picks)) or "none"))
             return planned
     return project.resolve(path, offline=offline, write=True, bibliography=bib,
-                           picks=picks, original=first.original)
+                           picks=picks, original=first.original, accept_parsed=accept_parsed)
 
 
 def _numbered_picks(result: ResolveResult, picks: dict[int, str]) -> list[tuple[int, str]]:

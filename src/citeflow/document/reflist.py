@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from citeflow.document.citations import protected_spans
 from citeflow.document.manuscript import Block, Manuscript, in_ranges
 from citeflow.references.identifiers import find_identifiers
+from citeflow.references.integrity import normalise_title
 
 _TITLE = re.compile(
     r"^(?:\d+\.?\s*)?(?:references?(?:\s+list)?|sources|bibliography|works\s+cited|literature\s+cited|"
@@ -32,7 +33,8 @@ _SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _SUPER_TO_DIGIT = {ord(c): str(i) for i, c in enumerate(_SUPERSCRIPT)} | {ord("⁻"): "-"}
 _NUMBERS = r"\d{1,4}(?:\s*[-–—]\s*\d{1,4})?(?:\s*,\s*\d{1,4}(?:\s*[-–—]\s*\d{1,4})?)*+"
 _MARKER = re.compile(
-    r"\[(?P<bracket>" + _NUMBERS + r")\](?![(:\[{])"
+    # not a link's text ("[1](url)", "[1][label]"); in "[1][2]" and "[1][@key]" it is a marker
+    r"\[(?P<bracket>" + _NUMBERS + r")\](?![(:{]|\[(?!@|" + _NUMBERS + r"\]))"
     r"|\^(?P<caret>\d{1,4}(?:[-–,]\d{1,4})*+)\^"
     r"|(?:(?<=[^\W\d_]{3})|(?<=[.,;:)\]]))(?P<super>[" + _SUPERSCRIPT + r"]++(?:[⁻,][" + _SUPERSCRIPT + r"]++)*+)"
     r"(?![\w" + _SUPERSCRIPT + r"])"
@@ -107,16 +109,43 @@ def find_reference_list(manuscript: Manuscript) -> ReferenceList | None:
             number_match = _ITEM_NUMBER.match(source.lstrip(" \t"))
             if member.kind == "paragraph" and not (number_match and number_match.group(1)):
                 return None  # prose under the heading: not a list of references
+            if member.kind == "paragraph":  # "[1] ...", "[2] ..." on lines of one paragraph
+                items.extend(_bracketed_items(source, member.start))
+                continue
             number = None
             if number_match:
                 number = int(number_match.group(1) or number_match.group(2))
-            text = _ITEM_NUMBER.sub("", member.content, count=1) if member.kind == "paragraph" else member.content
-            items.append(ListItem(number, text.strip(), member.start, member.end))
+            items.append(ListItem(number, member.content.strip(), member.start, member.end))
         if not items:
             return None
         end = max(b.end for b in members)
         return ReferenceList(block, block.start, end, tuple(items), tuple(members))
     return None
+
+
+def _bracketed_items(source: str, offset: int) -> list[ListItem]:
+    """The items of a paragraph whose lines start ``[n]``: each such line starts an item,
+    the lines after it continue it."""
+    items: list[ListItem] = []
+    position = 0
+    current: list[str] = []
+    number = start = end = 0
+    for line in source.splitlines(keepends=True):
+        match = re.match(r"^[ \t]*\[(\d{1,4})\]\s*", line)
+        if match:
+            if current:
+                items.append(ListItem(number, " ".join(current), start, end))
+            number, start, current = int(match.group(1)), offset + position, []
+            line_text = line[match.end():]
+        else:
+            line_text = line
+        if line_text.strip():
+            current.append(line_text.strip())
+        end = offset + position + len(line.rstrip("\r\n"))
+        position += len(line)
+    if current:
+        items.append(ListItem(number, " ".join(current), start, end))
+    return items
 
 
 def _expand(numbers: str) -> tuple[int, ...] | None:
@@ -180,7 +209,8 @@ def match_item(item: ListItem, bibliography, lookup) -> tuple[str | None, list[s
     item_words = set(words)
     scored = []
     for ref in bibliography:
-        title = _words(getattr(ref, "title", "") or "")
+        # "RETRACTED: ..." and other notice prefixes Crossref adds are not the cited title
+        title = _words(normalise_title(getattr(ref, "title", "") or ""))
         if len(title) < 3:
             continue
         contained = f" {' '.join(title)} " in text

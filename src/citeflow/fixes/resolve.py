@@ -52,6 +52,7 @@ from citeflow.document.placeholders import (
 from citeflow.document.reflist import ReferenceList, find_markers, find_reference_list, match_item
 from citeflow.errors import CiteflowError
 from citeflow.files import FileChanged, Snapshot, atomic_write_text, read_text_exact
+from citeflow.fixes.reflist_sources import ListAdditions, list_additions
 from citeflow.references.bibliography import (
     Bibliography,
     Reference,
@@ -108,26 +109,35 @@ class Unmatched:
 
     def describe(self) -> str:
         shown = self.text if len(self.text) <= 80 else self.text[:77] + "..."
-        found = f"; candidates: {', '.join(self.candidates)}" if self.candidates else ""
+        found = f"; candidates: {'; '.join(self.candidates)}" if self.candidates else ""
         return f"{shown}: {self.reason}{found}"
 
 
 def reference_list_edits(manuscript: Manuscript, reflist: ReferenceList | None,
-                         bib: Bibliography) -> tuple[list[Edit], list[Unmatched]]:
+                         bib: Bibliography, additions: ListAdditions | None = None
+                         ) -> tuple[list[Edit], list[Unmatched]]:
     """Edits writing the numeric markers that point into the draft's reference list as
     citations, and removing the list when every item is in the bibliography (the renderer
-    writes the reference section); what is left, with candidates."""
+    writes the reference section); what is left, with candidates. ``additions`` are the
+    entries found (or accepted as written) for items the bibliography lacks."""
     if reflist is None:
         return [], []
     text = manuscript.text
     keys: dict[int, str] = {}
     left: list[Unmatched] = []
     for position, item in enumerate(reflist.items, start=1):
-        key, candidates = match_item(item, bib, lookup_reference)
+        candidates: list[str] = []
+        key: str | None
+        if additions is not None and position in additions.keys:
+            key = additions.keys[position]
+        else:
+            key, candidates = match_item(item, bib, lookup_reference)
         if key is None:
             line, column = manuscript.line_col(item.start)
-            left.append(Unmatched(item.text, line, column, "no bibliography entry matches this reference",
-                                  tuple(candidates)))
+            outcome = additions.left.get(position) if additions is not None else None
+            left.append(Unmatched(item.text, line, column,
+                                  outcome.reason if outcome else "no bibliography entry matches this reference",
+                                  outcome.candidates if outcome and outcome.candidates else tuple(candidates)))
             continue
         keys[item.number if item.number is not None else position] = key
     edits: list[Edit] = []
@@ -220,6 +230,7 @@ def resolve_manuscript(
     picks: Mapping[int, str] | None = None,
     suggest: bool = True,
     original: str | None = None,
+    accept_parsed: bool = False,
 ) -> ResolveResult:
     """Resolve the placeholders of a manuscript (a path or a parsed :class:`Manuscript`).
 
@@ -232,7 +243,10 @@ def resolve_manuscript(
     bibliography and then the manuscript are rewritten atomically; otherwise nothing is
     written. ``original`` is the text the caller based ``picks`` on (default: the text read
     here): when the file no longer holds it, :class:`~citeflow.files.FileChanged` is raised
-    and nothing is written. Raises :class:`CiteflowError` for unreadable input.
+    and nothing is written. Items of the draft's reference list that the bibliography lacks
+    are looked up at Crossref (:mod:`citeflow.fixes.reflist_sources`); offline,
+    ``accept_parsed`` adds them as written (unverified). Raises :class:`CiteflowError` for
+    unreadable input.
     """
     manuscript = source if isinstance(source, Manuscript) else read_manuscript(Path(source))
     path = manuscript.path or Path("<manuscript>")
@@ -254,6 +268,12 @@ def resolve_manuscript(
     keys, unresolved, new_refs, concerns = _lookup(manuscript, placeholders, bib, config, offline, fetcher,
                                                    target)
 
+    additions = list_additions(reflist, bib, offline=offline, accept_parsed=accept_parsed,
+                               fetcher=lambda: _fetcher(config, offline, fetcher),
+                               taken=bib.keys() + [r.key for r in new_refs], fetched=new_refs,
+                               can_write=target is not None)
+    new_refs = new_refs + additions.references
+
     # Fetched entries get their final keys from the file they go into.
     reused: list[Reference] = []
     if new_refs and write and target is not None:
@@ -266,12 +286,13 @@ def resolve_manuscript(
             raise CiteflowError(f"cannot add entries to the bibliography: {exc.strerror or exc}", target) from exc
         renamed = {old.key: new.key for old, new in zip(new_refs, appended.references, strict=True)}
         keys = {ident: renamed.get(key, key) for ident, key in keys.items()}
+        additions.keys = {position: renamed.get(key, key) for position, key in additions.keys.items()}
         new_refs = appended.added
         reused = appended.reused
 
     picks = dict(picks or {})
     replacements = _replacements(manuscript, placeholders, keys, bib, picks)
-    list_edits, unmatched = reference_list_edits(manuscript, reflist, bib)
+    list_edits, unmatched = reference_list_edits(manuscript, reflist, bib, additions)
     if list_edits:
         replacements = sorted(replacements + list_edits, key=lambda e: e.start)
     text = apply_replacements(manuscript.text, replacements)
@@ -285,7 +306,8 @@ def resolve_manuscript(
         appended=list(new_refs),
         bibliography_path=target if new_refs else None,
         keys=bib.keys() + [ref.key for ref in new_refs + reused],
-        warnings=[f"@{keys[ident]} ({ident}) {concern}" for ident, concern in concerns if ident in keys],
+        warnings=[f"@{keys[ident]} ({ident}) {concern}" for ident, concern in concerns if ident in keys]
+        + [f"@{additions.keys[position]} {warning}" for position, warning in additions.warnings],
         unmatched=unmatched,
     )
     if new_refs and not write and target is not None:

@@ -198,6 +198,10 @@ def _bib_name(display: str) -> str:
     return "{" + _escape(display) + "}"  # an organisation: keep it whole
 
 
+#: A field citeflow writes on entries it did not verify (``citeflow = {unverified: ...}``).
+PROVENANCE_FIELD = "citeflow"
+
+
 def to_bibtex(ref: Reference) -> str:
     """A BibTeX entry for a reference: UTF-8 text, special characters escaped, identifiers
     verbatim, ending with a newline."""
@@ -231,6 +235,8 @@ def to_bibtex(ref: Reference) -> str:
         pairs.append(("keywords", _escape(", ".join(ref.keywords))))
     if ref.abstract:
         pairs.append(("abstract", _escape(ref.abstract)))
+    if ref.fields.get(PROVENANCE_FIELD):  # where an unverified entry came from; no style prints it
+        pairs.append((PROVENANCE_FIELD, _escape(ref.fields[PROVENANCE_FIELD])))
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in pairs)
     return f"@{bib_type}{{{ref.key},\n{body}\n}}\n"
 
