@@ -142,6 +142,17 @@ def test_a_link_whose_text_is_only_the_identifier_becomes_the_citation(project):
     assert text == "*bioRxiv*. 2019. p. 610741. [@ewels2019nfcore].\n"
 
 
+def test_a_link_whose_text_is_a_citation_becomes_that_citation_once(project):
+    # A Manubot-style key with a locator as the text of a link to the same work: the
+    # citation (and its locator) stays, the link goes, and a second run changes nothing.
+    body = ("Hub regions were mapped [@pmcid:PMC5469300, p. 3]"
+            "(https://doi.org/10.1523/JNEUROSCI.0067-17.2017).\n")
+    text, _ = resolved(project, body)
+    assert text == "Hub regions were mapped [@park2013hubs, p. 3].\n"
+    again, result = resolved(project, text)
+    assert again == text and not result.replacements
+
+
 def test_a_url_in_parentheses_does_not_leave_the_parentheses(project):
     body = ("In this workshop we use data from Baizabal et al. "
             "(https://pmc.ncbi.nlm.nih.gov/articles/PMC6667181/).\n")

@@ -741,6 +741,10 @@ class _BlockScan:
             if what is None or what.form != "url" or self.taken.overlaps(start, end):
                 continue
             label = content[start + 1 : text_end - 1]
+            cited = _parse_items(label, bracket=True) if "@" in label else ()
+            if cited:  # [@pmcid:PMC..., p. 3](https://doi.org/...): the text is itself a citation
+                self.add(IDENTIFIER, start, end, "bracket", cited)
+                continue
             if find_identifiers(label):  # [doi: 10.1101/610741](https://...): the text only names it
                 label = ""
             self.add(IDENTIFIER, start, end, "link", (_mention_item(what),), kept_text=label)
