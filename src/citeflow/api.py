@@ -398,8 +398,8 @@ class Project:
     def resolve(self, source: Source, *, write: bool = False, offline: bool = False,
                 bibliography: str | os.PathLike[str] | None = None,
                 picks: dict[int, str] | None = None, fetcher: Any = None,
-                original: str | None = None, progress: Progress | None = None
-                ) -> ResolveResult:
+                original: str | None = None, progress: Progress | None = None,
+                rewrite_manubot: bool | None = None) -> ResolveResult:
         """Resolve identifier placeholders to ``[@key]``; fetch what the bibliography lacks.
 
         Without ``write`` nothing is written and :attr:`ResolveResult.diff` shows what would
@@ -407,7 +407,9 @@ class Project:
         free-text placeholder to the key chosen for it; ``original`` is the text the picks
         were made on (the rewrite is refused when the file no longer holds it).
         ``progress`` is told how many identifiers are fetched and each one done
-        (:class:`Progress`).
+        (:class:`Progress`). Manubot keys (``[@doi:...]``, ``@url:...``) are kept as written
+        (their works added to the bibliography) unless ``rewrite_manubot`` (default:
+        ``[resolve] rewrite_manubot``) writes them as bibliography keys.
         """
         from .fixes.resolve import resolve_manuscript
 
@@ -418,14 +420,14 @@ class Project:
             return resolve_manuscript(manuscript, self.config,
                                       offline=offline, write=write, fetcher=fetcher,
                                       bibliography=_path(bibliography), picks=picks,
-                                      original=original)
+                                      original=original, rewrite_manubot=rewrite_manubot)
         from .sources import Fetcher
 
         with Fetcher(self.config, offline=True if offline else None) as inner:
             return resolve_manuscript(manuscript, self.config, offline=offline, write=write,
                                       fetcher=_ReportingFetcher(inner, progress),
                                       bibliography=_path(bibliography), picks=picks,
-                                      original=original)
+                                      original=original, rewrite_manubot=rewrite_manubot)
 
     def suggest(self, source: Source, *, k: int = 3, include_weak: bool = False,
                 bibliography: str | os.PathLike[str] | None = None) -> list[Candidates]:
@@ -608,10 +610,11 @@ def check(source: Source, *, project: Project | None = None,
 
 def resolve(source: Source, *, project: Project | None = None, write: bool = False,
             offline: bool = False, bibliography: str | os.PathLike[str] | None = None,
-            picks: dict[int, str] | None = None) -> ResolveResult:
+            picks: dict[int, str] | None = None, rewrite_manubot: bool | None = None) -> ResolveResult:
     """Resolve identifier placeholders of one manuscript. See :meth:`Project.resolve`."""
     return _project_for(source, project).resolve(source, write=write, offline=offline,
-                                                 bibliography=bibliography, picks=picks)
+                                                 bibliography=bibliography, picks=picks,
+                                                 rewrite_manubot=rewrite_manubot)
 
 
 def suggest(source: Source, *, project: Project | None = None, k: int = 3,

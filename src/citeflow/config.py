@@ -133,6 +133,10 @@ SCHEMA: dict[str | None, dict[str, Key]] = {
     "render": {
         "trusted": Key((bool,), "keep raw HTML and Typst (docs/security.md)"),
     },
+    "resolve": {
+        "rewrite_manubot": Key((bool,), "write Manubot keys (@doi:..., @pmid:..., @url:...) as "
+                               "bibliography keys"),
+    },
 }
 
 
@@ -237,6 +241,15 @@ class Config:
         value = self.section("render").get("trusted", False)
         if not isinstance(value, bool):
             raise CiteflowError("[render] trusted must be true or false", self.path)
+        return value
+
+    @property
+    def rewrite_manubot(self) -> bool:
+        """``[resolve] rewrite_manubot``: ``resolve`` (and ``check --fix``) write Manubot keys
+        such as ``@doi:10.1/x`` as bibliography keys. Off by default: they render as written."""
+        value = self.section("resolve").get("rewrite_manubot", False)
+        if not isinstance(value, bool):
+            raise CiteflowError("[resolve] rewrite_manubot must be true or false", self.path)
         return value
 
     def section(self, name: str) -> dict[str, Any]:

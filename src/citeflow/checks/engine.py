@@ -309,11 +309,16 @@ class CheckContext:
                 results = fetcher.fetch_many(wanted)
         except Exception:  # a damaged cache must not break a check
             return {}
-        return {ident: result.status == "ok" for ident, result in results.items()}
+        return {ident: result.reference if result.status == "ok" else None
+                for ident, result in results.items()}
 
     def cached(self, identifier) -> bool:
         """True when the metadata cache can resolve ``identifier`` (never goes online)."""
-        return bool(self._cache_hits.get(identifier))
+        return self._cache_hits.get(identifier) is not None
+
+    def cached_reference(self, identifier):
+        """The record the metadata cache holds for ``identifier``, or None (never goes online)."""
+        return self._cache_hits.get(identifier)
 
     # -- building findings -----------------------------------------------------------------
     def finding(self, start: int, end: int, message: str, *, sentence: str = "",
