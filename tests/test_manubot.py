@@ -244,3 +244,14 @@ def test_a_short_doi_the_cache_knows_finds_its_long_form_in_the_bibliography(pro
     assert not [f for f in findings if f["code"] in ("CF101", "CF102", "CF202", "CF203")]
     rewritten = resolve_manuscript(project / "short.md", offline=True, rewrite_manubot=True)
     assert rewritten.text == "Open access [@tennant2016academic].\n"
+
+
+def test_build_and_review_render_manubot_keys_too(project):
+    done = run("build", "body.md", "-o", str(project / "build"))
+    assert done.exit_code == 1, done.output  # unknown keys are findings (CF101, CF202)
+    assert "body.md:13: citation @doi:10/98p:" in done.stderr
+    for name in ("body.html", "body.review.html"):
+        html = (project / "build" / name).read_text(encoding="utf-8")
+        assert 'href="#ref-simeonov2015lung"' in html, name
+        assert "Lung cancer incidence decreases with elevation" in visible(project / "build" / name)
+    assert (project / "body.md").read_bytes() == EXAMPLE.read_bytes()

@@ -385,6 +385,8 @@ WORDS = ["Dupilumab", "joint", "pain", "e.g.", "50%", "*eczema*", "@simpson2016t
          "(doi: ", "[see ", "https://doi.org/", "10.1056/NEJMoa1610020", ", p. 3", "](", "`",
          "@doi:10.1038/nrd4624", "<https://doi.org/10.1038/nrd4624>", "**", "[^1]"]
 PREFIXES = ["", "- ", "> ", "# ", "1. ", "| a | ", "[^1]: ", "    "]
+#: A Manubot key standing on its own (not the tail of a URL it is glued to).
+MANUBOT_KEY = re.compile(r"(?<![\w/.])-?@(?:doi|pmid|pmcid):")
 NEWLINES = ["\n", "\r\n"]
 
 
@@ -423,8 +425,8 @@ def test_undoing_the_replacements_gives_back_the_input(project, text, rewrite_ma
     again = resolve_manuscript(path, write=True, offline=True, suggest=False, rewrite_manubot=rewrite_manubot)
     assert not again.changed
     if not rewrite_manubot:  # Manubot keys render as written: none is rewritten
-        for key in ("@doi:", "@pmid:", "@pmcid:"):
-            assert written.count(key) == text.count(key), key
+        for rep in result.replacements:
+            assert len(MANUBOT_KEY.findall(rep.new)) == len(MANUBOT_KEY.findall(rep.old)), rep
 
 
 # --------------------------------------------------------------------------------------

@@ -215,7 +215,7 @@ def unused_reference(ctx) -> list[Finding]:
         return []
     used = set()
     for citation in ctx.citations:
-        ref = bib.get(citation.key)
+        ref = ctx.cited_entry(citation.key)
         if ref is not None:
             used.add(id(ref))
     for placeholder in ctx.placeholders:

@@ -38,6 +38,8 @@ from citeflow.references.reference import Reference
 PREFIXES = {"doi": "doi", "pmid": "pmid", "pubmed": "pmid", "pmcid": "pmcid", "pmc": "pmcid",
             "arxiv": "arxiv", "isbn": "isbn", "url": "url"}
 _KEY = re.compile(r"^(?P<prefix>[A-Za-z]+):(?P<value>.+)$", re.S)
+#: Where a Manubot key may be cited: a text without it needs no scan for citations.
+_MAY_CITE = re.compile(r"@\{?(?:" + "|".join(PREFIXES) + r"):", re.I)
 
 #: What the ``cached`` callable of :func:`resolve_manubot_keys` returns: the cached record
 #: of each identifier it knows (identifiers it does not know may be left out).
@@ -145,6 +147,8 @@ def manubot_citations(manuscript: Manuscript, bib: Bibliography | None,
     """Each Manubot key the manuscript cites (that is not a key of the bibliography itself),
     with its first citation, in order of first appearance."""
     found: dict[str, tuple[ManubotKey, Citation]] = {}
+    if citations is None and not _MAY_CITE.search(manuscript.text):
+        return {}
     for citation in citations if citations is not None else find_citations(manuscript):
         if citation.key in found or (bib is not None and citation.key in bib):
             continue
