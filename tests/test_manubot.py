@@ -255,3 +255,18 @@ def test_build_and_review_render_manubot_keys_too(project):
         assert 'href="#ref-simeonov2015lung"' in html, name
         assert "Lung cancer incidence decreases with elevation" in visible(project / "build" / name)
     assert (project / "body.md").read_bytes() == EXAMPLE.read_bytes()
+
+
+def test_an_arxiv_version_and_a_blog_url_find_their_entries(project):
+    shutil.copy(DATA / "meta-review_timestamps.md", project / "ts.md")
+    done = run("render", "ts.md", "--to", "html", "--allow-missing", "-o", str(project / "out"))
+    assert done.exit_code == 0, done.output
+    refs = visible(project / "out" / "ts.html")
+    assert "Gipp B, Meuschke N, Gernandt A. Decentralized trusted timestamping using the crypto" in refs
+    assert "The most interesting case of scientific irreproducibility?" in refs
+    unknown = [line for line in done.stderr.splitlines() if "[unknown-key]" in line]
+    assert len(unknown) == 3 and not [line for line in unknown if "arxiv" in line or "irreproducible" in line]
+    # check agrees: the arXiv key is in the bibliography, the two URLs it lacks are CF101
+    findings = check_json("ts.md")
+    assert not [f for f in findings if "1502.04015" in f["message"]]
+    assert sorted(f["code"] for f in findings if f["code"] in ("CF101", "CF202")) == ["CF101", "CF101", "CF202"]
