@@ -84,7 +84,7 @@ def test_keys_neither_bibliography_nor_cache_knows_are_named_with_their_line(pro
     assert "body.md:9: citation @doi:10.1126/science.aaf5675: neither the bibliography nor the metadata " \
            "cache knows it; `citeflow resolve` fetches it [unknown-key]" in done.stderr
     assert any(line.startswith("citeflow: warning: body.md:13: citation @doi:10/98p:") for line in warnings)
-    assert any("@url:http://www.leafscience.org/alexandra-elbakyan: no bibliography entry has this URL" in line
+    assert any("@url:http://www.leafscience.org/alexandra-elbakyan: no bibliography entry has this URL (URLs are never fetched)" in line
                for line in warnings)
     assert (project / "body.md").read_bytes() == EXAMPLE.read_bytes()
     # Without --allow-missing, an unknown key stops the render as any unknown key does.

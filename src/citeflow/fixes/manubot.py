@@ -43,9 +43,10 @@ def url_keys(placeholders: Sequence[Placeholder], bib: Bibliography) -> tuple[li
                 continue
             identifier = Identifier(URL_KIND, key.url)
             keys[identifier] = entry.key
+            # a @url: entry is the key alone (placeholders.py): no prefix, no locator
             items[index] = replace(item, key=None, identifier=identifier,
-                                   prefix=_prefix(item.raw), suppress_author=item.raw.lstrip().startswith("-"))
-        result.append(replace(placeholder, items=tuple(items)) if keys and items != list(placeholder.items)
+                                   suppress_author=item.raw.lstrip().startswith("-"))
+        result.append(replace(placeholder, items=tuple(items)) if items != list(placeholder.items)
                       else placeholder)
     return result, keys
 
@@ -72,12 +73,6 @@ def url_citation_edits(manuscript: Manuscript, placeholders: Sequence[Placeholde
         new = written[:at] + citation_key_text(entry.key)
         edits.append(Edit(citation.start, end, written, new))
     return edits
-
-
-def _prefix(raw: str) -> str:
-    """What stands before ``@`` in an entry (``see`` of ``see @url:...``)."""
-    head = raw.split("@", 1)[0].strip()
-    return head[:-1].strip() if head.endswith("-") else head
 
 
 __all__ = ["item_key", "keep_manubot_keys", "url_citation_edits", "url_keys"]

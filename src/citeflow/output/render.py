@@ -398,7 +398,8 @@ def _warn_unknown_manubot_keys(manubot: ManubotInput, job: RenderJob) -> None:
     """One warning for each Manubot key neither the bibliography nor the cache knows."""
     for key, line in manubot.unknown:
         why = (f"malformed ({key.malformed})" if key.malformed else
-               "no bibliography entry has this URL" if key.kind == "url" else
+               f"no bibliography entry has this {key.kind.upper()} ({key.kind.upper()}s are never fetched)"
+               if key.kind in ("url", "isbn") else
                "neither the bibliography nor the metadata cache knows it; `citeflow resolve` fetches it")
         job.warnings.append(RenderWarning(Dropped.UNKNOWN_KEY, f"citation @{key.key}: {why}",
                                           job.source, line))
