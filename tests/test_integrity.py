@@ -91,6 +91,16 @@ def test_retracted_works_are_errors_where_they_are_cited(project):
     assert hcq[0]["column"] < hcq[1]["column"]
 
 
+def test_a_work_cited_by_its_manubot_key_is_judged_too(project):
+    review = project / "review.md"
+    review.write_text(review.read_text(encoding="utf-8").replace(
+        "[@sadasivan2012methylphenidate]", "[@doi:10.1371/journal.pone.0033693]"), encoding="utf-8")
+    _, findings = check()
+    corrected = by_key(findings, "sadasivan2012methylphenidate")
+    assert [(f["code"], f["severity"], f["line"]) for f in corrected] == [("CF108", "info", 12)]
+    assert not [f for f in findings if f["code"] == "CF106" and "sadasivan" in f["message"]]
+
+
 def test_json_and_sarif_carry_the_notices(project):
     _, findings = check()
     notices = by_key(findings, "wakefield1998ileal")[0]["notices"]

@@ -59,7 +59,7 @@ def test_identifier_placeholders_become_citations(project):
         "```\n[pmid:28478972]\n```\n"
     )
     path = write(project / "paper.md", FRONT + body)
-    result = resolve_manuscript(path, write=True)
+    result = resolve_manuscript(path, write=True, rewrite_manubot=True)
     expected = FRONT + (
         "# Dupilumab [@jay2022review]\n\n"
         "Dupilumab works in eczema [@simpson2016two; @blauvelt2017longterm], and in asthma\n"
@@ -372,7 +372,10 @@ KNOWN = ["[doi:10.1056/NEJMoa1610020]", "[pmid:28478972]", "(doi: 10.1038/nrd462
          "https://www.nejm.org/doi/full/10.1056/NEJMoa1610020", "(https://doi.org/10.1038/nrd4624)",
          "[Gandhi et al. 2016](https://doi.org/10.1038/nrd4624)",
          "[doi: 10.1038/nrd4624](https://doi.org/10.1038/nrd4624)",
-         "(Simpson et al., 2016)", "Simpson et al. (2016)", "(Baker & Singh, 2015)"]
+         "(Simpson et al., 2016)", "Simpson et al. (2016)", "(Baker & Singh, 2015)",
+         # Manubot keys: kept as written, or written as bibliography keys when asked
+         "[@doi:10.1056/NEJMoa1610020]", "[@pmid:28478972; @pmcid:PMC6990756]",
+         "[see -@doi:10.1038/nrd4624, p. 3; @simpson2016two]", "[@doi:10/c6ggfs]"]
 OTHER = ["[pmid:9999999]", "[doi:11.1/bad]", "[citation needed]", "[CITE]", "(ref)", "TODO: cite this",
          "`[doi:10.1056/NEJMoa1610020]`", "[link](https://doi.org/10.1038/nrd4624)",
          "PMID: 99999999", "doi: 10.1056", "arXiv:1706.03762", "[@url:https://example.org/x]",
@@ -382,6 +385,8 @@ WORDS = ["Dupilumab", "joint", "pain", "e.g.", "50%", "*eczema*", "@simpson2016t
          "(doi: ", "[see ", "https://doi.org/", "10.1056/NEJMoa1610020", ", p. 3", "](", "`",
          "@doi:10.1038/nrd4624", "<https://doi.org/10.1038/nrd4624>", "**", "[^1]"]
 PREFIXES = ["", "- ", "> ", "# ", "1. ", "| a | ", "[^1]: ", "    "]
+#: A Manubot key standing on its own (not the tail of a URL it is glued to).
+MANUBOT_KEY = re.compile(r"(?<![\w/.])-?@(?:doi|pmid|pmcid):")
 NEWLINES = ["\n", "\r\n"]
 #: Numeric markers, and the items of real reference lists (tests/data/forms) they point into.
 MARKERS = ["[1]", "[2]", "[2-3]", "[1, 3]", "[1–2]", "^2^", "¹", "⁴", "[9]"]
@@ -413,12 +418,14 @@ def manuscripts(draw):
     return bom + FRONT.replace("\n", newline) + newline.join(lines) + draw(st.sampled_from(["", newline]))
 
 
+@pytest.mark.parametrize("rewrite_manubot", [False, True])
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=manuscripts())
-def test_undoing_the_replacements_gives_back_the_input(project, text):
+def test_undoing_the_replacements_gives_back_the_input(project, text, rewrite_manubot):
     path = write(project / "prop.md", text)
     # accept_parsed: items of a reference list the bibliography lacks are added as written
-    result = resolve_manuscript(path, write=True, offline=True, suggest=False, accept_parsed=True)
+    result = resolve_manuscript(path, write=True, offline=True, suggest=False, accept_parsed=True,
+                                rewrite_manubot=rewrite_manubot)
     written = path.read_bytes().decode("utf-8")
     assert written == result.text
     for rep in result.replacements:
@@ -432,8 +439,12 @@ def test_undoing_the_replacements_gives_back_the_input(project, text):
             continue
         assert re.fullmatch(kept + r"\[[^\[\]]*@[^\[\]]*\]|-?@\S+", rep.new), rep.new
     assert put_back(written, result.replacements) == text
-    again = resolve_manuscript(path, write=True, offline=True, suggest=False, accept_parsed=True)
+    again = resolve_manuscript(path, write=True, offline=True, suggest=False, accept_parsed=True,
+                               rewrite_manubot=rewrite_manubot)
     assert not again.changed and not again.appended
+    if not rewrite_manubot:  # Manubot keys render as written: none is rewritten
+        for rep in result.replacements:
+            assert len(MANUBOT_KEY.findall(rep.new)) == len(MANUBOT_KEY.findall(rep.old)), rep
 
 
 # --------------------------------------------------------------------------------------

@@ -369,7 +369,8 @@ class Project:
                 bibliography: str | os.PathLike[str] | None = None,
                 picks: dict[int, str] | None = None, fetcher: Any = None,
                 original: str | None = None, progress: Progress | None = None,
-                accept_parsed: bool = False) -> ResolveResult:
+                accept_parsed: bool = False,
+                rewrite_manubot: bool | None = None) -> ResolveResult:
         """Resolve identifier placeholders to ``[@key]``; fetch what the bibliography lacks.
 
         Without ``write`` nothing is written and :attr:`ResolveResult.diff` shows what would
@@ -380,6 +381,9 @@ class Project:
         (:class:`Progress`). Items of the draft's own reference list that the bibliography
         lacks are looked up at Crossref and added when title, first author and year agree;
         ``accept_parsed`` (offline) adds them as written instead, unverified.
+        Manubot keys (``[@doi:...]``, ``@url:...``) are kept as written (their works
+        added to the bibliography) unless ``rewrite_manubot`` (default:
+        ``[resolve] rewrite_manubot``) writes them as bibliography keys.
         """
         from .fixes.resolve import resolve_manuscript
 
@@ -390,14 +394,16 @@ class Project:
             return resolve_manuscript(manuscript, self.config,
                                       offline=offline, write=write, fetcher=fetcher,
                                       bibliography=_path(bibliography), picks=picks,
-                                      original=original, accept_parsed=accept_parsed)
+                                      original=original, accept_parsed=accept_parsed,
+                                      rewrite_manubot=rewrite_manubot)
         from .sources import Fetcher
 
         with Fetcher(self.config, offline=True if offline else None) as inner:
             return resolve_manuscript(manuscript, self.config, offline=offline, write=write,
                                       fetcher=ReportingFetcher(inner, progress, "Fetching metadata"),
                                       bibliography=_path(bibliography), picks=picks,
-                                      original=original, accept_parsed=accept_parsed)
+                                      original=original, accept_parsed=accept_parsed,
+                                      rewrite_manubot=rewrite_manubot)
 
     def suggest(self, source: Source, *, k: int = 3, include_weak: bool = False,
                 bibliography: str | os.PathLike[str] | None = None) -> list[Candidates]:
@@ -585,11 +591,13 @@ def check(source: Source, *, project: Project | None = None,
 
 def resolve(source: Source, *, project: Project | None = None, write: bool = False,
             offline: bool = False, bibliography: str | os.PathLike[str] | None = None,
-            picks: dict[int, str] | None = None, accept_parsed: bool = False) -> ResolveResult:
+            picks: dict[int, str] | None = None, accept_parsed: bool = False,
+            rewrite_manubot: bool | None = None) -> ResolveResult:
     """Resolve identifier placeholders of one manuscript. See :meth:`Project.resolve`."""
     return _project_for(source, project).resolve(source, write=write, offline=offline,
                                                  bibliography=bibliography, picks=picks,
-                                                 accept_parsed=accept_parsed)
+                                                 accept_parsed=accept_parsed,
+                                                 rewrite_manubot=rewrite_manubot)
 
 
 def suggest(source: Source, *, project: Project | None = None, k: int = 3,

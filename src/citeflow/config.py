@@ -157,6 +157,10 @@ SCHEMA: dict[str | None, dict[str, Key]] = {
     "render": {
         "trusted": Key((bool,), "keep raw HTML and Typst (docs/security.md)"),
     },
+    "resolve": {
+        "rewrite_manubot": Key((bool,), "write Manubot keys (@doi:..., @pmid:..., @url:...) as "
+                               "bibliography keys"),
+    },
 }
 
 
@@ -274,6 +278,15 @@ class Config:
             return spec.from_environment(environment[spec.env])
         table = self.data if section is None else self.section(section)
         return table.get(key, default)
+
+    @property
+    def rewrite_manubot(self) -> bool:
+        """``[resolve] rewrite_manubot``: ``resolve`` (and ``check --fix``) write Manubot keys
+        such as ``@doi:10.1/x`` as bibliography keys. Off by default: they render as written."""
+        value = self.section("resolve").get("rewrite_manubot", False)
+        if not isinstance(value, bool):
+            raise CiteflowError("[resolve] rewrite_manubot must be true or false", self.path)
+        return value
 
     def section(self, name: str) -> dict[str, Any]:
         """A ``[name]`` table of the config, or an empty dict."""

@@ -309,11 +309,40 @@ class CheckContext:
                 results = fetcher.fetch_many(wanted)
         except Exception:  # a damaged cache must not break a check
             return {}
-        return {ident: result.status == "ok" for ident, result in results.items()}
+        return {ident: result.reference if result.status == "ok" else None
+                for ident, result in results.items()}
 
     def cached(self, identifier) -> bool:
         """True when the metadata cache can resolve ``identifier`` (never goes online)."""
-        return bool(self._cache_hits.get(identifier))
+        return self._cache_hits.get(identifier) is not None
+
+    def cached_reference(self, identifier):
+        """The record the metadata cache holds for ``identifier``, or None (never goes online)."""
+        return self._cache_hits.get(identifier)
+
+    @cached_property
+    def _manubot_ids(self) -> dict[str, str]:
+        """Manubot keys (``doi:10.1/x``) -> the bibliography key of their work, as render finds it."""
+        if self.bibliography is None or not any(":" in c.key for c in self.citations):
+            return {}
+        from ..document.manubot import resolve_manubot_keys
+
+        def cached(identifiers):
+            return {i: ref for i in identifiers if (ref := self.cached_reference(i)) is not None}
+
+        found = resolve_manubot_keys(self.manuscript, self.bibliography, cached, self.citations)
+        return {key: found_id for key, found_id in found.ids.items() if found_id in self.bibliography}
+
+    def cited_entry(self, key: str):
+        """The bibliography entry a cited key names: the entry with that key, or the work of a
+        Manubot key (``@doi:10.1/x``, ``@url:...``); None when the bibliography has neither."""
+        bib = self.bibliography
+        if bib is None:
+            return None
+        ref = bib.get(key)
+        if ref is None and key in self._manubot_ids:
+            ref = bib.get(self._manubot_ids[key])
+        return ref
 
     # -- building findings -----------------------------------------------------------------
     def finding(self, start: int, end: int, message: str, *, sentence: str = "",

@@ -73,7 +73,7 @@ def _state(ctx) -> _State:
     by_key: dict[int, _Cited] = {}
     bib = ctx.bibliography
     for citation in ctx.citations:
-        ref = bib.get(citation.key) if bib is not None else None
+        ref = ctx.cited_entry(citation.key) if bib is not None else None
         if ref is None:
             continue
         by_key.setdefault(id(ref), _Cited(ref)).citations.append(citation)

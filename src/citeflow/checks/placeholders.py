@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..document.manubot import keep_manubot_keys
 from ..document.placeholders import AUTHOR_YEAR, author_year_message, lookup_reference
 from .base import Finding, Severity, rule
 from .fixes import citation_edits
@@ -52,7 +53,24 @@ def unresolved_items(ctx):
                 continue
             if item.literal_key and bib is not None and item.literal_key in bib:
                 continue
+            if item.literal_key and _in_bibliography_by_cache(ctx, item.identifier):
+                continue  # a Manubot short DOI (or PMID) of a work the bibliography has
             yield placeholder, item.identifier, ctx.cached(item.identifier)
+
+
+def _in_bibliography_by_cache(ctx, identifier) -> bool:
+    """True when the cached record of ``identifier`` carries an identifier of a bibliography
+    entry (``doi:10/98p`` whose long form the bibliography has): render finds it there."""
+    record = ctx.cached_reference(identifier)
+    bib = ctx.bibliography
+    return record is not None and bib is not None and any(
+        bib.find(ident) is not None for ident in record.identifiers())
+
+
+def _manubot_keys_kept(ctx) -> bool:
+    """Whether Manubot keys (``[@doi:...]``) are citations as written (``[resolve]
+    rewrite_manubot`` off): then CF203 does not offer to rewrite them."""
+    return ctx.config is None or not ctx.config.rewrite_manubot
 
 
 @rule("CF202", "unresolved-identifier-placeholder", Severity.WARNING)
@@ -94,7 +112,9 @@ def identifier_placeholder_in_bibliography(ctx) -> list[Finding]:
     if bib is None or not len(bib):
         return []
     keys = {}
-    for placeholder in ctx.placeholders:
+    kept = _manubot_keys_kept(ctx)
+    placeholders = keep_manubot_keys(ctx.placeholders) if kept else ctx.placeholders
+    for placeholder in placeholders:
         if placeholder.kind != "identifier":
             continue
         for item in placeholder.items:
@@ -107,13 +127,13 @@ def identifier_placeholder_in_bibliography(ctx) -> list[Finding]:
                 keys[item.identifier] = ref.key
     if not keys:
         return []
-    planned = citation_edits(ctx.manuscript.text, ctx.placeholders, keys, bib)
+    planned = citation_edits(ctx.manuscript.text, placeholders, keys, bib)
     edits_of: dict[int, list] = {}
     for planned_edit in planned:
         for p in planned_edit.placeholders:
             edits_of.setdefault(id(p), []).append(planned_edit.edit)
     result = []
-    for placeholder in ctx.placeholders:
+    for placeholder in placeholders:
         edits = edits_of.get(id(placeholder))
         if not edits:
             continue  # written as part of the bracket of a placeholder before it

@@ -11,6 +11,7 @@ import difflib
 import re
 from pathlib import Path
 
+from ..document.manubot import bibliography_entry, manubot_key
 from ..references.bibliography import WarningKind
 from ..references.identifiers import InvalidIdentifier, normalize_doi, normalize_pmid, parse_identifier
 from .base import Finding, Severity, rule
@@ -57,7 +58,8 @@ def unknown_citation_key(ctx) -> list[Finding]:
     Pandoc would print the key in bold with a "?" instead of a reference. The message
     suggests the closest existing keys; the closest becomes an unsafe fix (a typo is likely,
     but only the writer knows), applied by ``citeflow check --fix --unsafe-fixes``. Identifier keys (``@doi:...``, ``@pmid:...``) are
-    placeholders, handled by CF102/CF202.
+    placeholders, handled by CF102/CF202; a Manubot ``@url:`` key is this finding when no
+    entry has that URL.
 
     Example:
         Dupilumab improved symptoms [@simpson2061two].
@@ -70,6 +72,13 @@ def unknown_citation_key(ctx) -> list[Finding]:
     result = []
     for citation in ctx.citations:
         if bib is not None and citation.key in bib:
+            continue
+        manubot = manubot_key(citation.key)
+        if manubot is not None and manubot.kind == "url":
+            if bibliography_entry(bib, manubot) is None:  # a URL is never fetched
+                result.append(ctx.finding(citation.start, citation.end,
+                                          f'unknown citation key "{citation.key}" (no bibliography '
+                                          f'entry has this URL)'))
             continue
         if _IDENTIFIER_KEY.match(citation.key) or _is_placeholder_key(spans, citation):
             continue
@@ -206,7 +215,7 @@ def unused_reference(ctx) -> list[Finding]:
         return []
     used = set()
     for citation in ctx.citations:
-        ref = bib.get(citation.key)
+        ref = ctx.cited_entry(citation.key)
         if ref is not None:
             used.add(id(ref))
     for placeholder in ctx.placeholders:

@@ -49,8 +49,14 @@ PROGRESS_FROM = 2
     help="With --offline: add items of the draft's reference list that the bibliography lacks "
          "as written (author, title, year, journal read from the text; unverified).",
 )
+@click.option(
+    "--rewrite-manubot/--keep-manubot", default=None,
+    help="Write Manubot keys ([@doi:...], @pmid:..., @url:...) as bibliography keys, or keep "
+         "them as written (they render as they are; their works are still added to the "
+         "bibliography). Default: [resolve] rewrite_manubot in citeflow.toml, else keep.",
+)
 def resolve(manuscripts: tuple[Path, ...], write: bool, offline: bool, bib: Path | None, interactive: bool,
-            accept_parsed: bool) -> None:
+            accept_parsed: bool, rewrite_manubot: bool | None) -> None:
     """Turn citation placeholders into citations.
 
     Identifier placeholders ([doi:...], [pmid:...], pasted doi.org links, ...) become [@key],
@@ -69,13 +75,15 @@ def resolve(manuscripts: tuple[Path, ...], write: bool, offline: bool, bib: Path
         project = Project.find(path)
         with ProgressBar("Fetching metadata", minimum=PROGRESS_FROM) as bar:
             result = project.resolve(path, offline=offline, write=write and not interactive,
-                                     bibliography=bib, progress=bar, accept_parsed=accept_parsed)
+                                     bibliography=bib, progress=bar, accept_parsed=accept_parsed,
+                                     rewrite_manubot=rewrite_manubot)
         # Entries only to show candidates: a manuscript with nothing to choose reads none.
         references = (bibliography_entries(project, path, bib)
                       if result.freetext or interactive else {})
         if interactive:
             result = _interactive(project, path, result, references, offline=offline,
-                                  write=write, bib=bib, accept_parsed=accept_parsed)
+                                  write=write, bib=bib, accept_parsed=accept_parsed,
+                                  rewrite_manubot=rewrite_manubot)
             write = write or result.written
         _report(result, write, references)
         status = max(status, result.exit_code)
@@ -90,12 +98,14 @@ def _stdin_is_terminal() -> bool:
 
 
 def _interactive(project: Project, path: Path, first: ResolveResult, references: dict, *,
-                 offline: bool, write: bool, bib: Path | None, accept_parsed: bool = False) -> ResolveResult:
+                 offline: bool, write: bool, bib: Path | None, accept_parsed: bool = False,
+                 rewrite_manubot: bool | None = None) -> ResolveResult:
     """Ask for the picks, then apply them: written with --write; otherwise the diff with the
     picks is shown and the writer is asked whether to write it, so no choice is lost."""
     picks = _ask(first, references)
     planned = project.resolve(path, offline=offline, write=False, bibliography=bib,
-                              picks=picks, original=first.original, accept_parsed=accept_parsed)
+                              picks=picks, original=first.original, accept_parsed=accept_parsed,
+                              rewrite_manubot=rewrite_manubot)
     if not planned.changed and not planned.appended:
         return planned
     if not write:
@@ -108,7 +118,8 @@ def _interactive(project: Project, path: Path, first: ResolveResult, references:
                              for i, key in _numbered_picks(first, picks)) or "none"))
             return planned
     return project.resolve(path, offline=offline, write=True, bibliography=bib,
-                           picks=picks, original=first.original, accept_parsed=accept_parsed)
+                           picks=picks, original=first.original, accept_parsed=accept_parsed,
+                           rewrite_manubot=rewrite_manubot)
 
 
 def _numbered_picks(result: ResolveResult, picks: dict[int, str]) -> list[tuple[int, str]]:

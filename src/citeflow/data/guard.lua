@@ -180,8 +180,68 @@ local function guard_meta(meta)
   return meta
 end
 
+-- CITEFLOW_CITATION_IDS (set by citeflow when a manuscript cites Manubot keys such as
+-- @doi:10.7717/peerj.705): a file of "KEY<TAB>ID" lines written by citeflow into the
+-- render's private folder. Each citation of KEY is read by citeproc as ID (the bibliography
+-- entry of that work); the manuscript itself is never changed.
+local function citation_ids()
+  local path = os.getenv("CITEFLOW_CITATION_IDS") or ""
+  if path == "" then
+    return nil
+  end
+  local ids = {}
+  local file = io.open(path, "r")
+  if not file then
+    return nil
+  end
+  for line in file:lines() do
+    local key, id = line:match("^([^\t]+)\t([^\t]+)$")
+    if key then
+      ids[key] = id
+    end
+  end
+  file:close()
+  return ids
+end
+
+local IDS = citation_ids()
+
+-- Keys of one work cited side by side ([@pmid:25648772; @doi:10.7717/peerj.705]) are one
+-- citation of it, as Manubot prints them (one with a prefix or locator of its own stays).
+local function rename_citations(cite)
+  local changed = false
+  local kept, seen = pandoc.List{}, {}
+  for _, citation in ipairs(cite.citations) do
+    local id = IDS[citation.id]
+    if id then
+      -- Pandoc ends a key before its last punctuation: "@url:https://peerj.com/articles/705/"
+      -- leaves "/" as the citation's suffix. It belongs to the URL, not to the citation.
+      local first = citation.suffix[1]
+      if citation.id:match("^[Uu][Rr][Ll]:") and first and first.t == "Str" then
+        citation.suffix:remove(1)
+      end
+      citation.id = id
+      changed = true
+    end
+    if seen[citation.id] and #citation.prefix == 0 and #citation.suffix == 0 then
+      changed = true
+    else
+      seen[citation.id] = true
+      kept:insert(citation)
+    end
+  end
+  if not changed then
+    return nil
+  end
+  cite.citations = kept
+  return cite
+end
+
 local filters = { { Meta = guard_meta } }
 if not PLAIN then
-  filters[2] = TRUSTED and { RawBlock = show_typst, RawInline = show_typst } or UNTRUSTED
+  filters[#filters + 1] = TRUSTED and { RawBlock = show_typst, RawInline = show_typst } or UNTRUSTED
+end
+if IDS then
+  filters[#filters + 1] = { Cite = rename_citations }
 end
 return filters

@@ -544,7 +544,8 @@ def _footnotes_holding_references(manuscript: Manuscript, found: list[Placeholde
 def lookup_reference(bibliography, identifier: Identifier):
     """The bibliography entry carrying ``identifier``, or None.
 
-    A PII is matched offline only: an entry whose ``pii`` field holds it, or whose DOI is
+    An arXiv ID with a version (``1502.04015v1``) also finds the entry without one. A PII
+    is matched offline only: an entry whose ``pii`` field holds it, or whose DOI is
     the PII in its punctuated form (``10.1016/s0140-6736(10)61350-5``, as the Lancet and
     Cell write their DOIs). Nothing is guessed.
     """
@@ -553,6 +554,10 @@ def lookup_reference(bibliography, identifier: Identifier):
     if identifier.kind == AUTHOR_YEAR:
         found = author_year_candidates(bibliography, identifier)
         return found[0] if len(found) == 1 else None
+    if identifier.kind == "arxiv":  # arXiv:1502.04015v1 is a version of the entry 1502.04015
+        bare = re.sub(r"v\d+$", "", identifier.value)
+        return bibliography.find(identifier) or (
+            bibliography.find(Identifier("arxiv", bare)) if bare != identifier.value else None)
     if identifier.kind != "pii":
         return bibliography.find(identifier)
     found = bibliography.find(Identifier("doi", pii_doi(identifier.value)))

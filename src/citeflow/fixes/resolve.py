@@ -231,6 +231,7 @@ def resolve_manuscript(
     suggest: bool = True,
     original: str | None = None,
     accept_parsed: bool = False,
+    rewrite_manubot: bool | None = None,
 ) -> ResolveResult:
     """Resolve the placeholders of a manuscript (a path or a parsed :class:`Manuscript`).
 
@@ -245,7 +246,10 @@ def resolve_manuscript(
     here): when the file no longer holds it, :class:`~citeflow.files.FileChanged` is raised
     and nothing is written. Items of the draft's reference list that the bibliography lacks
     are looked up at Crossref (:mod:`citeflow.fixes.reflist_sources`); offline,
-    ``accept_parsed`` adds them as written (unverified). Raises :class:`CiteflowError` for
+    ``accept_parsed`` adds them as written (unverified). ``rewrite_manubot`` (default:
+    ``[resolve] rewrite_manubot``, off) writes Manubot keys (``[@doi:...]``) as bibliography
+    keys; otherwise they are kept as written and only their works are added to the
+    bibliography (:mod:`citeflow.fixes.manubot`). Raises :class:`CiteflowError` for
     unreadable input.
     """
     manuscript = source if isinstance(source, Manuscript) else read_manuscript(Path(source))
@@ -262,7 +266,8 @@ def resolve_manuscript(
     placeholders = find_placeholders(manuscript, extra_patterns_from_config(config))
     reflist = find_reference_list(manuscript)
     # Without a placeholder there is nothing to look up: the bibliography is not read at all.
-    wanted = bool(placeholders or reflist)
+    rewrite = config.rewrite_manubot if rewrite_manubot is None else rewrite_manubot
+    wanted = bool(placeholders or reflist) or (rewrite and "@url:" in manuscript.text)
     bib = load_bibliography(bib_paths, missing_ok=True) if bib_paths and wanted else Bibliography()
 
     keys, unresolved, new_refs, concerns = _lookup(manuscript, placeholders, bib, config, offline, fetcher,
@@ -291,7 +296,9 @@ def resolve_manuscript(
         reused = appended.reused
 
     picks = dict(picks or {})
-    replacements = _replacements(manuscript, placeholders, keys, bib, picks)
+    planned, manubot_edits = _manubot_plan(manuscript, placeholders, keys, bib, rewrite)
+    replacements = sorted(_replacements(manuscript, planned, keys, bib, picks) + manubot_edits,
+                          key=lambda e: e.start)
     list_edits, unmatched = reference_list_edits(manuscript, reflist, bib, additions)
     if list_edits:
         replacements = sorted(replacements + list_edits, key=lambda e: e.start)
@@ -323,6 +330,20 @@ def resolve_manuscript(
             raise CiteflowError(f"cannot write the manuscript: {exc.strerror or exc}", path) from exc
         result.written = True
     return result
+
+
+def _manubot_plan(manuscript: Manuscript, placeholders: list[Placeholder], keys: dict[Identifier, str],
+                  bib: Bibliography, rewrite: bool) -> tuple[list[Placeholder], list[Replacement]]:
+    """The placeholders to write as citations and the edits of ``@url:`` citations: Manubot
+    keys kept as written, or (``rewrite``) written as bibliography keys; ``keys`` gains the
+    keys of ``@url:`` entries."""
+    from citeflow.fixes.manubot import keep_manubot_keys, url_citation_edits, url_keys
+
+    if not rewrite:
+        return keep_manubot_keys(placeholders), []
+    planned, by_url = url_keys(placeholders, bib)
+    keys.update(by_url)
+    return planned, url_citation_edits(manuscript, placeholders, bib)
 
 
 def _changed(path: Path) -> FileChanged:

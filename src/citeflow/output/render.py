@@ -65,6 +65,7 @@ from citeflow.document.manuscript import Manuscript, read_manuscript
 from citeflow.errors import CiteflowError
 from citeflow.files import atomic_write_all, read_utf8
 from citeflow.output.citeproc_input import CiteprocInput, prepare_citeproc_input
+from citeflow.output.manubot_input import ManubotInput, prepare_manubot_input
 from citeflow.output.resources import (
     ImageKind,
     ImageSet,
@@ -187,6 +188,7 @@ class Dropped(Enum):
     REMOTE_IMAGE = "remote-image"
     FRONT_MATTER = "front-matter"
     PDF_STANDARD = "pdf-standard"
+    UNKNOWN_KEY = "unknown-key"
 
 
 @dataclass(frozen=True)
@@ -345,6 +347,10 @@ def _citeproc_json(markdown_text: str, job: RenderJob) -> tuple[bytes, list[str]
     with tempfile.TemporaryDirectory(prefix="citeflow-citeproc-") as private:
         inputs = prepare_citeproc_input(job.bibliography, job.bibliography_texts, Path(private),
                                         lower_subtitles=lowers_subtitles(job.style))
+        manubot = prepare_manubot_input(job.manuscript, job.bibliography, job.config, Path(private))
+        if manubot.extra_bibliography is not None:
+            inputs.bibliography.append(manubot.extra_bibliography)
+        _warn_unknown_manubot_keys(manubot, job)
         try:
             style = style_for_citeproc(job.style, Path(private))
         except OSError as exc:
@@ -357,7 +363,7 @@ def _citeproc_json(markdown_text: str, job: RenderJob) -> tuple[bytes, list[str]
         try:
             out, stderr = run_pandoc(args, markdown_text.lstrip("\ufeff").encode("utf-8"), job.source,
                                      cwd=job.folder.resolve(),
-                                     env=_guard_environment(markdown_text, job, inputs))
+                                     env=_guard_environment(markdown_text, job, inputs, manubot))
         except CiteflowError as exc:
             if exc.file is not None and str(exc.file) in inputs.originals:
                 exc.file = inputs.original(exc.file)  # the user's .bib, not citeflow's copy
@@ -373,17 +379,30 @@ def _citeproc_json(markdown_text: str, job: RenderJob) -> tuple[bytes, list[str]
 
 
 def _guard_environment(markdown_text: str, job: RenderJob,
-                       inputs: CiteprocInput | None = None) -> dict[str, str]:
+                       inputs: CiteprocInput | None = None,
+                       manubot: ManubotInput | None = None) -> dict[str, str]:
     """What the guard filter is told (see ``data/guard.lua``): trusted or not, whether the
-    source needs a walk at all, the checked bibliographies (as prepared for citeproc) and
-    the journal abbreviations file."""
+    source needs a walk at all, the checked bibliographies (as prepared for citeproc), the
+    journal abbreviations file and the ids under which citeproc reads Manubot keys."""
     mode = ("trusted" if job.trusted else "untrusted") + \
         ("" if _MARKUP_CHARS.search(markdown_text) else "-plain")
     files = inputs.bibliography if inputs is not None else job.bibliography
     abbreviations = inputs.abbreviations if inputs is not None else None
     return {"CITEFLOW_GUARD": mode,
             "CITEFLOW_BIBLIOGRAPHY": "\n".join(str(b.resolve()) for b in files),
-            "CITEFLOW_ABBREVIATIONS": str(abbreviations.resolve()) if abbreviations else ""}
+            "CITEFLOW_ABBREVIATIONS": str(abbreviations.resolve()) if abbreviations else "",
+            "CITEFLOW_CITATION_IDS": str(manubot.ids_file.resolve()) if manubot and manubot.ids_file else ""}
+
+
+def _warn_unknown_manubot_keys(manubot: ManubotInput, job: RenderJob) -> None:
+    """One warning for each Manubot key neither the bibliography nor the cache knows."""
+    for key, line in manubot.unknown:
+        why = (f"malformed ({key.malformed})" if key.malformed else
+               f"no bibliography entry has this {key.kind.upper()} ({key.kind.upper()}s are never fetched)"
+               if key.kind in ("url", "isbn") else
+               "neither the bibliography nor the metadata cache knows it; `citeflow resolve` fetches it")
+        job.warnings.append(RenderWarning(Dropped.UNKNOWN_KEY, f"citation @{key.key}: {why}",
+                                          job.source, line))
 
 
 def _read_guard_report(stderr: str, job: RenderJob) -> None:

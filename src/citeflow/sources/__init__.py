@@ -847,4 +847,19 @@ def _as_ident(value: Any, kind: str | None = None) -> Identifier | None:
         return None
 
 
-__all__ = ["STATUSES", "FetchResult", "FetchStatus", "Fetcher", "SourceSettings"]
+def cached_references(identifiers: Iterable[Identifier], config: Config | None = None) -> dict[Identifier, Reference]:
+    """The records the metadata cache holds for ``identifiers``, asked offline (no request
+    is sent); identifiers it does not know are left out, and a damaged cache answers nothing."""
+    wanted = list(identifiers)
+    if not wanted:
+        return {}
+    try:
+        with Fetcher(config, offline=True, workers=1) as fetcher:
+            results = fetcher.fetch_many(wanted)
+    except Exception:  # a damaged cache must not break a check or a render
+        return {}
+    return {ident: result.reference for ident, result in results.items()
+            if result.status is FetchStatus.OK and result.reference is not None}
+
+
+__all__ = ["STATUSES", "FetchResult", "FetchStatus", "Fetcher", "SourceSettings", "cached_references"]
