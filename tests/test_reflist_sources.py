@@ -255,6 +255,22 @@ def test_adjacent_markers_and_a_bracketed_list_in_one_paragraph(mmr):
     assert "## References" not in written and result.exit_code == 0
 
 
+def test_a_marker_beside_an_identifier_placeholder_is_a_marker_on_the_first_run(mmr):
+    # "[1][doi:...]" is read as "[1][@key]" is after the placeholder is resolved, so one run
+    # does what two would: a second run changes nothing.
+    path = mmr / "mmr.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("found to be false.[1]", "found to be false.[1][doi:10.1016/S0140-6736(97)11096-0]"),
+                    encoding="utf-8")
+    first = resolve_manuscript(path, write=True, offline=True, suggest=False, accept_parsed=True)
+    written = path.read_text(encoding="utf-8")
+    assert "found to be false.[@watson1953molecular][doi:10.1016/S0140-6736(97)11096-0]" in written
+    # the DOI is neither in the bibliography nor in the cache: named, left as written
+    assert [u.reason for u in first.unresolved] == ["offline"] and first.exit_code == 1
+    again = resolve_manuscript(path, write=True, offline=True, suggest=False, accept_parsed=True)
+    assert not again.changed
+
+
 #: Real references the reader was not written against (tests/data/forms/PROVENANCE.md):
 #: (text, first author, title start, year, journal).
 HELD_OUT = [

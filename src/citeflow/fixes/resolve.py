@@ -252,84 +252,123 @@ def resolve_manuscript(
     bibliography (:mod:`citeflow.fixes.manubot`). Raises :class:`CiteflowError` for
     unreadable input.
     """
-    manuscript = source if isinstance(source, Manuscript) else read_manuscript(Path(source))
-    path = manuscript.path or Path("<manuscript>")
-    if write and manuscript.path is None:
-        raise CiteflowError("cannot write a manuscript given as text")
-    as_read = Snapshot.of_bytes((manuscript.text if original is None else original).encode("utf-8"))
-    if write and original is not None and original != manuscript.text:
-        raise _changed(path)
-    if config is None:
-        config = load_config(manuscript.folder)
-    bib_paths = _bibliography_paths(manuscript, config, bibliography)
-    target = next((p for p in bib_paths if p.suffix.lower() in (".bib", ".bibtex")), None)
-    placeholders = find_placeholders(manuscript, extra_patterns_from_config(config))
-    reflist = find_reference_list(manuscript)
-    # Without a placeholder there is nothing to look up: the bibliography is not read at all.
-    rewrite = config.rewrite_manubot if rewrite_manubot is None else rewrite_manubot
-    wanted = bool(placeholders or reflist) or (rewrite and "@url:" in manuscript.text)
-    bib = load_bibliography(bib_paths, missing_ok=True) if bib_paths and wanted else Bibliography()
-
-    keys, unresolved, new_refs, concerns = _lookup(manuscript, placeholders, bib, config, offline, fetcher,
-                                                   target)
-
-    additions = list_additions(reflist, bib, offline=offline, accept_parsed=accept_parsed,
+    job = _Job.read(source, config, write=write, original=original, bibliography=bibliography,
+                    rewrite_manubot=rewrite_manubot)
+    manuscript, config, bib = job.manuscript, job.config, job.bib
+    keys, unresolved, new_refs, concerns = _lookup(manuscript, job.placeholders, bib, config, offline, fetcher,
+                                                   job.target)
+    additions = list_additions(job.reflist, bib, offline=offline, accept_parsed=accept_parsed,
                                fetcher=lambda: _fetcher(config, offline, fetcher),
                                taken=bib.keys() + [r.key for r in new_refs], fetched=new_refs,
-                               can_write=target is not None)
+                               can_write=job.target is not None)
     new_refs = new_refs + additions.references
-
-    # Fetched entries get their final keys from the file they go into.
     reused: list[Reference] = []
-    if new_refs and write and target is not None:
-        if not as_read.matches(path):
-            raise _changed(path)
-        others = [r.key for r in bib if r.file is None or Path(r.file).resolve() != target.resolve()]
-        try:
-            appended = append_references(target, new_refs, known=bib, taken=others)
-        except OSError as exc:
-            raise CiteflowError(f"cannot add entries to the bibliography: {exc.strerror or exc}", target) from exc
-        renamed = {old.key: new.key for old, new in zip(new_refs, appended.references, strict=True)}
-        keys = {ident: renamed.get(key, key) for ident, key in keys.items()}
-        additions.keys = {position: renamed.get(key, key) for position, key in additions.keys.items()}
-        new_refs = appended.added
-        reused = appended.reused
+    if new_refs and write and job.target is not None:
+        new_refs, reused = job.append(new_refs, keys, additions)
 
     picks = dict(picks or {})
-    planned, manubot_edits = _manubot_plan(manuscript, placeholders, keys, bib, rewrite)
-    replacements = sorted(_replacements(manuscript, planned, keys, bib, picks) + manubot_edits,
-                          key=lambda e: e.start)
-    list_edits, unmatched = reference_list_edits(manuscript, reflist, bib, additions)
-    if list_edits:
-        replacements = sorted(replacements + list_edits, key=lambda e: e.start)
-    text = apply_replacements(manuscript.text, replacements)
-
+    replacements, unmatched = job.edits(keys, additions, picks)
     result = ResolveResult(
-        path=path,
+        path=job.path,
         original=manuscript.text,
-        text=text,
+        text=apply_replacements(manuscript.text, replacements),
         replacements=replacements,
         unresolved=unresolved,
         appended=list(new_refs),
-        bibliography_path=target if new_refs else None,
+        bibliography_path=job.target if new_refs else None,
         keys=bib.keys() + [ref.key for ref in new_refs + reused],
         warnings=[f"@{keys[ident]} ({ident}) {concern}" for ident, concern in concerns if ident in keys]
         + [f"@{additions.keys[position]} {warning}" for position, warning in additions.warnings],
         unmatched=unmatched,
     )
-    if new_refs and not write and target is not None:
-        result.bibliography_diff = _bibliography_preview(target, new_refs)
+    if new_refs and not write and job.target is not None:
+        result.bibliography_diff = _bibliography_preview(job.target, new_refs)
     if suggest:
-        result.freetext = _freetext_reports(manuscript, placeholders, bib, picks)
+        result.freetext = _freetext_reports(manuscript, job.placeholders, bib, picks)
     if write and result.changed:
-        try:
-            atomic_write_text(path, text, unchanged=as_read)
-        except FileChanged:
-            raise _changed(path) from None
-        except OSError as exc:
-            raise CiteflowError(f"cannot write the manuscript: {exc.strerror or exc}", path) from exc
+        job.write(result.text)
         result.written = True
     return result
+
+
+@dataclass
+class _Job:
+    """One resolve: the manuscript as read, its configuration, where fetched entries go,
+    what it points at sources with, and the bibliography (read only when there is some)."""
+
+    manuscript: Manuscript
+    path: Path
+    as_read: Snapshot
+    config: Config
+    target: Path | None
+    placeholders: list[Placeholder]
+    reflist: ReferenceList | None
+    rewrite: bool
+    bib: Bibliography
+
+    @classmethod
+    def read(cls, source: str | Path | Manuscript, config: Config | None, *, write: bool,
+             original: str | None, bibliography: str | Path | None, rewrite_manubot: bool | None) -> _Job:
+        manuscript = source if isinstance(source, Manuscript) else read_manuscript(Path(source))
+        path = manuscript.path or Path("<manuscript>")
+        if write and manuscript.path is None:
+            raise CiteflowError("cannot write a manuscript given as text")
+        as_read = Snapshot.of_bytes((manuscript.text if original is None else original).encode("utf-8"))
+        if write and original is not None and original != manuscript.text:
+            raise _changed(path)
+        if config is None:
+            config = load_config(manuscript.folder)
+        bib_paths = _bibliography_paths(manuscript, config, bibliography)
+        target = next((p for p in bib_paths if p.suffix.lower() in (".bib", ".bibtex")), None)
+        placeholders = find_placeholders(manuscript, extra_patterns_from_config(config))
+        reflist = find_reference_list(manuscript)
+        rewrite = config.rewrite_manubot if rewrite_manubot is None else rewrite_manubot
+        # Without a placeholder there is nothing to look up: the bibliography is not read at all.
+        wanted = bool(placeholders or reflist) or (rewrite and "@url:" in manuscript.text)
+        bib = load_bibliography(bib_paths, missing_ok=True) if bib_paths and wanted else Bibliography()
+        return cls(manuscript, path, as_read, config, target, placeholders, reflist, rewrite, bib)
+
+    def append(self, new_refs: list[Reference], keys: dict[Identifier, str],
+               additions: ListAdditions) -> tuple[list[Reference], list[Reference]]:
+        """Append the fetched entries to the target bibliography, under its lock; they get
+        their final keys from the file they go into (``keys`` and ``additions`` follow).
+        The entries added, and those the file already held."""
+        target = self.target
+        assert target is not None
+        if not self.as_read.matches(self.path):
+            raise _changed(self.path)
+        others = [r.key for r in self.bib if r.file is None or Path(r.file).resolve() != target.resolve()]
+        try:
+            appended = append_references(target, new_refs, known=self.bib, taken=others)
+        except OSError as exc:
+            raise CiteflowError(f"cannot add entries to the bibliography: {exc.strerror or exc}", target) from exc
+        renamed = {old.key: new.key for old, new in zip(new_refs, appended.references, strict=True)}
+        keys.update({ident: renamed.get(key, key) for ident, key in keys.items()})
+        additions.keys = {position: renamed.get(key, key) for position, key in additions.keys.items()}
+        return appended.added, appended.reused
+
+    def edits(self, keys: dict[Identifier, str], additions: ListAdditions,
+              picks: dict[int, str]) -> tuple[list[Replacement], list[Unmatched]]:
+        """Every replacement, in order: placeholders written as citations (Manubot keys
+        kept or rewritten), numeric markers of the draft's reference list (and the list,
+        when every item is in the bibliography); the list items left."""
+        manuscript, bib = self.manuscript, self.bib
+        planned, manubot_edits = _manubot_plan(manuscript, self.placeholders, keys, bib, self.rewrite)
+        replacements = sorted(_replacements(manuscript, planned, keys, bib, picks) + manubot_edits,
+                              key=lambda e: e.start)
+        list_edits, unmatched = reference_list_edits(manuscript, self.reflist, bib, additions)
+        if list_edits:
+            replacements = sorted(replacements + list_edits, key=lambda e: e.start)
+        return replacements, unmatched
+
+    def write(self, text: str) -> None:
+        """Rewrite the manuscript atomically, if it still holds what was read."""
+        try:
+            atomic_write_text(self.path, text, unchanged=self.as_read)
+        except FileChanged:
+            raise _changed(self.path) from None
+        except OSError as exc:
+            raise CiteflowError(f"cannot write the manuscript: {exc.strerror or exc}", self.path) from exc
 
 
 def _manubot_plan(manuscript: Manuscript, placeholders: list[Placeholder], keys: dict[Identifier, str],
@@ -404,94 +443,116 @@ def _lookup(
 
     The bookkeeping is linear in the number of identifiers: works fetched so far are found
     by identifier in a table, and keys taken are a :class:`TakenKeys` set."""
-    keys: dict[Identifier, str] = {}
-    missing: dict[Identifier, list[tuple[Placeholder, PlaceholderItem]]] = {}
-    unresolved: list[Unresolved] = []
+    lookup = _Lookup(manuscript, bib)
+    lookup.in_bibliography(placeholders)
+    if lookup.missing:
+        fetcher = _fetcher(config, offline, fetcher)
+        lookup.through_piis(fetcher)
+        if lookup.missing:
+            lookup.fetched(_fetch(list(lookup.missing), config, offline, fetcher), target)
+    lookup.unresolved.sort(key=lambda u: (u.placeholder.start, u.item.raw))
+    return lookup.keys, lookup.unresolved, lookup.new_refs, lookup.concerns
 
-    def leave(placeholder: Placeholder, item: PlaceholderItem, reason: str, message: str) -> None:
-        line, column = manuscript.line_col(placeholder.start)
-        unresolved.append(Unresolved(placeholder, item, reason, message, line, column))
 
-    for placeholder in placeholders:
-        if placeholder.kind != IDENTIFIER:
-            continue
-        for item in placeholder.items:
-            if item.key is not None:
+class _Lookup:
+    """The keys of a manuscript's identifiers, found step by step: in the bibliography, then
+    (PIIs through Crossref's alternative IDs) from the sources."""
+
+    def __init__(self, manuscript: Manuscript, bib: Bibliography) -> None:
+        self.manuscript = manuscript
+        self.bib = bib
+        self.keys: dict[Identifier, str] = {}
+        #: identifiers the bibliography lacks, with the places that name them
+        self.missing: dict[Identifier, list[tuple[Placeholder, PlaceholderItem]]] = {}
+        self.unresolved: list[Unresolved] = []
+        self.new_refs: list[Reference] = []
+        self.concerns: list[tuple[Identifier, str]] = []
+        self.pii_dois: dict[Identifier, Identifier] = {}
+
+    def leave(self, placeholder: Placeholder, item: PlaceholderItem, reason: str, message: str) -> None:
+        line, column = self.manuscript.line_col(placeholder.start)
+        self.unresolved.append(Unresolved(placeholder, item, reason, message, line, column))
+
+    def in_bibliography(self, placeholders: list[Placeholder]) -> None:
+        """Keys of the identifiers the bibliography holds; the others become ``missing``
+        (author-year citations are looked for in the bibliography only)."""
+        bib = self.bib
+        for placeholder in placeholders:
+            if placeholder.kind != IDENTIFIER:
                 continue
-            if item.literal_key and item.literal_key in bib:
-                continue  # "@doi:..." is an ordinary key of this bibliography
-            if item.identifier is None:
-                leave(placeholder, item, MALFORMED, item.malformed or "")
+            for item in placeholder.items:
+                if item.key is not None:
+                    continue
+                if item.literal_key and item.literal_key in bib:
+                    continue  # "@doi:..." is an ordinary key of this bibliography
+                if item.identifier is None:
+                    self.leave(placeholder, item, MALFORMED, item.malformed or "")
+                    continue
+                ref = lookup_reference(bib, item.identifier)
+                if ref is not None:
+                    self.keys[item.identifier] = ref.key
+                elif item.identifier.kind == AUTHOR_YEAR:
+                    self.leave(placeholder, item, NOT_FOUND, author_year_message(bib, item.identifier))
+                else:
+                    self.missing.setdefault(item.identifier, []).append((placeholder, item))
+
+    def through_piis(self, fetcher: Any) -> None:
+        """A PII is looked up through Crossref's alternative-id filter; the DOI found takes
+        its place among the identifiers to fetch (or names a bibliography entry)."""
+        for pii in [ident for ident in self.missing if ident.kind == "pii"]:
+            uses = self.missing.pop(pii)
+            doi, reason, message = _doi_for_pii(fetcher, pii.value)
+            if doi is None:
+                for placeholder, item in uses:
+                    self.leave(placeholder, item, reason, message)
                 continue
-            ref = lookup_reference(bib, item.identifier)
-            if ref is not None:
-                keys[item.identifier] = ref.key
-            elif item.identifier.kind == AUTHOR_YEAR:  # matched in the bibliography only
-                leave(placeholder, item, NOT_FOUND, author_year_message(bib, item.identifier))
-            else:
-                missing.setdefault(item.identifier, []).append((placeholder, item))
+            self.pii_dois[pii] = doi
+            known = lookup_reference(self.bib, doi)
+            if known is not None:
+                self.keys[pii] = known.key
+                continue
+            self.missing.setdefault(doi, []).extend(uses)
 
-    new_refs: list[Reference] = []
-    concerns: list[tuple[Identifier, str]] = []
-    if not missing:
-        return keys, unresolved, new_refs, concerns
-
-    fetcher = _fetcher(config, offline, fetcher)
-    # A PII is looked up through Crossref's alternative-id filter; the DOI found is fetched.
-    pii_dois: dict[Identifier, Identifier] = {}
-    for pii in [ident for ident in missing if ident.kind == "pii"]:
-        uses = missing.pop(pii)
-        doi, reason, message = _doi_for_pii(fetcher, pii.value)
-        if doi is None:
-            for placeholder, item in uses:
-                leave(placeholder, item, reason, message)
-            continue
-        pii_dois[pii] = doi
-        if lookup_reference(bib, doi) is not None:
-            keys[pii] = lookup_reference(bib, doi).key
-            continue
-        missing.setdefault(doi, []).extend(uses)
-    if not missing:
-        unresolved.sort(key=lambda u: (u.placeholder.start, u.item.raw))
-        return keys, unresolved, new_refs, concerns
-
-    results = _fetch(list(missing), config, offline, fetcher)
-    taken = TakenKeys(bib.keys())
-    fetched: dict[Identifier, str] = {}  # identifiers of the works fetched so far -> their keys
-    for identifier, uses in missing.items():
-        result = results.get(identifier)
-        status = getattr(result, "status", FetchStatus.ERROR) if result is not None else FetchStatus.ERROR
-        reference = getattr(result, "reference", None)
-        if status == FetchStatus.OK and reference is not None:
-            key = _known_key(reference, bib, fetched)
+    def fetched(self, results: Mapping[Identifier, Any], target: Path | None) -> None:
+        """Keys for the works fetched: one already fetched under another identifier keeps
+        its key, a new one gets a key no entry has; failures are left with their reason."""
+        taken = TakenKeys(self.bib.keys())
+        fetched: dict[Identifier, str] = {}  # identifiers of the works fetched so far -> their keys
+        for identifier, uses in self.missing.items():
+            result = results.get(identifier)
+            status = getattr(result, "status", FetchStatus.ERROR) if result is not None else FetchStatus.ERROR
+            reference = getattr(result, "reference", None)
+            if status != FetchStatus.OK or reference is None:
+                self._failed(uses, status, result)
+                continue
+            key = _known_key(reference, self.bib, fetched)
             if key is None and target is None:
                 for placeholder, item in uses:
-                    leave(placeholder, item, ERROR, "found, but the manuscript names no BibTeX "
-                          "bibliography to add it to (use --bib FILE or 'bibliography:' in the front matter)")
+                    self.leave(placeholder, item, ERROR, "found, but the manuscript names no BibTeX "
+                               "bibliography to add it to (use --bib FILE or 'bibliography:' in the front matter)")
                 continue
             if key is None:
                 key = make_key(reference, taken)
                 taken.add(key)
-                new_refs.append(replace(reference, key=key))
+                self.new_refs.append(replace(reference, key=key))
                 for known in reference.identifiers():
                     fetched.setdefault(known, key)
                 concern = integrity_warning(result) if result is not None else None
                 if concern:
-                    concerns.append((identifier, concern))
-            keys[identifier] = key
-            for pii, doi in pii_dois.items():
+                    self.concerns.append((identifier, concern))
+            self.keys[identifier] = key
+            for pii, doi in self.pii_dois.items():
                 if doi == identifier:
-                    keys[pii] = key
-            continue
+                    self.keys[pii] = key
+
+    def _failed(self, uses: list[tuple[Placeholder, PlaceholderItem]], status: Any, result: Any) -> None:
         reason = _STATUS_REASON.get(status, ERROR)
         message = getattr(result, "message", "") if result is not None else "no answer from the sources"
         url = getattr(result, "url", None) if result is not None else None
         if url and url not in message:
             message = f"{message or reason} at {url}"
         for placeholder, item in uses:
-            leave(placeholder, item, reason, message or reason)
-    unresolved.sort(key=lambda u: (u.placeholder.start, u.item.raw))
-    return keys, unresolved, new_refs, concerns
+            self.leave(placeholder, item, reason, message or reason)
 
 
 def _fetcher(config: Config, offline: bool, fetcher: Any) -> Any:
