@@ -33,9 +33,11 @@ _SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _SUPER_TO_DIGIT = {ord(c): str(i) for i, c in enumerate(_SUPERSCRIPT)} | {ord("⁻"): "-"}
 _NUMBERS = r"\d{1,4}(?:\s*[-–—]\s*\d{1,4})?(?:\s*,\s*\d{1,4}(?:\s*[-–—]\s*\d{1,4})?)*+"
 _MARKER = re.compile(
-    # not a link's text ("[1](url)", "[1][label]"); in "[1][2]", "[1][@key]" and
-    # "[1][doi:10.1/x]" (an identifier placeholder, a citation once resolved) it is a marker
-    r"\[(?P<bracket>" + _NUMBERS + r")\](?![(:{]|\[(?!@|" + _NUMBERS + r"\]|(?i:doi|pmid|pmcid|arxiv|isbn|pii)\s*:))"
+    # not a link's text ("[1](url)", "[1][label]"); in "[1][2]", "[1][@key]",
+    # "[1][doi:10.1/x]" (an identifier placeholder, a citation once resolved) and
+    # "[1][text](url)" (an inline link follows) it is a marker
+    r"\[(?P<bracket>" + _NUMBERS + r")\](?![(:{]|\[(?!@|" + _NUMBERS + r"\]|(?i:doi|pmid|pmcid|arxiv|isbn|pii)\s*:"
+    r"|[^\[\]]*+\]\())"
     r"|\^(?P<caret>\d{1,4}(?:[-–,]\d{1,4})*+)\^"
     r"|(?:(?<=[^\W\d_]{3})|(?<=[.,;:)\]]))(?P<super>[" + _SUPERSCRIPT + r"]++(?:[⁻,][" + _SUPERSCRIPT + r"]++)*+)"
     r"(?![\w" + _SUPERSCRIPT + r"])"
