@@ -23,9 +23,9 @@ DATA = Path(__file__).parent / "data" / "claims"
 METRICS = json.loads(resources.files("citeflow.claims.data")
                      .joinpath("claim-model.metrics.json").read_text(encoding="utf-8"))
 
-# Floors a little below the figures recorded when the shipped model was trained
-# (web: P 0.897 / R 0.776; reviews: P 0.344 / R 0.423 against positive-unlabelled labels).
-FLOORS = {"web": (0.85, 0.72), "review": (0.32, 0.38)}
+# Floors under the figures recorded when the shipped model was trained (web: P 0.917 /
+# R 0.936, the 0.9 goal; reviews: P 0.353 / R 0.577 against positive-unlabelled labels).
+FLOORS = {"web": (0.90, 0.90), "review": (0.33, 0.55)}
 
 
 def _heldout() -> list[dict]:
@@ -217,7 +217,7 @@ def test_check_explain_says_why(project):
     explained = runner.invoke(main, ["check", str(project / "draft.md"), "--explain"])
     assert explained.exit_code == 0, explained.output
     why = [line for line in explained.output.splitlines() if line.strip().startswith("= why:")]
-    assert why and all("model 0." in line and "threshold" in line for line in why)
+    assert why and all(re.search(r"model [01]\.\d\d \(threshold 0\.\d\d\)", line) for line in why)
     data = json.loads(runner.invoke(main, ["check", str(project / "draft.md"), "--format",
                                            "json"]).output)
     assert all(f["explanation"] for f in data["findings"] if f["code"].startswith("CF3"))

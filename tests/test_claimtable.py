@@ -77,8 +77,9 @@ def test_html_output_escapes_text_and_marks_unsupported_rows(project):
     assert result.exit_code == 0 and result.output == ""
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
-    assert "3 of 10 claim sentences cite a reference." in page
-    assert page.count('<tr class="cf-unsupported-row">') == 7
+    # 11 claims: the sentence the writer marked "[citation needed]" is one, without support
+    assert "3 of 11 claim sentences cite a reference." in page
+    assert page.count('<tr class="cf-unsupported-row">') == 8
     assert "[@gandhi2016targeting]" in page
     assert "Targeting key proximal drivers of type 2 inflammation in disease (2016)" in page
 

@@ -106,10 +106,10 @@ def test_the_appendix_is_compact(draft):
     pages = page_texts(out / f"{DRAFT.stem}.review.pdf")
     start = next(i for i, t in enumerate(pages) if re.search(r"(?m)^Review findings\s*$", t))
     end = next(i for i, t in enumerate(pages) if re.search(r"(?m)^Claims table\s*$", t))
-    # 36 findings on 22 sentences and 14 about the bibliography: under three pages
-    # (it took four and a half).
+    # 27 findings on sentences and 14 about the bibliography: under three pages
+    # (it took four and a half); the claims table after it has a row per claim (26).
     assert end - start <= 2
-    assert len(pages) <= 7
+    assert len(pages) <= 8
 
 
 def test_bibliography_findings_are_one_line_each_at_the_end(draft):

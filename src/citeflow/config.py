@@ -32,7 +32,7 @@ Recognised keys (all optional)::
     [placeholders]     # extra = ["regex", ...] (free-text)
     [check]            # fail_on, select, ignore, suggest, placeholders, lock_max_age_days,
                        # severity = {CF106 = "info"}, cues = {...}, per_file = {"glob" = ["CF106"]},
-                       # claim_threshold = 0.65
+                       # claim_threshold = 0.6
     [render]           # trusted = true: keep raw HTML/Typst (see docs/security.md)
 """
 

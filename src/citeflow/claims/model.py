@@ -3,7 +3,7 @@
 The model is a logistic regression over named, binary features of a sentence *in its
 context*: its words and word pairs, the cue kinds of :mod:`citeflow.claims.detect` it
 raises, its shape (numbers, length, who speaks), the words of the section heading above it,
-its place in the paragraph and the cues and words of the sentences before and after it.
+its place in the paragraph and the cue kinds of the sentences before and after it.
 Its weights are a gzip'd JSON file shipped in ``claims/data/`` (a few hundred kilobytes,
 read once, on first use); scoring needs nothing but the standard library. The training
 script ``train/train_claims.py`` fits it with scikit-learn and writes that file; see
@@ -143,6 +143,8 @@ def _sentence_features(text: str, cues: CueSet) -> tuple[str, ...]:
     found += [f"b:{a} {b}" for a, b in pairwise(padded)]
     found += [f"cue:{kind}" for kind in _cue_kinds(text, cues)]
     found.append(f"len:{_length_bucket(len(words))}")
+    if len(words) < 5:
+        found.append("len:very short")  # "First item.", "Very.": a fragment asserts little
     if "<num>" in words:
         found.append("shape:number")
     if "%" in words:
@@ -183,8 +185,9 @@ def _default_neighbour_features(prefix: str, text: str) -> tuple[str, ...]:
 
 
 def _context_features(prefix: str, text: str, cues: CueSet) -> tuple[str, ...]:
-    return (tuple(f"{prefix}:cue:{kind}" for kind in _cue_kinds(text, cues))
-            + tuple(f"{prefix}:w:{w}" for w in _word_set(text)))
+    # The cue kinds of a neighbour, not its words: on held-out folds of the training
+    # documents the neighbours' words added thousands of weights and ranked sentences worse.
+    return tuple(f"{prefix}:cue:{kind}" for kind in _cue_kinds(text, cues))
 
 
 def describe(feature: str) -> str:
