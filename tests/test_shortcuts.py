@@ -225,3 +225,73 @@ def test_the_linear_open_question_expression_equals_the_one_written_first(text):
     low = text.lower()
     if low.isascii():
         assert bool(detect._OPEN_QUESTION_ASCII.search(low)) == bool(_OPEN_QUESTION_AS_WRITTEN.search(low))
+
+
+# -- RE2 screening of the cue expressions (citeflow.claims.screen) ---------------------
+
+# Characters on which Python's classes and RE2's differ: no-break and other Unicode spaces,
+# digits of other scripts, letters outside ASCII, and capitals whose lower case is longer.
+SCREEN_TEXT = st.lists(st.sampled_from([*PIECES, "\xa0", "\u2009", "\x1c", "\x0b", "٣", "²", "Ⅻ",
+                                        "ß", "K", "ſ", "studies\xa0show", "12 %", "p < 0.05",
+                                        "n=٣٤", "n = 1,234", "95% CI", "most", "best", "safer",
+                                        "twice as likely", "caused by", "linked to", "effective",
+                                        "research suggests", "experts say", "as everyone knows"]),
+                      max_size=30).map(" ".join)
+EXTRA_CUES = {"attribution": ["as everyone knows"], "statistic": ["twice as likely"],
+              "not_claim": ["in our experience"]}
+
+
+def _unscreened(cues):
+    """The same cue set with the screen switched off (every pattern searched)."""
+    import dataclasses
+
+    class _Off:
+        def possible(self, text, low):
+            return None
+
+    plain = dataclasses.replace(cues)
+    plain.__dict__["screen"] = _Off()
+    return plain
+
+
+@FAST
+@given(SCREEN_TEXT)
+def test_screened_cue_search_equals_a_search_of_every_pattern(text):
+    for cues in (detect.default_cues(), detect.CueSet.build(EXTRA_CUES)):
+        plain = _unscreened(cues)
+        assert detect.find_cues(text, cues) == detect.find_cues(text, plain)
+        assert detect.find_cues(text, cues, first=True) == detect.find_cues(text, plain, first=True)
+
+
+@FAST
+@given(SCREEN_TEXT)
+def test_the_screen_never_rules_out_a_pattern_that_matches(text):
+    from citeflow.claims.screen import Screen
+
+    cues = detect.CueSet.build(EXTRA_CUES)
+    low = text.lower()
+    possible = cues.screen.possible(text, low)
+    assert possible is not None  # google-re2 is a dependency: the screen is on
+    for kind, patterns in cues.patterns.items():
+        subject = text if kind == "statistic" else low
+        for index, pattern in enumerate(patterns):
+            if pattern.search(subject):
+                assert (kind, index) in possible, (kind, text)
+    # Python's own class shorthands, case-insensitive matching and lookarounds.
+    shorthands = [re.compile(p, flags) for p, flags in [
+        (r"\w+\s\d", 0), (r"[^\w\s]", 0), (r"\S+\s+\S", 0), (r"[\d.]+\s*%", 0), (r"(?<!\w)most\b", re.I),
+        (r"\bSTUDIES\s+SHOW\b", re.I), (r"(?i:k)\W", 0), (r"^\W*[A-Z]\w+", 0), (r"(?=\d)\d{2,}", 0)]]
+    found = Screen(shorthands).possible(text)
+    assert found is not None
+    for index, pattern in enumerate(shorthands):
+        if pattern.search(text):
+            assert index in found, (pattern.pattern, text)
+
+
+def test_the_screen_rules_out_patterns_and_keeps_what_it_cannot_translate():
+    from citeflow.claims.screen import Screen, relaxed
+
+    assert relaxed(re.compile(r"(a)\1")) is None  # a back reference has no RE2 form
+    screen = Screen([re.compile(r"\bstudies show\b"), re.compile(r"(a)\1"), re.compile(r"\d+%")])
+    assert screen.possible("the weather was fine") == {1}
+    assert screen.possible("studies show 5% more") == {0, 1, 2}

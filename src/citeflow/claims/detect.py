@@ -19,10 +19,11 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from citeflow.claims.data import load_data
+from citeflow.claims.screen import CueScreen
 from citeflow.document.citations import protected_spans
 from citeflow.document.manuscript import PARAGRAPH_CONTEXT, Block, Manuscript, context_spans
 from citeflow.references.identifiers import DOI_PREFIX
@@ -335,6 +336,11 @@ class CueSet:
     not_claim: tuple[re.Pattern[str], ...] = ()
     advice: tuple[re.Pattern[str], ...] = ()
 
+    @cached_property
+    def screen(self) -> CueScreen:
+        """Rules out in one pass the patterns that cannot match a sentence (:mod:`.screen`)."""
+        return CueScreen(self.patterns)
+
     @classmethod
     def build(cls, extra: Mapping[str, Iterable[str]] | None = None) -> CueSet:
         """Default cues plus ``extra`` literal phrases by kind (``[check.cues]`` in config).
@@ -517,11 +523,14 @@ def find_cues(text: str, cues: CueSet | None = None, first: bool = False) -> lis
     if len(low) != len(text):  # a rare letter whose lower case is longer: keep offsets
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     found: list[Cue] = []
+    possible = cues.screen.possible(text, low)  # None: search every pattern
     for kind in CUE_KINDS:
         if first and found:
             break
         subject = text if kind == "statistic" else low
-        for pattern in cues.patterns[kind]:
+        for index, pattern in enumerate(cues.patterns[kind]):
+            if possible is not None and (kind, index) not in possible:
+                continue  # it cannot match
             match = pattern.search(subject)
             if match and match.group().strip():
                 cue_text = text[match.start():match.end()].strip()

@@ -260,6 +260,17 @@ def _analyse_part(text: str, whole: str) -> tuple[tuple[str, str], ...]:
     return result
 
 
+@lru_cache(maxsize=1024)
+def _paragraph_terms(paragraph: str) -> dict[str, tuple[float, str]]:
+    """Each term of ``paragraph`` once, in order, with its query weight as context and the
+    words of its first occurrence (what a query takes from its paragraph)."""
+    terms: dict[str, tuple[float, str]] = {}
+    for token, word in _analyse(paragraph):
+        if token not in terms:
+            terms[token] = (PARAGRAPH_WEIGHT * (CONCEPT_WEIGHT if token.startswith("~") else 1.0), word)
+    return terms
+
+
 def tokens(text: str) -> list[str]:
     """The analysed tokens of ``text`` (see :func:`analyse`)."""
     return [token for token, _ in analyse(text)]
@@ -291,16 +302,6 @@ class Suggester:
         self._terms = {ref.key: set(doc) for ref, doc in zip(self.references, documents)}
         self._bm25 = BM25Okapi(documents, k1=BM25_K1, b=BM25_B) if documents and any(documents) else None
         self._postings = self._index(self._bm25) if self._bm25 is not None else {}
-        # Terms found in many references are also kept as one weight per reference (zero
-        # where absent): adding a whole row is faster than scattering into a long posting,
-        # and adding zeros leaves every other score exactly as it was.
-        size = len(self.references)
-        self._rows: dict[str, np.ndarray] = {}
-        for term, (where, weights) in self._postings.items():
-            if len(where) * 8 >= size:
-                row = np.zeros(size)
-                row[where] = weights
-                self._rows[term] = row
 
     @staticmethod
     def _index(bm25: BM25Okapi) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -343,11 +344,35 @@ class Suggester:
             weights[token] = weights.get(token, 0.0) + (base if token not in weights else base * REPEAT_WEIGHT)
             surface.setdefault(token, word)
             sentence_terms.add(token)
-        for token, word in _analyse(paragraph):
+        for token, (weight, word) in _paragraph_terms(paragraph).items():
             if token not in weights:
-                weights[token] = PARAGRAPH_WEIGHT * (CONCEPT_WEIGHT if token.startswith("~") else 1.0)
-                surface.setdefault(token, word)
+                weights[token] = weight
+                surface[token] = word
         return _Query(weights, surface, frozenset(sentence_terms))
+
+    def _scores(self, query: _Query) -> np.ndarray:
+        """The BM25 score of every reference for ``query``.
+
+        Each reference's score is the sum, in the query's term order, of weight x BM25
+        weight over the terms it has: the postings of all the query's terms are laid end to
+        end and added with one unbuffered ``np.add.at``, which adds them in that order, so
+        every score is the same number a term-by-term pass over whole rows gives (adding
+        the zeros of the terms a reference lacks changes nothing).
+        """
+        scores = np.zeros(len(self.references))
+        postings = self._postings
+        where, values, weights = [], [], []
+        for token, weight in query.weights.items():
+            posting = postings.get(token)
+            if posting is not None:
+                where.append(posting[0])
+                values.append(posting[1])
+                weights.append(weight)
+        if where:
+            sizes = [len(w) for w in where]
+            np.add.at(scores, np.concatenate(where),
+                      np.repeat(np.array(weights), sizes) * np.concatenate(values))
+        return scores
 
     def rank(self, sentence: str, paragraph: str = "", k: int = 3) -> list[Suggestion]:
         """Up to ``k`` references for ``sentence`` (best first), each with its BM25 score
@@ -356,17 +381,7 @@ class Suggester:
         if self._bm25 is None or k <= 0:
             return []
         query = self._query(sentence, paragraph)
-        scores = np.zeros(len(self.references))
-        product = np.empty(len(self.references))
-        rows = self._rows
-        for token, weight in query.weights.items():
-            row = rows.get(token)
-            if row is not None:
-                np.add(scores, np.multiply(row, weight, out=product), out=scores)
-                continue
-            posting = self._postings.get(token)
-            if posting is not None:
-                scores[posting[0]] += weight * posting[1]
+        scores = self._scores(query)
         hits = np.flatnonzero(scores > 0)
         if hits.size > k:  # keep ties at the k-th score so the key order can break them
             kth = np.partition(scores[hits], hits.size - k)[hits.size - k]
@@ -434,8 +449,13 @@ def shared_words(sentence: str, terms: Iterable[str]) -> set[str]:
 @lru_cache(maxsize=4096)
 def _term_words(sentence: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(term, stems of the words it was found in) for each term of ``sentence``."""
-    return tuple((token, tuple(stem for stem, _ in _words(normalise(word))))
-                 for token, word in _analyse_part(sentence, ""))
+    return tuple((token, _word_stems(word)) for token, word in _analyse_part(sentence, ""))
+
+
+@lru_cache(maxsize=65536)
+def _word_stems(words: str) -> tuple[str, ...]:
+    """The stems of the content words of ``words`` (a word or a concept's phrase)."""
+    return tuple(stem for stem, _ in _words(normalise(words)))
 
 
 def is_confident(suggestion: Suggestion) -> bool:
