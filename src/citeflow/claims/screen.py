@@ -163,6 +163,7 @@ class Screen:
             except Exception:  # pragma: no cover - RE2 ran out of its memory budget
                 self._usable = False
         self._always = frozenset(always)
+        self._memo: dict[tuple[int, ...], frozenset[int]] = {}  # few distinct answers recur
 
     def possible(self, text: str) -> frozenset[int] | None:
         if not self._usable:
@@ -172,8 +173,11 @@ class Screen:
         found = self._set.Match(text)
         if not found:
             return self._always
-        indices = self._indices
-        return self._always.union([indices[i] for i in found])
+        key = tuple(found)
+        result = self._memo.get(key)
+        if result is None:
+            result = self._memo[key] = self._always.union([self._indices[i] for i in found])
+        return result
 
 
 class CueScreen:
@@ -188,13 +192,18 @@ class CueScreen:
         self._low_keys = [key for key in keys if key[0] not in as_written]
         self._written = Screen([patterns[k][i] for k, i in self._written_keys])
         self._low = Screen([patterns[k][i] for k, i in self._low_keys])
+        self._memo: dict[tuple[frozenset[int], frozenset[int]], frozenset[tuple[str, int]]] = {}
 
-    def possible(self, text: str, low: str) -> set[tuple[str, int]] | None:
+    def possible(self, text: str, low: str) -> frozenset[tuple[str, int]] | None:
         """The (kind, index) pairs that may match; None when nothing is screened."""
         written, lowered = self._written.possible(text), self._low.possible(low)
         if written is None or lowered is None:
             return None
-        return {self._written_keys[i] for i in written} | {self._low_keys[i] for i in lowered}
+        result = self._memo.get((written, lowered))
+        if result is None:
+            result = self._memo[(written, lowered)] = frozenset(
+                [self._written_keys[i] for i in written] + [self._low_keys[i] for i in lowered])
+        return result
 
 
 __all__ = ["CueScreen", "Screen", "relaxed"]
