@@ -46,6 +46,11 @@ CONFIDENT_SCORE = 4.0
 #: as the words they were found in) a confident candidate must share: two words, such as
 #: "inflammatory" and "joint", are too thin a link to present as likely support.
 CONFIDENT_TERMS = 3
+#: Minimum number of those shared words that are *material*: not words of study design,
+#: reporting or evaluation that any clinical title may hold (:data:`GENERIC_TERMS`). "Side
+#: effect" and "patients" shared with a trial report say nothing about what it found; a
+#: drug, a condition, an outcome or a population named on both sides does.
+CONFIDENT_MATERIAL = 2
 #: Weight of paragraph words that are not in the sentence itself.
 PARAGRAPH_WEIGHT = 0.3
 #: Extra weight of each repetition of a word in the sentence.
@@ -71,6 +76,15 @@ STOP_WORDS = frozenset(
 # "Clinical", "Reports"); only a journal's subject words (Dermatology, Allergology) count.
 _GENERIC_CONTAINER = frozenset(
     ["journal", "intern", "american", "european", "british", "annal", "archiv", "proceed", "report", "letter", "bulletin", "acta", "new", "england", "review", "clinic", "case", "medicin", "scienc", "research", "open", "world", "current"]
+)
+
+#: Words of study design, reporting and evaluation, and generic nouns for people, illness and
+#: treatment: shared with a candidate, they are no sign that it reports what the sentence
+#: says (see :data:`CONFIDENT_MATERIAL`).
+GENERIC_TERMS = frozenset(
+    ["study", "studies", "trial", "trials", "clinical", "research", "review", "systematic", "meta", "analysis", "analyses", "data", "evidence", "result", "results", "report", "reports", "reported", "effect", "effects", "side", "adverse", "event", "events", "safety", "efficacy", "effective", "effectiveness", "outcome", "outcomes", "treatment", "treatments", "treated", "therapy", "therapies", "therapeutic", "therapeutical", "patient", "patients", "people", "person", "individual", "individuals", "participant", "participants", "subject", "subjects", "case", "cases", "associated", "association", "role", "key", "driver", "type", "disease", "diseases", "condition", "conditions", "disorder", "disorders", "health", "medical", "medicine", "drug", "drugs", "medication", "medications", "dose", "doses", "risk", "rate", "rates", "incidence", "level", "levels", "factor", "factors", "mechanism", "mechanisms", "pathway", "pathways", "response", "new", "novel", "long", "term", "phase", "randomized", "randomised", "controlled", "placebo", "double", "blind", "cohort", "observational", "retrospective", "prospective", "management", "approach", "evaluation", "assessment", "experience", "practice", "guideline", "guidelines", "cause", "causes", "impact", "improve", "improves", "improvement", "reduce", "reduces", "reduced", "increase", "increases", "increased", "significant", "significantly", "high", "low", "common", "rare", "year", "years", "week", "weeks", "month", "months", "symptom", "symptoms", "method", "methods", "model", "models", "set", "sets", "important", "potential", "several", "various", "specific", "general", "first", "one", "two",
+     # general academic vocabulary: what studies do and how they say it
+     "show", "shows", "shown", "demonstrate", "demonstrates", "demonstrated", "identify", "identifies", "identified", "identification", "find", "finds", "found", "suggest", "suggests", "often", "complex", "given", "understand", "understanding", "work", "process", "processes", "task", "tasks", "improved", "approaches", "particular", "particularly", "relevant", "relevance", "problem", "problems", "system", "systems", "based", "large", "small", "better", "different", "difference", "differences", "known", "many", "number", "present", "provide", "provides", "use", "used", "using", "value", "values", "information", "tool", "tools", "technique", "techniques", "framework", "application", "applications", "performance"]
 )
 
 _MEDIATOR = re.compile(r"\b(il|interleukin|th|tnf|ig|cd)[\s-]?(\d{1,2}[a-z]?)\b")
@@ -292,6 +306,7 @@ class Suggester:
 
     confident_score = CONFIDENT_SCORE
     confident_terms = CONFIDENT_TERMS
+    confident_material = CONFIDENT_MATERIAL
 
     def __init__(self, bibliography: Iterable) -> None:
         self.references = list(bibliography)
@@ -302,6 +317,8 @@ class Suggester:
         self._terms = {ref.key: set(doc) for ref, doc in zip(self.references, documents)}
         self._bm25 = BM25Okapi(documents, k1=BM25_K1, b=BM25_B) if documents and any(documents) else None
         self._postings = self._index(self._bm25) if self._bm25 is not None else {}
+        # How many references hold each term.
+        self._frequency = {term: len(where) for term, (where, _) in self._postings.items()}
 
     @staticmethod
     def _index(bm25: BM25Okapi) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -424,8 +441,21 @@ class Suggester:
             doc = self._terms.get(suggestion.key)
             if doc is None:
                 return False
-            return len(shared_words(sentence, doc)) >= self.confident_terms
+            return (len(shared_words(sentence, doc)) >= self.confident_terms
+                    and len(self.material_words(sentence, doc)) >= self.confident_material)
         return True
+
+    def material_words(self, sentence: str, terms: Iterable[str]) -> set[str]:
+        """The shared words (:func:`shared_words`) that are material: not generic
+        (:data:`GENERIC_TERMS`) and behind a term that at most half of the bibliography's
+        references have (a word every entry shares tells them apart from nothing)."""
+        terms = set(terms)
+        limit = len(self.references) / 3
+        found: set[str] = set()
+        for token, stems in _term_words(sentence):
+            if token in terms and self._frequency.get(token, 0) <= limit:
+                found.update(stem for stem in stems if stem not in _GENERIC_STEMS)
+        return found
 
     def confident(self, sentence: str, paragraph: str = "", k: int = 3) -> list[Suggestion]:
         """The candidates of :meth:`rank` that are confident."""
@@ -456,6 +486,9 @@ def _term_words(sentence: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 def _word_stems(words: str) -> tuple[str, ...]:
     """The stems of the content words of ``words`` (a word or a concept's phrase)."""
     return tuple(stem for stem, _ in _words(normalise(words)))
+
+
+_GENERIC_STEMS = frozenset(_stem(word) for word in GENERIC_TERMS)
 
 
 def is_confident(suggestion: Suggestion) -> bool:
