@@ -239,6 +239,21 @@ SCREEN_TEXT = st.lists(st.sampled_from([*PIECES, "\xa0", "\u2009", "\x1c", "\x0b
                       max_size=30).map(" ".join)
 EXTRA_CUES = {"attribution": ["as everyone knows"], "statistic": ["twice as likely"],
               "not_claim": ["in our experience"]}
+EXTRA_CUE_SET = detect.CueSet.build(EXTRA_CUES)
+
+
+SHORTHANDS = [re.compile(p, flags) for p, flags in [
+    (r"\w+\s\d", 0), (r"[^\w\s]", 0), (r"\S+\s+\S", 0), (r"[\d.]+\s*%", 0), (r"(?<!\w)most\b", re.I),
+    (r"\bSTUDIES\s+SHOW\b", re.I), (r"(?i:k)\W", 0), (r"^\W*[A-Z]\w+", 0), (r"(?=\d)\d{2,}", 0)]]
+
+
+def _shorthand_screen():
+    from citeflow.claims.screen import Screen
+
+    return Screen(SHORTHANDS)
+
+
+_SHORTHAND_SCREEN = _shorthand_screen()
 
 
 def _unscreened(cues):
@@ -257,7 +272,7 @@ def _unscreened(cues):
 @FAST
 @given(SCREEN_TEXT)
 def test_screened_cue_search_equals_a_search_of_every_pattern(text):
-    for cues in (detect.default_cues(), detect.CueSet.build(EXTRA_CUES)):
+    for cues in (detect.default_cues(), EXTRA_CUE_SET):
         plain = _unscreened(cues)
         assert detect.find_cues(text, cues) == detect.find_cues(text, plain)
         assert detect.find_cues(text, cues, first=True) == detect.find_cues(text, plain, first=True)
@@ -266,9 +281,8 @@ def test_screened_cue_search_equals_a_search_of_every_pattern(text):
 @FAST
 @given(SCREEN_TEXT)
 def test_the_screen_never_rules_out_a_pattern_that_matches(text):
-    from citeflow.claims.screen import Screen
 
-    cues = detect.CueSet.build(EXTRA_CUES)
+    cues = EXTRA_CUE_SET
     low = text.lower()
     possible = cues.screen.possible(text, low)
     assert possible is not None  # google-re2 is a dependency: the screen is on
@@ -278,12 +292,9 @@ def test_the_screen_never_rules_out_a_pattern_that_matches(text):
             if pattern.search(subject):
                 assert (kind, index) in possible, (kind, text)
     # Python's own class shorthands, case-insensitive matching and lookarounds.
-    shorthands = [re.compile(p, flags) for p, flags in [
-        (r"\w+\s\d", 0), (r"[^\w\s]", 0), (r"\S+\s+\S", 0), (r"[\d.]+\s*%", 0), (r"(?<!\w)most\b", re.I),
-        (r"\bSTUDIES\s+SHOW\b", re.I), (r"(?i:k)\W", 0), (r"^\W*[A-Z]\w+", 0), (r"(?=\d)\d{2,}", 0)]]
-    found = Screen(shorthands).possible(text)
+    found = _SHORTHAND_SCREEN.possible(text)
     assert found is not None
-    for index, pattern in enumerate(shorthands):
+    for index, pattern in enumerate(SHORTHANDS):
         if pattern.search(text):
             assert index in found, (pattern.pattern, text)
 
@@ -295,3 +306,24 @@ def test_the_screen_rules_out_patterns_and_keeps_what_it_cannot_translate():
     screen = Screen([re.compile(r"\bstudies show\b"), re.compile(r"(a)\1"), re.compile(r"\d+%")])
     assert screen.possible("the weather was fine") == {1}
     assert screen.possible("studies show 5% more") == {0, 1, 2}
+
+
+@FAST
+@given(SCREEN_TEXT)
+def test_exclusions_screened_by_re2_equal_the_plain_tests(text):
+    class _Off:
+        def possible(self, text):
+            return None
+
+    screened = detect.not_claim_reason(text)
+    saved, detect._EXCLUSIONS = detect._EXCLUSIONS, _Off()
+    try:
+        assert screened == detect.not_claim_reason(text)
+    finally:
+        detect._EXCLUSIONS = saved
+    low = text.strip().strip("*_").strip().lower()
+    possible = detect._EXCLUSIONS.possible(low)
+    for index, pattern in enumerate([detect._DISCLAIMER, detect._YOU_ADVICE, detect._SELF_REFERENCE,
+                                     detect._INTENTION, detect._OPEN_QUESTION]):
+        if pattern.search(low):
+            assert index in possible, (pattern.pattern, low)

@@ -23,7 +23,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from citeflow.claims.data import load_data
-from citeflow.claims.screen import CueScreen
+from citeflow.claims.screen import CueScreen, Screen
 from citeflow.document.citations import protected_spans
 from citeflow.document.manuscript import PARAGRAPH_CONTEXT, Block, Manuscript, context_spans
 from citeflow.references.identifiers import DOI_PREFIX
@@ -328,6 +328,12 @@ _SELF_REFERENCE_ASCII = _ascii_lower(_SELF_REFERENCE, "|".join(
 ))
 
 
+# The exclusions of not_claim_reason, by index: one RE2 pass rules out those that cannot
+# match a sentence (citeflow.claims.screen); the others are searched as written.
+_EXCLUSIONS = Screen([_DISCLAIMER, _YOU_ADVICE, _SELF_REFERENCE, _INTENTION, _OPEN_QUESTION])
+_NOTHING_RULED_OUT = frozenset(range(5))
+
+
 @dataclass(frozen=True)
 class CueSet:
     """Compiled cue patterns by kind, plus phrases that make a sentence not a claim."""
@@ -450,19 +456,22 @@ def not_claim_reason(text: str, cues: CueSet | None = None) -> str | None:
         return "placeholder note"
     low = stripped.lower()
     ascii_ = low.isascii()
-    if (_DISCLAIMER_ASCII if ascii_ else _DISCLAIMER).search(low):
+    maybe = _EXCLUSIONS.possible(low)  # the exclusions that may match
+    if maybe is None:
+        maybe = _NOTHING_RULED_OUT
+    if 0 in maybe and (_DISCLAIMER_ASCII if ascii_ else _DISCLAIMER).search(low):
         return "disclaimer"
     if any(p.search(low) for p in cues.not_claim):
         return "configured not-claim phrase"
     if _is_advice(stripped) or any(p.match(low) for p in cues.advice):
         return "advice"
-    if (_YOU_ADVICE_ASCII if ascii_ else _YOU_ADVICE).search(low):
+    if 1 in maybe and (_YOU_ADVICE_ASCII if ascii_ else _YOU_ADVICE).search(low):
         return "advice"
-    if (_SELF_REFERENCE_ASCII if ascii_ else _SELF_REFERENCE).search(low):
+    if 2 in maybe and (_SELF_REFERENCE_ASCII if ascii_ else _SELF_REFERENCE).search(low):
         return "about the article"
-    if (_INTENTION_ASCII if ascii_ else _INTENTION).match(low):
+    if 3 in maybe and (_INTENTION_ASCII if ascii_ else _INTENTION).match(low):
         return "intention"
-    if (_OPEN_QUESTION_ASCII if ascii_ else _OPEN_QUESTION).search(low):
+    if 4 in maybe and (_OPEN_QUESTION_ASCII if ascii_ else _OPEN_QUESTION).search(low):
         return "open question"
     return None
 
