@@ -38,6 +38,7 @@ except ImportError:  # pragma: no cover - only where the dependency is missing
     snowballstemmer = None
 
 from citeflow.claims.data import load_data
+from citeflow.claims.screen import Screen
 from citeflow.claims.suggestion import Suggestion, cite_label
 
 #: Minimum BM25 score of a confident candidate (tuned on the sample claims, see tests).
@@ -138,6 +139,8 @@ _COMPILED_CONCEPTS = [
     for name, phrases in CONCEPTS.items()
 ]
 _STEMMER = snowballstemmer.stemmer("english") if snowballstemmer is not None else None
+# Rules out in one RE2 pass the concepts that cannot match a text (citeflow.claims.screen).
+_CONCEPT_SCREEN = Screen([pattern for _, pattern, _ in _COMPILED_CONCEPTS])
 
 
 def normalise(text: str) -> str:
@@ -178,10 +181,14 @@ def _concepts(norm: str) -> list[tuple[int, int, str, str, int]]:
     A match starts with the leading text of one of its concept's phrases, so the expression
     is tried only where such a text starts, in order, each try at or after the end of the
     previous match: the same matches as a scan of the whole text, at a fraction of the cost.
+    Concepts the screen rules out are not looked for at all.
     """
     found: list[tuple[int, int, str, str, int]] = []
     places: dict[str, list[int]] = {}
+    possible = _CONCEPT_SCREEN.possible(norm)
     for index, (name, pattern, literals) in enumerate(_COMPILED_CONCEPTS):
+        if possible is not None and index not in possible:
+            continue
         token = "~" + name
         if literals is None:
             found.extend((m.start(), m.end(), token, m.group(0), index)
@@ -374,9 +381,9 @@ class Suggester:
         weight over the terms it has: the postings of all the query's terms are laid end to
         end and added with one unbuffered ``np.add.at``, which adds them in that order, so
         every score is the same number a term-by-term pass over whole rows gives (adding
-        the zeros of the terms a reference lacks changes nothing).
+        the zeros of the terms a reference lacks changes nothing). ``np.bincount`` adds its
+        weights one by one in the order given, onto zeros, as that pass does.
         """
-        scores = np.zeros(len(self.references))
         postings = self._postings
         where, values, weights = [], [], []
         for token, weight in query.weights.items():
@@ -385,11 +392,12 @@ class Suggester:
                 where.append(posting[0])
                 values.append(posting[1])
                 weights.append(weight)
-        if where:
-            sizes = [len(w) for w in where]
-            np.add.at(scores, np.concatenate(where),
-                      np.repeat(np.array(weights), sizes) * np.concatenate(values))
-        return scores
+        if not where:
+            return np.zeros(len(self.references))
+        sizes = [len(w) for w in where]
+        return np.bincount(np.concatenate(where),
+                           weights=np.repeat(np.array(weights), sizes) * np.concatenate(values),
+                           minlength=len(self.references))
 
     def rank(self, sentence: str, paragraph: str = "", k: int = 3) -> list[Suggestion]:
         """Up to ``k`` references for ``sentence`` (best first), each with its BM25 score
