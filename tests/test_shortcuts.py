@@ -327,3 +327,39 @@ def test_exclusions_screened_by_re2_equal_the_plain_tests(text):
                                      detect._INTENTION, detect._OPEN_QUESTION]):
         if pattern.search(low):
             assert index in possible, (pattern.pattern, low)
+
+
+LETTER_NAME_TEXT = st.lists(st.sampled_from(
+    [*PIECES, "vitamin C.", "Vitamin C.", "hepatitis B.", "type A.", "Post-infection", "Smith", "J.",
+     "2019;12:45-67.", "(2019). Title.", "1. Smith J,", "12(3):45", "[3] Doe AB"]), max_size=25).map(" ".join)
+
+
+def _plain_blank(text, spans):
+    chars = list(text)
+    for start, end in spans:
+        end = min(end, len(chars))
+        if start < end:
+            chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+@FAST
+@given(LETTER_NAME_TEXT, st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200)), max_size=8))
+def test_blanking_merged_spans_equals_blanking_each_span(text, spans):
+    assert detect._blank(text, spans) == _plain_blank(text, spans)
+
+
+@FAST
+@given(LETTER_NAME_TEXT)
+def test_screened_sentence_repairs_and_reference_entries_equal_the_plain_ones(text):
+    spans = [(0, len(text))] if text else []
+    plain = []
+    for start, end in spans:
+        piece = text[start:end]
+        for match in detect._LETTER_NAME_END.finditer(piece):
+            cut = start + match.end()
+            plain.append(detect._trim(text, start, cut))
+            start = detect._trim(text, cut, end)[0]
+        plain.append((start, end))
+    assert detect._split_after_letter_names(text, spans) == plain
+    assert detect._is_reference_entry(text) == bool(detect._REFERENCE_ENTRY.search(text))

@@ -127,8 +127,13 @@ _LETTER_NAME_END = re.compile(
 )
 
 
+_LETTER_NAME_SCREEN = Screen([_LETTER_NAME_END])
+
+
 def _split_after_letter_names(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """``spans`` with each one split after a name such as "vitamin C." that ends a sentence."""
+    if _LETTER_NAME_SCREEN.possible(text) == frozenset():
+        return spans  # no such name anywhere in the text (citeflow.claims.screen)
     result: list[tuple[int, int]] = []
     for start, end in spans:
         piece = text[start:end]
@@ -685,12 +690,20 @@ def mask(text: str) -> str:
         spans += protected_spans(text)
     if not spans:
         return text
-    chars = list(text)
-    for start, end in spans:
-        end = min(end, len(chars))
+    return _blank(text, spans)
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with every character inside one of ``spans`` (which may overlap) a space."""
+    pieces = []
+    position = 0
+    for start, end in sorted(spans):
+        start, end = max(start, position), min(end, len(text))
         if start < end:
-            chars[start:end] = " " * (end - start)
-    return "".join(chars)
+            pieces += (text[position:start], " " * (end - start))
+            position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 @lru_cache(maxsize=4096)
@@ -833,6 +846,13 @@ _REFERENCE_HEADING = re.compile(
 _REFERENCE_ENTRY = re.compile(
     r"\b(?:19|20)\d\d\s*;\s*\d+|\b\d+\s*\(\d+\)\s*[:,]\s*\d+|\((?:19|20)\d\d[a-z]?\)\.\s|"
     r"^\W*\[?\d+\]?\.?\s+[A-Z][\w'\-]+,? (?:[A-Z]{1,3}\b|[A-Z]\.)")
+_REFERENCE_SCREEN = Screen([_REFERENCE_ENTRY])
+
+
+def _is_reference_entry(text: str) -> bool:
+    """Whether ``text`` reads as an entry of a reference list (:data:`_REFERENCE_ENTRY`);
+    RE2 rules most sentences out first (citeflow.claims.screen)."""
+    return _REFERENCE_SCREEN.possible(text) != frozenset() and bool(_REFERENCE_ENTRY.search(text))
 
 
 def _judged(manuscript: Manuscript, cues: CueSet, model, threshold: float | None):
@@ -860,7 +880,7 @@ def _judged(manuscript: Manuscript, cues: CueSet, model, threshold: float | None
             continue
         places = _places(members)
         for index, (sentence, text) in enumerate(members):
-            if not_claim_reason(text, cues) or _REFERENCE_ENTRY.search(text):
+            if not_claim_reason(text, cues) or _is_reference_entry(text):
                 continue
             found = cues_of(text, cues)
             cue = found[0] if found else None
