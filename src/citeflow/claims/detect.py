@@ -695,7 +695,7 @@ def mask(text: str) -> str:
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` with every character inside one of ``spans`` (which may overlap) a space."""
-    pieces = []
+    pieces: list[str] = []
     position = 0
     for start, end in sorted(spans):
         start, end = max(start, position), min(end, len(text))
