@@ -363,3 +363,11 @@ def test_screened_sentence_repairs_and_reference_entries_equal_the_plain_ones(te
         plain.append((start, end))
     assert detect._split_after_letter_names(text, spans) == plain
     assert detect._is_reference_entry(text) == bool(detect._REFERENCE_ENTRY.search(text))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sentence=TEXT, paragraph=TEXT, floor=st.sampled_from([0.5, 1.0, 2.0, 4.0]))
+def test_ranking_above_a_floor_equals_the_full_ranking_cut_at_it(suggester, sentence, paragraph, floor):
+    full = suggester.rank(sentence, paragraph, k=3)
+    assert suggester.rank(sentence, paragraph, k=3, floor=floor) == [s for s in full if s.score >= floor]
+    assert suggester.confident(sentence, paragraph) == [s for s in full if suggester.is_confident(s, sentence)]

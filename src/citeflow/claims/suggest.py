@@ -399,10 +399,12 @@ class Suggester:
                            weights=np.repeat(np.array(weights), sizes) * np.concatenate(values),
                            minlength=len(self.references))
 
-    def rank(self, sentence: str, paragraph: str = "", k: int = 3) -> list[Suggestion]:
+    def rank(self, sentence: str, paragraph: str = "", k: int = 3, *,
+             floor: float = 0.0) -> list[Suggestion]:
         """Up to ``k`` references for ``sentence`` (best first), each with its BM25 score
         and the matched terms as they appear in the sentence or paragraph. References that
-        share no term with the query are never returned."""
+        share no term with the query are never returned, nor, with ``floor``, those of the
+        top ``k`` whose score is below it (their terms and labels are not worked out)."""
         if self._bm25 is None or k <= 0:
             return []
         query = self._query(sentence, paragraph)
@@ -412,6 +414,8 @@ class Suggester:
             kth = np.partition(scores[hits], hits.size - k)[hits.size - k]
             hits = hits[scores[hits] >= kth]
         order = sorted(hits.tolist(), key=lambda i: (-scores[i], self.keys[i]))
+        if floor > 0:  # only the top ones whose shown score reaches the floor
+            order = [i for i in order[:k] if round(float(scores[i]), 2) >= floor]
         result = []
         # The query's terms in label order once: the order is a stable sort, so the terms a
         # reference matches keep it when the others are left out.
@@ -455,9 +459,9 @@ class Suggester:
 
     def material_words(self, sentence: str, terms: Iterable[str]) -> set[str]:
         """The shared words (:func:`shared_words`) that are material: not generic
-        (:data:`GENERIC_TERMS`) and behind a term that at most half of the bibliography's
-        references have (a word every entry shares tells them apart from nothing)."""
-        terms = set(terms)
+        (:data:`GENERIC_TERMS`) and behind a term that at most a third of the bibliography's
+        references have (a word most entries share tells them apart from nothing)."""
+        terms = terms if isinstance(terms, (set, frozenset)) else set(terms)
         limit = len(self.references) / 3
         found: set[str] = set()
         for token, stems in _term_words(sentence):
@@ -467,7 +471,8 @@ class Suggester:
 
     def confident(self, sentence: str, paragraph: str = "", k: int = 3) -> list[Suggestion]:
         """The candidates of :meth:`rank` that are confident."""
-        return [s for s in self.rank(sentence, paragraph, k) if self.is_confident(s, sentence)]
+        ranked = self.rank(sentence, paragraph, k, floor=self.confident_score)
+        return [s for s in ranked if self.is_confident(s, sentence)]
 
     def _reference(self, key: str):
         return self._by_key.get(key)
@@ -476,7 +481,7 @@ class Suggester:
 def shared_words(sentence: str, terms: Iterable[str]) -> set[str]:
     """The stems of the words of ``sentence`` behind its terms found in ``terms`` (a
     reference's): a word term stands for its word, a concept for the words it was found in."""
-    terms = set(terms)
+    terms = terms if isinstance(terms, (set, frozenset)) else set(terms)
     shared: set[str] = set()
     for token, stems in _term_words(sentence):
         if token in terms:
