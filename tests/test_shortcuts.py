@@ -371,3 +371,19 @@ def test_ranking_above_a_floor_equals_the_full_ranking_cut_at_it(suggester, sent
     full = suggester.rank(sentence, paragraph, k=3)
     assert suggester.rank(sentence, paragraph, k=3, floor=floor) == [s for s in full if s.score >= floor]
     assert suggester.confident(sentence, paragraph) == [s for s in full if suggester.is_confident(s, sentence)]
+
+
+@FAST
+@given(SCREEN_TEXT)
+def test_tokens_test_for_numbers_only_where_a_digit_starts_them(text):
+    from citeflow.claims import model
+
+    plain = []
+    for token in model._TOKEN.findall(text.lower()):
+        if token.isdigit() and len(token) == 4 and model._YEAR.fullmatch(token):
+            plain.append("<year>")
+        elif model._NUMBER.fullmatch(token):
+            plain.append("<num>")
+        else:
+            plain.append(token)
+    assert model.tokens(text) == plain
