@@ -387,3 +387,13 @@ def test_tokens_test_for_numbers_only_where_a_digit_starts_them(text):
         else:
             plain.append(token)
     assert model.tokens(text) == plain
+
+
+def test_text_that_is_no_utf_8_is_searched_unscreened():
+    """A lone surrogate (possible in text handed to the API) cannot go to RE2: every pattern
+    is searched as written, with the same answer."""
+    text = "Studies show \ud800 that 45% of patients improve."
+    assert detect.default_cues().screen.possible(text, text.lower()) is None
+    plain = _unscreened(detect.default_cues())
+    assert detect.find_cues(text) == detect.find_cues(text, plain) != []
+    assert detect.not_claim_reason(text) is None

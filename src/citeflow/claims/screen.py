@@ -170,7 +170,10 @@ class Screen:
             return None
         if self._set is None:
             return self._always
-        found = self._set.Match(text)
+        try:
+            found = self._set.Match(text)
+        except UnicodeEncodeError:  # a lone surrogate: RE2 reads UTF-8 only
+            return None
         if not found:
             return self._always
         key = tuple(found)
