@@ -22,17 +22,20 @@ import re
 import re._constants as _c  # type: ignore[import-not-found]
 import re._parser as _parser  # type: ignore[import-not-found]
 from collections.abc import Sequence
+from functools import lru_cache
 
 try:
     import re2 as _re2  # type: ignore[import-untyped]
 except ImportError:  # pragma: no cover - exercised only where google-re2 is missing
     _re2 = None
 
-# Python's classes for str patterns, as RE2 classes: \w is str.isalnum() or "_" (letters and
-# every kind of number), \d the decimal digits, \s what str.isspace() accepts.
-_WORD = r"\p{L}\p{N}_"
-_DIGIT = r"\p{Nd}"
-_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+# Python's classes for str patterns, as RE2 classes (word, digit, space): \w is str.isalnum()
+# or "_" (letters and every kind of number), \d the decimal digits, \s what str.isspace()
+# accepts. On ASCII text the same classes are the ASCII ones, which RE2 compiles far faster.
+_UNICODE = (r"\p{L}\p{N}_", r"\p{Nd}",
+            r"\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+            r"\x{202f}\x{205f}\x{3000}")
+_ASCII = (r"0-9A-Za-z_", r"0-9", r"\t\n\x0b\x0c\r\x1c-\x1f ")
 
 
 # Flags that change nothing the translation keeps, or only make Python match less (ASCII).
@@ -48,7 +51,8 @@ def _literal(code: int) -> str:
     return char if char.isascii() and char.isalnum() else f"\\x{{{code:x}}}"
 
 
-def _class(items) -> str:
+def _class(items, spell: tuple[str, str, str]) -> str:
+    word, digit, space = spell
     negate = False
     out = []
     for op, arg in items:
@@ -59,11 +63,11 @@ def _class(items) -> str:
         elif op is _c.RANGE:
             out.append(_literal(arg[0]) + "-" + _literal(arg[1]))
         elif op is _c.CATEGORY and arg is _c.CATEGORY_WORD:
-            out.append(_WORD)
+            out.append(word)
         elif op is _c.CATEGORY and arg is _c.CATEGORY_DIGIT:
-            out.append(_DIGIT)
+            out.append(digit)
         elif op is _c.CATEGORY and arg is _c.CATEGORY_SPACE:
-            out.append(_SPACE)
+            out.append(space)
         elif op is _c.CATEGORY and not negate and arg is _c.CATEGORY_NOT_WORD:
             out.append(r"\W")  # RE2's \W, \D and \S hold more than Python's: still a superset
         elif op is _c.CATEGORY and not negate and arg is _c.CATEGORY_NOT_DIGIT:
@@ -75,36 +79,36 @@ def _class(items) -> str:
     return "[" + ("^" if negate else "") + "".join(out) + "]"
 
 
-def _sequence(items) -> str:
-    return "".join(_node(op, arg) for op, arg in items)
+def _sequence(items, spell: tuple[str, str, str]) -> str:
+    return "".join(_node(op, arg, spell) for op, arg in items)
 
 
-def _node(op, arg) -> str:
+def _node(op, arg, spell: tuple[str, str, str]) -> str:
     if op is _c.LITERAL:
         return _literal(arg)
     if op is _c.NOT_LITERAL:
         return "[^" + _literal(arg) + "]"
     if op is _c.IN:
-        return _class(arg)
+        return _class(arg, spell)
     if op is _c.ANY:
         return "(?s:.)"
     if op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
         return ""
     if op is _c.BRANCH:
-        return "(?:" + "|".join(_sequence(branch) for branch in arg[1]) + ")"
+        return "(?:" + "|".join(_sequence(branch, spell) for branch in arg[1]) + ")"
     if op is _c.SUBPATTERN:
         _, add, remove, items = arg
-        inner = _sequence(items)
+        inner = _sequence(items, spell)
         if (add | remove) & ~_FLAGS:
             raise _Untranslatable("flags")
         on = "i" if add & re.I else ""
         off = "-i" if remove & re.I else ""
         return f"(?{on}{off}:{inner})"
     if op is getattr(_c, "ATOMIC_GROUP", None):
-        return "(?:" + _sequence(arg) + ")"
+        return "(?:" + _sequence(arg, spell) + ")"
     if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", _c.MAX_REPEAT)):
         low, high, items = arg
-        inner = "(?:" + _sequence(items) + ")"
+        inner = "(?:" + _sequence(items, spell) + ")"
         if high is _c.MAXREPEAT:
             return inner + (f"{{{min(low, 1000)},}}" if low > 1 else "*" if low == 0 else "+")
         if high > 1000:
@@ -113,14 +117,20 @@ def _node(op, arg) -> str:
     raise _Untranslatable(str(op))
 
 
-def relaxed(pattern: re.Pattern[str]) -> str | None:
-    """``pattern`` as an RE2 expression that matches wherever it does (and perhaps more);
-    None when it has no such translation."""
+@lru_cache(maxsize=256)
+def _parsed(source: str, flags: int):
+    """The parse tree of an expression (read once for both spellings of the classes)."""
+    return _parser.parse(source, flags)
+
+
+def relaxed(pattern: re.Pattern[str], ascii_text: bool = False) -> str | None:
+    """``pattern`` as an RE2 expression that matches wherever it does (and perhaps more) in
+    any text, or with ``ascii_text`` in any ASCII text; None when it has no such translation."""
     if not isinstance(pattern.pattern, str):
         return None
     try:
-        parsed = _parser.parse(pattern.pattern, pattern.flags)
-        body = _sequence(parsed)
+        parsed = _parsed(pattern.pattern, pattern.flags)
+        body = _sequence(parsed, _ASCII if ascii_text else _UNICODE)
     except (_Untranslatable, re.error, RecursionError):
         return None
     flags = parsed.state.flags
@@ -129,57 +139,78 @@ def relaxed(pattern: re.Pattern[str]) -> str | None:
     return f"(?i:{body})" if flags & re.I else body
 
 
+class _Compiled:
+    """One RE2 set of relaxed patterns, and the patterns it could not hold."""
+
+    def __init__(self, patterns: Sequence[re.Pattern[str]], ascii_text: bool) -> None:
+        self.set = None
+        self.usable = True
+        self.indices: list[int] = []  # the pattern behind each expression of the set
+        always = []
+        options = _re2.Options()
+        options.max_mem = 64 << 20
+        screen = _re2.Set.SearchSet(options)
+        for index, pattern in enumerate(patterns):
+            source = relaxed(pattern, ascii_text)
+            try:
+                if source is None:
+                    raise ValueError(pattern.pattern)
+                screen.Add(source)
+            except Exception:  # not translatable, or RE2 rejects it: never ruled out
+                always.append(index)
+                continue
+            self.indices.append(index)
+        try:
+            if self.indices:
+                screen.Compile()
+                self.set = screen
+        except Exception:  # pragma: no cover - RE2 ran out of its memory budget
+            self.usable = False
+        self.always = frozenset(always)
+        self.memo: dict[tuple[int, ...], frozenset[int]] = {}  # few distinct answers recur
+
+
 class Screen:
     """Which of ``patterns`` may match a text, all decided in one RE2 pass.
 
     :meth:`possible` gives the indices of the patterns that may match: every pattern whose
     relaxed form matches, and every pattern that could not be relaxed. ``None`` means no
-    screening (RE2 missing): any pattern may match.
+    screening (RE2 missing): any pattern may match. ASCII text is read with the ASCII
+    spelling of the classes; the Unicode spelling is compiled on the first other text.
     """
 
     def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
-        self._set = None
+        self._patterns = list(patterns)
         self._usable = _re2 is not None
-        self._indices: list[int] = []  # the pattern behind each expression of the set
-        always = []
-        if self._usable and patterns:
-            options = _re2.Options()
-            options.max_mem = 64 << 20
-            screen = _re2.Set.SearchSet(options)
-            for index, pattern in enumerate(patterns):
-                source = relaxed(pattern)
-                try:
-                    if source is None:
-                        raise ValueError(pattern.pattern)
-                    screen.Add(source)
-                except Exception:  # not translatable, or RE2 rejects it: never ruled out
-                    always.append(index)
-                    continue
-                self._indices.append(index)
-            try:
-                if self._indices:
-                    screen.Compile()
-                    self._set = screen
-            except Exception:  # pragma: no cover - RE2 ran out of its memory budget
-                self._usable = False
-        self._always = frozenset(always)
-        self._memo: dict[tuple[int, ...], frozenset[int]] = {}  # few distinct answers recur
+        self._ascii = _Compiled(self._patterns, True) if self._usable and patterns else None
+        self._unicode: _Compiled | None = None
 
     def possible(self, text: str) -> frozenset[int] | None:
         if not self._usable:
             return None
-        if self._set is None:
-            return self._always
+        if not self._patterns:
+            return frozenset()
+        if text.isascii():
+            compiled = self._ascii
+        else:
+            if self._unicode is None:
+                self._unicode = _Compiled(self._patterns, False)
+            compiled = self._unicode
+        assert compiled is not None
+        if not compiled.usable:
+            return None
+        if compiled.set is None:
+            return compiled.always
         try:
-            found = self._set.Match(text)
+            found = compiled.set.Match(text)
         except UnicodeEncodeError:  # a lone surrogate: RE2 reads UTF-8 only
             return None
         if not found:
-            return self._always
+            return compiled.always
         key = tuple(found)
-        result = self._memo.get(key)
+        result = compiled.memo.get(key)
         if result is None:
-            result = self._memo[key] = self._always.union([self._indices[i] for i in found])
+            result = compiled.memo[key] = compiled.always.union([compiled.indices[i] for i in found])
         return result
 
 
