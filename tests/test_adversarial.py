@@ -113,9 +113,9 @@ def counted_rankings(monkeypatch):
     calls = []
     original = Suggester.rank
 
-    def counting(self, sentence, paragraph="", k=3):
+    def counting(self, sentence, paragraph="", k=3, **options):
         calls.append(sentence)
-        return original(self, sentence, paragraph, k)
+        return original(self, sentence, paragraph, k, **options)
 
     monkeypatch.setattr(Suggester, "rank", counting)
     return calls
@@ -160,8 +160,8 @@ def test_a_long_paragraph_ranks_each_sentence_with_the_text_around_it(tmp_path, 
 
     contexts = []
     original = Suggester.rank
-    monkeypatch.setattr(Suggester, "rank", lambda self, sentence, paragraph="", k=3:
-                        contexts.append(paragraph) or original(self, sentence, paragraph, k))
+    monkeypatch.setattr(Suggester, "rank", lambda self, sentence, paragraph="", k=3, **options:
+                        contexts.append(paragraph) or original(self, sentence, paragraph, k, **options))
     body = " ".join(f"Dupilumab reduced itch in trial {n} compared with placebo." for n in range(400))
     with deadline():
         result = check_manuscript(write(tmp_path, body + " [citation needed]\n"))

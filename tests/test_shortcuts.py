@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from citeflow.claims import detect
 from citeflow.claims import suggest as sg
 from citeflow.document import placeholders as ph
+from citeflow.document import sentences
 from citeflow.references.bibliography import Reference
 
 # Words and phrases from the seed draft and the sample review, and pieces the expressions
@@ -225,3 +226,175 @@ def test_the_linear_open_question_expression_equals_the_one_written_first(text):
     low = text.lower()
     if low.isascii():
         assert bool(detect._OPEN_QUESTION_ASCII.search(low)) == bool(_OPEN_QUESTION_AS_WRITTEN.search(low))
+
+
+# -- RE2 screening of the cue expressions (citeflow.claims.screen) ---------------------
+
+# Characters on which Python's classes and RE2's differ: no-break and other Unicode spaces,
+# digits of other scripts, letters outside ASCII, and capitals whose lower case is longer.
+SCREEN_TEXT = st.lists(st.sampled_from([*PIECES, "\xa0", "\u2009", "\x1c", "\x0b", "٣", "²", "Ⅻ",
+                                        "ß", "K", "ſ", "studies\xa0show", "12 %", "p < 0.05",
+                                        "n=٣٤", "n = 1,234", "95% CI", "most", "best", "safer",
+                                        "twice as likely", "caused by", "linked to", "effective",
+                                        "research suggests", "experts say", "as everyone knows"]),
+                      max_size=30).map(" ".join)
+EXTRA_CUES = {"attribution": ["as everyone knows"], "statistic": ["twice as likely"],
+              "not_claim": ["in our experience"]}
+EXTRA_CUE_SET = detect.CueSet.build(EXTRA_CUES)
+
+
+SHORTHANDS = [re.compile(p, flags) for p, flags in [
+    (r"\w+\s\d", 0), (r"[^\w\s]", 0), (r"\S+\s+\S", 0), (r"[\d.]+\s*%", 0), (r"(?<!\w)most\b", re.I),
+    (r"\bSTUDIES\s+SHOW\b", re.I), (r"(?i:k)\W", 0), (r"^\W*[A-Z]\w+", 0), (r"(?=\d)\d{2,}", 0)]]
+
+
+def _shorthand_screen():
+    from citeflow.claims.screen import Screen
+
+    return Screen(SHORTHANDS)
+
+
+_SHORTHAND_SCREEN = _shorthand_screen()
+
+
+def _unscreened(cues):
+    """The same cue set with the screen switched off (every pattern searched)."""
+    import dataclasses
+
+    class _Off:
+        def possible(self, text, low):
+            return None
+
+    plain = dataclasses.replace(cues)
+    plain.__dict__["screen"] = _Off()
+    return plain
+
+
+@FAST
+@given(SCREEN_TEXT)
+def test_screened_cue_search_equals_a_search_of_every_pattern(text):
+    for cues in (detect.default_cues(), EXTRA_CUE_SET):
+        plain = _unscreened(cues)
+        assert detect.find_cues(text, cues) == detect.find_cues(text, plain)
+        assert detect.find_cues(text, cues, first=True) == detect.find_cues(text, plain, first=True)
+
+
+@FAST
+@given(SCREEN_TEXT)
+def test_the_screen_never_rules_out_a_pattern_that_matches(text):
+
+    cues = EXTRA_CUE_SET
+    low = text.lower()
+    possible = cues.screen.possible(text, low)
+    assert possible is not None  # google-re2 is a dependency: the screen is on
+    for kind, patterns in cues.patterns.items():
+        subject = text if kind == "statistic" else low
+        for index, pattern in enumerate(patterns):
+            if pattern.search(subject):
+                assert (kind, index) in possible, (kind, text)
+    # Python's own class shorthands, case-insensitive matching and lookarounds.
+    found = _SHORTHAND_SCREEN.possible(text)
+    assert found is not None
+    for index, pattern in enumerate(SHORTHANDS):
+        if pattern.search(text):
+            assert index in found, (pattern.pattern, text)
+
+
+def test_the_screen_rules_out_patterns_and_keeps_what_it_cannot_translate():
+    from citeflow.claims.screen import Screen, relaxed
+
+    assert relaxed(re.compile(r"(a)\1")) is None  # a back reference has no RE2 form
+    screen = Screen([re.compile(r"\bstudies show\b"), re.compile(r"(a)\1"), re.compile(r"\d+%")])
+    assert screen.possible("the weather was fine") == {1}
+    assert screen.possible("studies show 5% more") == {0, 1, 2}
+
+
+@FAST
+@given(SCREEN_TEXT)
+def test_exclusions_screened_by_re2_equal_the_plain_tests(text):
+    class _Off:
+        def possible(self, text):
+            return None
+
+    screened = detect.not_claim_reason(text)
+    saved, detect._EXCLUSIONS = detect._EXCLUSIONS, _Off()
+    try:
+        assert screened == detect.not_claim_reason(text)
+    finally:
+        detect._EXCLUSIONS = saved
+    low = text.strip().strip("*_").strip().lower()
+    possible = detect._EXCLUSIONS.possible(low)
+    for index, pattern in enumerate([detect._DISCLAIMER, detect._YOU_ADVICE, detect._SELF_REFERENCE,
+                                     detect._INTENTION, detect._OPEN_QUESTION]):
+        if pattern.search(low):
+            assert index in possible, (pattern.pattern, low)
+
+
+LETTER_NAME_TEXT = st.lists(st.sampled_from(
+    [*PIECES, "vitamin C.", "Vitamin C.", "hepatitis B.", "type A.", "Post-infection", "Smith", "J.",
+     "2019;12:45-67.", "(2019). Title.", "1. Smith J,", "12(3):45", "[3] Doe AB"]), max_size=25).map(" ".join)
+
+
+def _plain_blank(text, spans):
+    chars = list(text)
+    for start, end in spans:
+        end = min(end, len(chars))
+        if start < end:
+            chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+@FAST
+@given(LETTER_NAME_TEXT, st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200)), max_size=8))
+def test_blanking_merged_spans_equals_blanking_each_span(text, spans):
+    assert detect._blank(text, spans) == _plain_blank(text, spans)
+
+
+@FAST
+@given(LETTER_NAME_TEXT)
+def test_screened_sentence_repairs_and_reference_entries_equal_the_plain_ones(text):
+    spans = [(0, len(text))] if text else []
+    plain = []
+    for start, end in spans:
+        piece = text[start:end]
+        for match in sentences._LETTER_NAME_END.finditer(piece):
+            cut = start + match.end()
+            plain.append(sentences._trim(text, start, cut))
+            start = sentences._trim(text, cut, end)[0]
+        plain.append((start, end))
+    assert sentences._split_after_letter_names(text, spans) == plain
+    assert detect._is_reference_entry(text) == bool(detect._REFERENCE_ENTRY.search(text))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sentence=TEXT, paragraph=TEXT, floor=st.sampled_from([0.5, 1.0, 2.0, 4.0]))
+def test_ranking_above_a_floor_equals_the_full_ranking_cut_at_it(suggester, sentence, paragraph, floor):
+    full = suggester.rank(sentence, paragraph, k=3)
+    assert suggester.rank(sentence, paragraph, k=3, floor=floor) == [s for s in full if s.score >= floor]
+    assert suggester.confident(sentence, paragraph) == [s for s in full if suggester.is_confident(s, sentence)]
+
+
+@FAST
+@given(SCREEN_TEXT)
+def test_tokens_test_for_numbers_only_where_a_digit_starts_them(text):
+    from citeflow.claims import model
+
+    plain = []
+    for token in model._TOKEN.findall(text.lower()):
+        if token.isdigit() and len(token) == 4 and model._YEAR.fullmatch(token):
+            plain.append("<year>")
+        elif model._NUMBER.fullmatch(token):
+            plain.append("<num>")
+        else:
+            plain.append(token)
+    assert model.tokens(text) == plain
+
+
+def test_text_that_is_no_utf_8_is_searched_unscreened():
+    """A lone surrogate (possible in text handed to the API) cannot go to RE2: every pattern
+    is searched as written, with the same answer."""
+    text = "Studies show \ud800 that 45% of patients improve."
+    assert detect.default_cues().screen.possible(text, text.lower()) is None
+    plain = _unscreened(detect.default_cues())
+    assert detect.find_cues(text) == detect.find_cues(text, plain) != []
+    assert detect.not_claim_reason(text) is None

@@ -19,10 +19,11 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from citeflow.claims.data import load_data
+from citeflow.claims.screen import CueScreen, Screen
 from citeflow.document.citations import protected_spans
 from citeflow.document.manuscript import PARAGRAPH_CONTEXT, Block, Manuscript, context_spans
 from citeflow.document.sentences import SEGMENTER, segment  # noqa: F401  (SEGMENTER is re-exported)
@@ -209,6 +210,12 @@ _SELF_REFERENCE_ASCII = _ascii_lower(_SELF_REFERENCE, "|".join(
 ))
 
 
+# The exclusions of not_claim_reason, by index: one RE2 pass rules out those that cannot
+# match a sentence (citeflow.claims.screen); the others are searched as written.
+_EXCLUSIONS = Screen([_DISCLAIMER, _YOU_ADVICE, _SELF_REFERENCE, _INTENTION, _OPEN_QUESTION])
+_NOTHING_RULED_OUT = frozenset(range(5))
+
+
 @dataclass(frozen=True)
 class CueSet:
     """Compiled cue patterns by kind, plus phrases that make a sentence not a claim."""
@@ -216,6 +223,11 @@ class CueSet:
     patterns: Mapping[str, tuple[re.Pattern[str], ...]]
     not_claim: tuple[re.Pattern[str], ...] = ()
     advice: tuple[re.Pattern[str], ...] = ()
+
+    @cached_property
+    def screen(self) -> CueScreen:
+        """Rules out in one pass the patterns that cannot match a sentence (:mod:`.screen`)."""
+        return CueScreen(self.patterns)
 
     @classmethod
     def build(cls, extra: Mapping[str, Iterable[str]] | None = None) -> CueSet:
@@ -326,19 +338,22 @@ def not_claim_reason(text: str, cues: CueSet | None = None) -> str | None:
         return "placeholder note"
     low = stripped.lower()
     ascii_ = low.isascii()
-    if (_DISCLAIMER_ASCII if ascii_ else _DISCLAIMER).search(low):
+    maybe = _EXCLUSIONS.possible(low)  # the exclusions that may match
+    if maybe is None:
+        maybe = _NOTHING_RULED_OUT
+    if 0 in maybe and (_DISCLAIMER_ASCII if ascii_ else _DISCLAIMER).search(low):
         return "disclaimer"
     if any(p.search(low) for p in cues.not_claim):
         return "configured not-claim phrase"
     if _is_advice(stripped) or any(p.match(low) for p in cues.advice):
         return "advice"
-    if (_YOU_ADVICE_ASCII if ascii_ else _YOU_ADVICE).search(low):
+    if 1 in maybe and (_YOU_ADVICE_ASCII if ascii_ else _YOU_ADVICE).search(low):
         return "advice"
-    if (_SELF_REFERENCE_ASCII if ascii_ else _SELF_REFERENCE).search(low):
+    if 2 in maybe and (_SELF_REFERENCE_ASCII if ascii_ else _SELF_REFERENCE).search(low):
         return "about the article"
-    if (_INTENTION_ASCII if ascii_ else _INTENTION).match(low):
+    if 3 in maybe and (_INTENTION_ASCII if ascii_ else _INTENTION).match(low):
         return "intention"
-    if (_OPEN_QUESTION_ASCII if ascii_ else _OPEN_QUESTION).search(low):
+    if 4 in maybe and (_OPEN_QUESTION_ASCII if ascii_ else _OPEN_QUESTION).search(low):
         return "open question"
     return None
 
@@ -399,11 +414,14 @@ def find_cues(text: str, cues: CueSet | None = None, first: bool = False) -> lis
     if len(low) != len(text):  # a rare letter whose lower case is longer: keep offsets
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     found: list[Cue] = []
+    possible = cues.screen.possible(text, low)  # None: search every pattern
     for kind in CUE_KINDS:
         if first and found:
             break
         subject = text if kind == "statistic" else low
-        for pattern in cues.patterns[kind]:
+        for index, pattern in enumerate(cues.patterns[kind]):
+            if possible is not None and (kind, index) not in possible:
+                continue  # it cannot match
             match = pattern.search(subject)
             if match and match.group().strip():
                 cue_text = text[match.start():match.end()].strip()
@@ -549,12 +567,20 @@ def mask(text: str) -> str:
         spans += protected_spans(text)
     if not spans:
         return text
-    chars = list(text)
-    for start, end in spans:
-        end = min(end, len(chars))
+    return _blank(text, spans)
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with every character inside one of ``spans`` (which may overlap) a space."""
+    pieces: list[str] = []
+    position = 0
+    for start, end in sorted(spans):
+        start, end = max(start, position), min(end, len(text))
         if start < end:
-            chars[start:end] = " " * (end - start)
-    return "".join(chars)
+            pieces += (text[position:start], " " * (end - start))
+            position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 @lru_cache(maxsize=4096)
@@ -697,6 +723,13 @@ _REFERENCE_HEADING = re.compile(
 _REFERENCE_ENTRY = re.compile(
     r"\b(?:19|20)\d\d\s*;\s*\d+|\b\d+\s*\(\d+\)\s*[:,]\s*\d+|\((?:19|20)\d\d[a-z]?\)\.\s|"
     r"^\W*\[?\d+\]?\.?\s+[A-Z][\w'\-]+,? (?:[A-Z]{1,3}\b|[A-Z]\.)")
+_REFERENCE_SCREEN = Screen([_REFERENCE_ENTRY])
+
+
+def _is_reference_entry(text: str) -> bool:
+    """Whether ``text`` reads as an entry of a reference list (:data:`_REFERENCE_ENTRY`);
+    RE2 rules most sentences out first (citeflow.claims.screen)."""
+    return _REFERENCE_SCREEN.possible(text) != frozenset() and bool(_REFERENCE_ENTRY.search(text))
 
 
 def _judged(manuscript: Manuscript, cues: CueSet, model, threshold: float | None):
@@ -724,7 +757,7 @@ def _judged(manuscript: Manuscript, cues: CueSet, model, threshold: float | None
             continue
         places = _places(members)
         for index, (sentence, text) in enumerate(members):
-            if not_claim_reason(text, cues) or _REFERENCE_ENTRY.search(text):
+            if not_claim_reason(text, cues) or _is_reference_entry(text):
                 continue
             found = cues_of(text, cues)
             cue = found[0] if found else None

@@ -66,7 +66,7 @@ def _tokens(text: str) -> tuple[str, ...]:
     for token in _TOKEN.findall(text.lower()):
         if token.isdigit() and len(token) == 4 and _YEAR.fullmatch(token):
             result.append("<year>")
-        elif _NUMBER.fullmatch(token):
+        elif token[0].isdigit() and _NUMBER.fullmatch(token):  # a number starts with a digit
             result.append("<num>")
         else:
             result.append(token)

@@ -38,6 +38,7 @@ except ImportError:  # pragma: no cover - only where the dependency is missing
     snowballstemmer = None
 
 from citeflow.claims.data import load_data
+from citeflow.claims.screen import Screen
 from citeflow.claims.suggestion import Suggestion, cite_label
 
 #: Minimum BM25 score of a confident candidate (tuned on the sample claims, see tests).
@@ -46,6 +47,11 @@ CONFIDENT_SCORE = 4.0
 #: as the words they were found in) a confident candidate must share: two words, such as
 #: "inflammatory" and "joint", are too thin a link to present as likely support.
 CONFIDENT_TERMS = 3
+#: Minimum number of those shared words that are *material*: not words of study design,
+#: reporting or evaluation that any clinical title may hold (:data:`GENERIC_TERMS`). "Side
+#: effect" and "patients" shared with a trial report say nothing about what it found; a
+#: drug, a condition, an outcome or a population named on both sides does.
+CONFIDENT_MATERIAL = 2
 #: Weight of paragraph words that are not in the sentence itself.
 PARAGRAPH_WEIGHT = 0.3
 #: Extra weight of each repetition of a word in the sentence.
@@ -71,6 +77,15 @@ STOP_WORDS = frozenset(
 # "Clinical", "Reports"); only a journal's subject words (Dermatology, Allergology) count.
 _GENERIC_CONTAINER = frozenset(
     ["journal", "intern", "american", "european", "british", "annal", "archiv", "proceed", "report", "letter", "bulletin", "acta", "new", "england", "review", "clinic", "case", "medicin", "scienc", "research", "open", "world", "current"]
+)
+
+#: Words of study design, reporting and evaluation, and generic nouns for people, illness and
+#: treatment: shared with a candidate, they are no sign that it reports what the sentence
+#: says (see :data:`CONFIDENT_MATERIAL`).
+GENERIC_TERMS = frozenset(
+    ["study", "studies", "trial", "trials", "clinical", "research", "review", "systematic", "meta", "analysis", "analyses", "data", "evidence", "result", "results", "report", "reports", "reported", "effect", "effects", "side", "adverse", "event", "events", "safety", "efficacy", "effective", "effectiveness", "outcome", "outcomes", "treatment", "treatments", "treated", "therapy", "therapies", "therapeutic", "therapeutical", "patient", "patients", "people", "person", "individual", "individuals", "participant", "participants", "subject", "subjects", "case", "cases", "associated", "association", "role", "key", "driver", "type", "disease", "diseases", "condition", "conditions", "disorder", "disorders", "health", "medical", "medicine", "drug", "drugs", "medication", "medications", "dose", "doses", "risk", "rate", "rates", "incidence", "level", "levels", "factor", "factors", "mechanism", "mechanisms", "pathway", "pathways", "response", "new", "novel", "long", "term", "phase", "randomized", "randomised", "controlled", "placebo", "double", "blind", "cohort", "observational", "retrospective", "prospective", "management", "approach", "evaluation", "assessment", "experience", "practice", "guideline", "guidelines", "cause", "causes", "impact", "improve", "improves", "improvement", "reduce", "reduces", "reduced", "increase", "increases", "increased", "significant", "significantly", "high", "low", "common", "rare", "year", "years", "week", "weeks", "month", "months", "symptom", "symptoms", "method", "methods", "model", "models", "set", "sets", "important", "potential", "several", "various", "specific", "general", "first", "one", "two",
+     # general academic vocabulary: what studies do and how they say it
+     "show", "shows", "shown", "demonstrate", "demonstrates", "demonstrated", "identify", "identifies", "identified", "identification", "find", "finds", "found", "suggest", "suggests", "often", "complex", "given", "understand", "understanding", "work", "process", "processes", "task", "tasks", "improved", "approaches", "particular", "particularly", "relevant", "relevance", "problem", "problems", "system", "systems", "based", "large", "small", "better", "different", "difference", "differences", "known", "many", "number", "present", "provide", "provides", "use", "used", "using", "value", "values", "information", "tool", "tools", "technique", "techniques", "framework", "application", "applications", "performance"]
 )
 
 _MEDIATOR = re.compile(r"\b(il|interleukin|th|tnf|ig|cd)[\s-]?(\d{1,2}[a-z]?)\b")
@@ -124,6 +139,8 @@ _COMPILED_CONCEPTS = [
     for name, phrases in CONCEPTS.items()
 ]
 _STEMMER = snowballstemmer.stemmer("english") if snowballstemmer is not None else None
+# Rules out in one RE2 pass the concepts that cannot match a text (citeflow.claims.screen).
+_CONCEPT_SCREEN = Screen([pattern for _, pattern, _ in _COMPILED_CONCEPTS])
 
 
 def normalise(text: str) -> str:
@@ -164,10 +181,14 @@ def _concepts(norm: str) -> list[tuple[int, int, str, str, int]]:
     A match starts with the leading text of one of its concept's phrases, so the expression
     is tried only where such a text starts, in order, each try at or after the end of the
     previous match: the same matches as a scan of the whole text, at a fraction of the cost.
+    Concepts the screen rules out are not looked for at all.
     """
     found: list[tuple[int, int, str, str, int]] = []
     places: dict[str, list[int]] = {}
+    possible = _CONCEPT_SCREEN.possible(norm)
     for index, (name, pattern, literals) in enumerate(_COMPILED_CONCEPTS):
+        if possible is not None and index not in possible:
+            continue
         token = "~" + name
         if literals is None:
             found.extend((m.start(), m.end(), token, m.group(0), index)
@@ -260,6 +281,17 @@ def _analyse_part(text: str, whole: str) -> tuple[tuple[str, str], ...]:
     return result
 
 
+@lru_cache(maxsize=1024)
+def _paragraph_terms(paragraph: str) -> dict[str, tuple[float, str]]:
+    """Each term of ``paragraph`` once, in order, with its query weight as context and the
+    words of its first occurrence (what a query takes from its paragraph)."""
+    terms: dict[str, tuple[float, str]] = {}
+    for token, word in _analyse(paragraph):
+        if token not in terms:
+            terms[token] = (PARAGRAPH_WEIGHT * (CONCEPT_WEIGHT if token.startswith("~") else 1.0), word)
+    return terms
+
+
 def tokens(text: str) -> list[str]:
     """The analysed tokens of ``text`` (see :func:`analyse`)."""
     return [token for token, _ in analyse(text)]
@@ -281,6 +313,7 @@ class Suggester:
 
     confident_score = CONFIDENT_SCORE
     confident_terms = CONFIDENT_TERMS
+    confident_material = CONFIDENT_MATERIAL
 
     def __init__(self, bibliography: Iterable) -> None:
         self.references = list(bibliography)
@@ -291,16 +324,8 @@ class Suggester:
         self._terms = {ref.key: set(doc) for ref, doc in zip(self.references, documents)}
         self._bm25 = BM25Okapi(documents, k1=BM25_K1, b=BM25_B) if documents and any(documents) else None
         self._postings = self._index(self._bm25) if self._bm25 is not None else {}
-        # Terms found in many references are also kept as one weight per reference (zero
-        # where absent): adding a whole row is faster than scattering into a long posting,
-        # and adding zeros leaves every other score exactly as it was.
-        size = len(self.references)
-        self._rows: dict[str, np.ndarray] = {}
-        for term, (where, weights) in self._postings.items():
-            if len(where) * 8 >= size:
-                row = np.zeros(size)
-                row[where] = weights
-                self._rows[term] = row
+        # How many references hold each term.
+        self._frequency = {term: len(where) for term, (where, _) in self._postings.items()}
 
     @staticmethod
     def _index(bm25: BM25Okapi) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -343,35 +368,54 @@ class Suggester:
             weights[token] = weights.get(token, 0.0) + (base if token not in weights else base * REPEAT_WEIGHT)
             surface.setdefault(token, word)
             sentence_terms.add(token)
-        for token, word in _analyse(paragraph):
+        for token, (weight, word) in _paragraph_terms(paragraph).items():
             if token not in weights:
-                weights[token] = PARAGRAPH_WEIGHT * (CONCEPT_WEIGHT if token.startswith("~") else 1.0)
-                surface.setdefault(token, word)
+                weights[token] = weight
+                surface[token] = word
         return _Query(weights, surface, frozenset(sentence_terms))
 
-    def rank(self, sentence: str, paragraph: str = "", k: int = 3) -> list[Suggestion]:
+    def _scores(self, query: _Query) -> np.ndarray:
+        """The BM25 score of every reference for ``query``.
+
+        Each reference's score is the sum, in the query's term order, of weight x BM25
+        weight over the terms it has: the postings of all the query's terms are laid end to
+        end and added with one unbuffered ``np.add.at``, which adds them in that order, so
+        every score is the same number a term-by-term pass over whole rows gives (adding
+        the zeros of the terms a reference lacks changes nothing). ``np.bincount`` adds its
+        weights one by one in the order given, onto zeros, as that pass does.
+        """
+        postings = self._postings
+        where, values, weights = [], [], []
+        for token, weight in query.weights.items():
+            posting = postings.get(token)
+            if posting is not None:
+                where.append(posting[0])
+                values.append(posting[1])
+                weights.append(weight)
+        if not where:
+            return np.zeros(len(self.references))
+        sizes = [len(w) for w in where]
+        return np.bincount(np.concatenate(where),
+                           weights=np.repeat(np.array(weights), sizes) * np.concatenate(values),
+                           minlength=len(self.references))
+
+    def rank(self, sentence: str, paragraph: str = "", k: int = 3, *,
+             floor: float = 0.0) -> list[Suggestion]:
         """Up to ``k`` references for ``sentence`` (best first), each with its BM25 score
         and the matched terms as they appear in the sentence or paragraph. References that
-        share no term with the query are never returned."""
+        share no term with the query are never returned, nor, with ``floor``, those of the
+        top ``k`` whose score is below it (their terms and labels are not worked out)."""
         if self._bm25 is None or k <= 0:
             return []
         query = self._query(sentence, paragraph)
-        scores = np.zeros(len(self.references))
-        product = np.empty(len(self.references))
-        rows = self._rows
-        for token, weight in query.weights.items():
-            row = rows.get(token)
-            if row is not None:
-                np.add(scores, np.multiply(row, weight, out=product), out=scores)
-                continue
-            posting = self._postings.get(token)
-            if posting is not None:
-                scores[posting[0]] += weight * posting[1]
+        scores = self._scores(query)
         hits = np.flatnonzero(scores > 0)
         if hits.size > k:  # keep ties at the k-th score so the key order can break them
             kth = np.partition(scores[hits], hits.size - k)[hits.size - k]
             hits = hits[scores[hits] >= kth]
         order = sorted(hits.tolist(), key=lambda i: (-scores[i], self.keys[i]))
+        if floor > 0:  # only the top ones whose shown score reaches the floor
+            order = [i for i in order[:k] if round(float(scores[i]), 2) >= floor]
         result = []
         # The query's terms in label order once: the order is a stable sort, so the terms a
         # reference matches keep it when the others are left out.
@@ -409,12 +453,26 @@ class Suggester:
             doc = self._terms.get(suggestion.key)
             if doc is None:
                 return False
-            return len(shared_words(sentence, doc)) >= self.confident_terms
+            return (len(shared_words(sentence, doc)) >= self.confident_terms
+                    and len(self.material_words(sentence, doc)) >= self.confident_material)
         return True
+
+    def material_words(self, sentence: str, terms: Iterable[str]) -> set[str]:
+        """The shared words (:func:`shared_words`) that are material: not generic
+        (:data:`GENERIC_TERMS`) and behind a term that at most a third of the bibliography's
+        references have (a word most entries share tells them apart from nothing)."""
+        terms = terms if isinstance(terms, (set, frozenset)) else set(terms)
+        limit = len(self.references) / 3
+        found: set[str] = set()
+        for token, stems in _term_words(sentence):
+            if token in terms and self._frequency.get(token, 0) <= limit:
+                found.update(stem for stem in stems if stem not in _GENERIC_STEMS)
+        return found
 
     def confident(self, sentence: str, paragraph: str = "", k: int = 3) -> list[Suggestion]:
         """The candidates of :meth:`rank` that are confident."""
-        return [s for s in self.rank(sentence, paragraph, k) if self.is_confident(s, sentence)]
+        ranked = self.rank(sentence, paragraph, k, floor=self.confident_score)
+        return [s for s in ranked if self.is_confident(s, sentence)]
 
     def _reference(self, key: str):
         return self._by_key.get(key)
@@ -423,7 +481,7 @@ class Suggester:
 def shared_words(sentence: str, terms: Iterable[str]) -> set[str]:
     """The stems of the words of ``sentence`` behind its terms found in ``terms`` (a
     reference's): a word term stands for its word, a concept for the words it was found in."""
-    terms = set(terms)
+    terms = terms if isinstance(terms, (set, frozenset)) else set(terms)
     shared: set[str] = set()
     for token, stems in _term_words(sentence):
         if token in terms:
@@ -434,8 +492,16 @@ def shared_words(sentence: str, terms: Iterable[str]) -> set[str]:
 @lru_cache(maxsize=4096)
 def _term_words(sentence: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(term, stems of the words it was found in) for each term of ``sentence``."""
-    return tuple((token, tuple(stem for stem, _ in _words(normalise(word))))
-                 for token, word in _analyse_part(sentence, ""))
+    return tuple((token, _word_stems(word)) for token, word in _analyse_part(sentence, ""))
+
+
+@lru_cache(maxsize=65536)
+def _word_stems(words: str) -> tuple[str, ...]:
+    """The stems of the content words of ``words`` (a word or a concept's phrase)."""
+    return tuple(stem for stem, _ in _words(normalise(words)))
+
+
+_GENERIC_STEMS = frozenset(_stem(word) for word in GENERIC_TERMS)
 
 
 def is_confident(suggestion: Suggestion) -> bool:

@@ -111,6 +111,8 @@ _LETTER_NAME_END = re.compile(
 
 def _split_after_letter_names(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """``spans`` with each one split after a name such as "vitamin C." that ends a sentence."""
+    if "." not in text or not _LETTER_NAME_END.search(text):
+        return spans  # no such name anywhere in the text: one pass, not one per sentence
     result: list[tuple[int, int]] = []
     for start, end in spans:
         piece = text[start:end]
