@@ -237,6 +237,15 @@ def test_brackets_nested_fifteen_thousand_deep(tmp_path):
     assert not result.replacements
 
 
+def test_a_reference_list_item_of_unclosed_years_read_as_written(tmp_path):
+    # "(2020, " repeated: an author-(year) opening that never closes, in a list item that
+    # --accept-parsed reads field by field
+    path = write(tmp_path, "A claim [1].\n\n## References\n\n1. Zhang L. " + "(2020, " * 40_000 + "x.\n")
+    with deadline():
+        result = resolve_manuscript(path, offline=True, accept_parsed=True)
+    assert result.exit_code in (0, 1)
+
+
 @pytest.mark.parametrize("body", [
     "1" * 100_000 + ".",  # a number 100,000 digits long
     "x " + "`" * 40_000 + " x",  # a run of backticks that closes nothing

@@ -293,7 +293,7 @@ table.cf-claims th, table.cf-claims td { border: 1px solid #bbb; padding: .3em .
   vertical-align: top; text-align: left; }
 tr.cf-unsupported-row td { background: #fff0f0; }
 .cf-unsupported, .cf-status-retracted, .cf-status-withdrawn { color: #a4000f; font-weight: bold; }
-.cf-status-possibly-retracted, .cf-status-expression-of-concern, .cf-status-a-notice,
+.cf-status-possibly-retracted, .cf-status-expression-of-concern, .cf-status-notice,
 .cf-status-preprint, .cf-status-not-found { color: #8a5a00; }"""
 
 

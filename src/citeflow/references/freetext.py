@@ -30,7 +30,7 @@ UNVERIFIED = "unverified: read from the draft's reference list as written"
 
 _YEAR = r"(?:1[5-9]\d\d|20\d\d)"
 #: ``(2010)`` or ``(2010a)`` or ``(2010, March)`` closing an author-(year) author list.
-_PAREN_YEAR = re.compile(r"\(\s*(" + _YEAR + r")[a-z]?(?:,[^)]*)?\)\.?")
+_PAREN_YEAR = re.compile(r"\(\s*(" + _YEAR + r")[a-z]?(?:,[^()]*+)?\)\.?")
 #: Vancouver's ``1998;351(9103):637-41`` or ``2002 Apr; 13: 1059–1062`` or ``1925;52:399-433``.
 _SOURCE = re.compile(
     r"(?P<year>" + _YEAR + r")(?:\s+[A-Z][a-z]{2}(?:\s+\d{1,2})?)?\s*;\s*(?P<volume>[\w-]+)?\s*"
