@@ -164,6 +164,25 @@ def test_rewriting_a_url_key(project):
     assert not resolve_manuscript(path, write=True, offline=True, rewrite_manubot=True).changed
 
 
+def test_a_url_key_in_running_text_keeps_the_punctuation_after_it(project):
+    path = project / "prose.md"
+    path.write_text("As shown by @url:https://peerj.com/articles/705/. Also (@url:https://peerj.com/articles/705/).\n",
+                    encoding="utf-8")
+    resolve_manuscript(path, write=True, offline=True, rewrite_manubot=True)
+    assert path.read_text(encoding="utf-8") == "As shown by @simeonov2015lung. Also (@simeonov2015lung).\n"
+
+
+def test_a_url_key_keeps_its_locator_and_leaves_no_slash_when_rendered(project):
+    (project / "loc.md").write_text(
+        "As @url:https://peerj.com/articles/705/ [p. 7] showed, and as @url:https://peerj.com/articles/705/.\n",
+        encoding="utf-8")
+    done = run("render", "loc.md", "--to", "html", "-o", str(project / "out"))
+    assert done.exit_code == 0, done.output
+    body = visible(project / "out" / "loc.html")
+    assert "p. 7" in body or "p 7" in body
+    assert "/." not in body and " /" not in body.split("References")[0]
+
+
 # --------------------------------------------------------------------------------------
 # Online: a key the bibliography lacks is fetched (a real server on 127.0.0.1)
 

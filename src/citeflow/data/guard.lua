@@ -214,11 +214,17 @@ local function rename_citations(cite)
   for _, citation in ipairs(cite.citations) do
     local id = IDS[citation.id]
     if id then
-      -- Pandoc ends a key before its last punctuation: "@url:https://peerj.com/articles/705/"
-      -- leaves "/" as the citation's suffix. It belongs to the URL, not to the citation.
+      -- Pandoc ends a key before its last punctuation: "[@url:https://peerj.com/articles/705/]"
+      -- leaves "/" at the start of the citation's suffix. It belongs to the URL, not to the
+      -- citation: only those slashes go, a locator after them stays.
       local first = citation.suffix[1]
       if citation.id:match("^[Uu][Rr][Ll]:") and first and first.t == "Str" then
-        citation.suffix:remove(1)
+        local rest = first.text:gsub("^/+", "")
+        if rest == "" then
+          citation.suffix:remove(1)
+        else
+          first.text = rest
+        end
       end
       citation.id = id
       changed = true
@@ -241,7 +247,23 @@ local filters = { { Meta = guard_meta } }
 if not PLAIN then
   filters[#filters + 1] = TRUSTED and { RawBlock = show_typst, RawInline = show_typst } or UNTRUSTED
 end
+-- An in-text "@url:https://peerj.com/articles/705/." leaves its "/" in the text after the
+-- citation; it goes with the key.
+local function url_slash_after(inlines)
+  for i = 1, #inlines - 1 do
+    local cite, after = inlines[i], inlines[i + 1]
+    if cite.t == "Cite" and after.t == "Str" and after.text:match("^/") then
+      local last = cite.citations[#cite.citations]
+      if last and last.mode == "AuthorInText" and last.id:match("^[Uu][Rr][Ll]:") and IDS[last.id] then
+        after.text = after.text:gsub("^/+", "")
+      end
+    end
+  end
+  return inlines
+end
+
 if IDS then
+  filters[#filters + 1] = { Inlines = url_slash_after }
   filters[#filters + 1] = { Cite = rename_citations }
 end
 return filters

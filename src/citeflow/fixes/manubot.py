@@ -64,7 +64,7 @@ def url_citation_edits(manuscript: Manuscript, placeholders: Sequence[Placeholde
             continue
         entry = bibliography_entry(bib, key)
         end = citation.end
-        while end < len(text) and text[end] not in " \t\r\n;],":  # "/" Pandoc leaves out of the key
+        while end < len(text) and text[end] == "/":  # the "/" Pandoc leaves out of the key
             end += 1
         written = text[citation.start:end]
         at = written.find("@" + citation.key)

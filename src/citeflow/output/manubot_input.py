@@ -60,8 +60,10 @@ def prepare_manubot_input(manuscript: Manuscript, bibliographies: list[Path], co
     try:
         if renamed:
             result.ids_file = folder / IDS_FILE
-            result.ids_file.write_text("".join(f"{key}\t{new}\n" for key, new in renamed.items()),
-                                       encoding="utf-8")
+            # a key or entry id holding a tab or a line break cannot be one line of the file
+            lines = [f"{key}\t{new}\n" for key, new in renamed.items()
+                     if not any(c in key or c in new for c in "\t\r\n")]
+            result.ids_file.write_text("".join(lines), encoding="utf-8")
         if found.extra:
             result.extra_bibliography = folder / EXTRA_FILE
             result.extra_bibliography.write_text(
