@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pypandoc
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from citeflow.errors import CiteflowError
 from citeflow.references.bibliography import (
@@ -247,6 +249,22 @@ def test_to_bibtex_round_trips_a_csl_record():
     assert items[0]["DOI"].lower() == ref.doi
     assert _plain(items[0]["title"]) == _plain(ref.title)
     assert len(items[0]["author"]) == len(ref.authors)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=st.text(alphabet=st.sampled_from(list("ab {}\\@,=%#_$&\"")), max_size=40),
+       journal=st.text(alphabet=st.sampled_from(list("J {}@,=")), max_size=20))
+def test_a_written_entry_is_one_entry_whatever_its_text_holds(tmp_path, title, journal):
+    # Text read from a draft (a reference list item accepted as written) may hold braces and
+    # entry syntax: the entry written stays one entry, with no field the text did not name.
+    ref = Reference(key="zhang2021", type="article-journal", title=title or "x",
+                    container=journal, authors=["Zhang, L"], year=2021)
+    path = tmp_path / "refs.bib"
+    path.write_text(to_bibtex(ref), encoding="utf-8")
+    bib = load_bibliography([path])
+    assert bib.keys() == ["zhang2021"] and not bib.warnings
+    read = bib.get("zhang2021")
+    assert read is not None and read.year == 2021 and read.authors == ["Zhang, L"]
 
 
 def test_csl_yaml_bibliography_as_pandoc_writes_it(tmp_path):

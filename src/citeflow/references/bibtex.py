@@ -186,7 +186,28 @@ def reference_from_bibtex(key: str, entry: Any, file: Path | None = None,
 _LATEX_SPECIAL = re.compile(r"([&%$#_{}])")
 
 
+def _balanced(text: str) -> str:
+    """``text`` without the braces that close nothing or are never closed: BibTeX counts
+    every brace, escaped or not, so one unmatched brace would end the field (and let the
+    rest of the text be read as fields and entries of its own)."""
+    if "{" not in text and "}" not in text:
+        return text
+    drop: set[int] = set()
+    opened: list[int] = []
+    for index, char in enumerate(text):
+        if char == "{":
+            opened.append(index)
+        elif char == "}":
+            if opened:
+                opened.pop()
+            else:
+                drop.add(index)
+    drop.update(opened)
+    return "".join(char for index, char in enumerate(text) if index not in drop)
+
+
 def _escape(text: str) -> str:
+    text = _balanced(text)
     text = text.replace("\\", r"\textbackslash{}")
     text = _LATEX_SPECIAL.sub(r"\\\1", text)
     return text.replace(r"\textbackslash\{\}", r"\textbackslash{}")
