@@ -83,6 +83,17 @@ def test_csv_gives_each_cited_work_its_status(project):
     assert statuses["twittenhoff2020rna"] == "ok"
 
 
+def test_a_work_cited_by_its_manubot_key_has_its_title_and_status_once(project):
+    # In braces, as Pandoc needs for a DOI holding parentheses.
+    path = project / "status.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "[@wakefield1998ileal]", "[@{doi:10.1016/S0140-6736(97)11096-0}]"), encoding="utf-8")
+    output = claims("--format", "csv")
+    statuses = by_key(output)
+    assert statuses["doi:10.1016/S0140-6736(97)11096-0"].startswith("retracted: 10.1016/s0140-6736(10)60175-4")
+    assert "not yet resolved" not in output and "not in the bibliography" not in output
+
+
 def test_markdown_html_and_text_carry_the_status(project):
     markdown = claims()
     assert "| Status |" in markdown.splitlines()[0]

@@ -63,6 +63,16 @@ def test_a_claim_citing_a_work_about_something_else_gets_a_hint(project):
     assert code == 0 and len(findings) == 1
 
 
+def test_a_manubot_key_is_compared_as_the_entry_it_names(project):
+    # The same sentence citing the work by its PMID, as a Manubot manuscript would.
+    path = project / "support.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("[@shi2018efficacy]", "[@pmid:29915538]"),
+                    encoding="utf-8")
+    _, findings = check("--select", "CF304")
+    (hint,) = findings
+    assert hint["line"] == 16 and "shi2018efficacy (refs.bib:12)" in hint["message"]
+
+
 def test_claims_citing_their_supporting_work_get_none(project):
     _, findings = check()
     assert {f["line"] for f in cf304(findings)} == {16}

@@ -164,6 +164,24 @@ def test_rewriting_a_url_key(project):
     assert not resolve_manuscript(path, write=True, offline=True, rewrite_manubot=True).changed
 
 
+def test_a_key_in_braces_is_kept_or_rewritten_whole(project):
+    # Pandoc needs braces around a key holding parentheses, as the Lancet's DOIs do.
+    (project / "manubot.bib").write_text(
+        (project / "manubot.bib").read_text(encoding="utf-8")
+        + "\n@article{wakefield1998ileal, title={Ileal-lymphoid-nodular hyperplasia}, "
+        "author={Wakefield, A J}, year={1998}, doi={10.1016/S0140-6736(97)11096-0}}\n", encoding="utf-8")
+    path = project / "braced.md"
+    text = ("A claim [see @{doi:10.1016/S0140-6736(97)11096-0}, p. 3]; "
+            "as @{doi:10.1016/S0140-6736(97)11096-0} wrote.\n")
+    path.write_text(text, encoding="utf-8")
+    kept = resolve_manuscript(path, write=True, offline=True)
+    assert path.read_text(encoding="utf-8") == text and kept.exit_code == 0
+    assert not [f for f in check_json("braced.md") if f["code"] in ("CF101", "CF202", "CF203")]
+    resolve_manuscript(path, write=True, offline=True, rewrite_manubot=True)
+    assert path.read_text(encoding="utf-8") == ("A claim [see @wakefield1998ileal, p. 3]; "
+                                                "as @wakefield1998ileal wrote.\n")
+
+
 def test_a_url_key_in_running_text_keeps_the_punctuation_after_it(project):
     path = project / "prose.md"
     path.write_text("As shown by @url:https://peerj.com/articles/705/. Also (@url:https://peerj.com/articles/705/).\n",

@@ -419,7 +419,7 @@ def locked_work(ctx, key: str) -> tuple[LockedWork | None, str]:
     lock, the key is not in the bibliography or the work is not in the lock), and how
     messages name it (``key (refs.bib:12)``). For rule families that read the lock too."""
     state = _state(ctx)
-    ref = ctx.bibliography.get(key) if ctx.bibliography is not None else None
+    ref = ctx.cited_entry(key)
     if state.lock is None or ref is None:
         return None, key
     by_reference = state.by_reference

@@ -338,7 +338,7 @@ _DOI_URL = r"(?:https?://)?(?:www\.)?(?:dx\.)?doi\.org/"
 
 # Where a bracket or parenthesis placeholder may begin: the opening mark, then perhaps a
 # short prefix, then an identifier (or an ordinary citation followed later by one).
-_BRACKET_OPEN = re.compile(r"\[(?=[^\[\]]{0,80}?(?<![\w.])-?@?(?:" + _KIND + "|" + _DOI_URL + "))", re.I)
+_BRACKET_OPEN = re.compile(r"\[(?=[^\[\]]{0,80}?(?<![\w.])-?@?\{?(?:" + _KIND + "|" + _DOI_URL + "))", re.I)
 _PAREN_OPEN = re.compile(r"\((?=\s*(?:" + _KIND + "))", re.I)
 _ITEM_SPLIT = re.compile(r";(?=\s)|;(?=-?@?(?:doi|pmid|pmcid|arxiv|isbn)\b)", re.I)
 _COMMA_SPLIT = re.compile(r",\s*+")
@@ -390,6 +390,10 @@ def _may_hold_identifier(content: str) -> bool:
 # <https://doi.org/10....>: the opening, then a run without ">" or white space up to ">".
 _AUTOLINK_HEAD = re.compile(r"<" + _DOI_URL + DOI_PREFIX + "/", re.I)
 _AUTOLINK_STOP = re.compile(r"[>\s]")
+#: A key in braces, as Pandoc needs for identifiers ending in punctuation or holding
+#: parentheses: ``@{doi:10.1016/S0140-6736(97)11096-0}``.
+_BRACED_KEY = re.compile(r"-?@\{(?P<key>(?P<kind>doi|pmid|pmcid|arxiv|isbn):[^{}\s]++)\}", re.I)
+_INTEXT_BRACED = re.compile(r"(?<![\w\\@\[])" + _BRACED_KEY.pattern, re.I)
 _INTEXT = re.compile(
     r"(?<![\w\\@\[])(?P<minus>-?)@(?P<key>(?P<kind>doi|pmid|pmcid|arxiv|isbn):"
     r"\w(?:\w|[:.#$%&\-+?~/](?=[\w(])|\([\w.;-]*\)(?=\w))*)",
@@ -639,6 +643,7 @@ def block_placeholders(
     scan.autolinks()
     scan.links_to_works()
     scan.author_year()
+    scan.braced_keys()
     scan.running_text()
     scan.intext_keys()
     scan.free_text(extra or ())
@@ -772,6 +777,20 @@ class _BlockScan:
         for match in _NARRATIVE.finditer(content):
             if self.free(match.start(), match.end()):
                 self.add(IDENTIFIER, match.start(), match.end(), "narrative", (_author_year_item(match),))
+
+    def braced_keys(self) -> None:
+        """In-text ``@{doi:...}`` outside brackets: the braces are part of the key as
+        written, and what they hold is never read again as a pasted identifier."""
+        content = self.content
+        if "@{" not in content:
+            return
+        for match in _INTEXT_BRACED.finditer(content):
+            if self.free(match.start(), match.end()):
+                key = match.group("key")
+                item = _identifier_item(raw=match.group(0), kind=match.group("kind"),
+                                        value=key.split(":", 1)[1],
+                                        suppress=match.group(0).startswith("-"), literal_key=key)
+                self.add(IDENTIFIER, match.start(), match.end(), "intext", (item,))
 
     def running_text(self) -> None:
         """Identifiers in running text (not the target or text of a Markdown link): links to
@@ -944,6 +963,10 @@ def _parse_items(inner: str, bracket: bool) -> tuple[PlaceholderItem, ...]:
     for part in _ITEM_SPLIT.split(inner):
         if not part.strip():
             return ()
+        written = part
+        braced = _BRACED_KEY.search(part) if "@{" in part else None
+        if braced:  # "@{doi:10.1/x(1)}": read without its braces, kept with them
+            part = part[:braced.start("key") - 1] + braced.group("key") + part[braced.end("key") + 1:]
         match = _ID_ITEM.match(part)
         if match and match.group("locator") and _ID_IN_TEXT.search(match.group("locator")):
             match = None  # "doi:A, (doi: B)": a second identifier is no locator
@@ -954,7 +977,7 @@ def _parse_items(inner: str, bracket: bool) -> tuple[PlaceholderItem, ...]:
             literal = f"{match.group('head')}{value}" if match.group("at") else None
             items.append(
                 _identifier_item(
-                    raw=part.strip(),
+                    raw=written.strip(),
                     kind=kind,
                     value=value,
                     prefix=match.group("prefix").strip(),

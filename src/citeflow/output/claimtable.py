@@ -28,6 +28,7 @@ from typing import Any
 from citeflow.checks.engine import CheckSettings, bibliography_paths, load_rules
 from citeflow.claims.detect import Claim, CueSet, find_claims
 from citeflow.config import Config, load_config
+from citeflow.document.manubot import bibliography_entry, manubot_key
 from citeflow.document.manuscript import Manuscript, read_manuscript
 from citeflow.document.markdown import escape_inline
 from citeflow.references.bibliography import Bibliography, load_bibliography
@@ -131,18 +132,21 @@ def plain_sentence(text: str) -> str:
 
 
 def _title(bibliography: Bibliography | None, key: str) -> str:
-    ref = bibliography.get(key) if bibliography is not None else None
+    ref = _entry(bibliography, key)
     if ref is None:
         return NOT_IN_BIBLIOGRAPHY
     title = _one_line(ref.title or "") or "(untitled)"
     return f"{title} ({ref.year})" if ref.year else title
 
 
-def _placeholder_support(placeholder, bibliography: Bibliography | None) -> list[tuple[str, str, Any]]:
+def _placeholder_support(placeholder, bibliography: Bibliography | None,
+                         listed: Sequence[str] = ()) -> list[tuple[str, str, Any]]:
     """(label, title, bibliography entry or None) for each identifier in an identifier
-    placeholder."""
+    placeholder; a Manubot key among the ``listed`` citation keys is listed once, there."""
     pairs = []
     for item in placeholder.items:
+        if item.literal_key and item.literal_key in listed:
+            continue
         if item.identifier is not None:
             ref = bibliography.find(item.identifier) if bibliography is not None else None
             title = _title(bibliography, ref.key) if ref is not None else UNRESOLVED
@@ -155,7 +159,13 @@ def _placeholder_support(placeholder, bibliography: Bibliography | None) -> list
 
 
 def _entry(bibliography: Bibliography | None, key: str):
-    return bibliography.get(key) if bibliography is not None else None
+    """The entry a cited key names: by key, or the work of a Manubot key (``@pmid:...``)."""
+    if bibliography is None:
+        return None
+    ref = bibliography.get(key)
+    if ref is None and (manubot := manubot_key(key)) is not None:
+        ref = bibliography_entry(bibliography, manubot)
+    return ref
 
 
 def row_for_claim(number: int, claim: Claim, manuscript: Manuscript,
@@ -165,7 +175,7 @@ def row_for_claim(number: int, claim: Claim, manuscript: Manuscript,
     with ``statuses``, what citeflow.lock says of each work."""
     support = [(key, _title(bibliography, key), _entry(bibliography, key)) for key in claim.keys]
     for placeholder in claim.placeholders:
-        support += _placeholder_support(placeholder, bibliography)
+        support += _placeholder_support(placeholder, bibliography, listed=claim.keys)
     seen: set[tuple[str, str]] = set()
     unique = []
     for label, title, ref in support:
