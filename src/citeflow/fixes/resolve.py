@@ -291,6 +291,10 @@ def resolve_manuscript(
     return result
 
 
+#: A Manubot URL key, however written (``@url:``, ``@URL:``, ``@{url:``).
+_URL_KEY = re.compile(r"@\{?url:", re.I)
+
+
 @dataclass
 class _Job:
     """One resolve: the manuscript as read, its configuration, where fetched entries go,
@@ -324,7 +328,7 @@ class _Job:
         reflist = find_reference_list(manuscript)
         rewrite = config.rewrite_manubot if rewrite_manubot is None else rewrite_manubot
         # Without a placeholder there is nothing to look up: the bibliography is not read at all.
-        wanted = bool(placeholders or reflist) or (rewrite and "@url:" in manuscript.text)
+        wanted = bool(placeholders or reflist) or (rewrite and _URL_KEY.search(manuscript.text) is not None)
         bib = load_bibliography(bib_paths, missing_ok=True) if bib_paths and wanted else Bibliography()
         return cls(manuscript, path, as_read, config, target, placeholders, reflist, rewrite, bib)
 
