@@ -286,6 +286,15 @@ class CheckContext:
                 self.suggester.confident(sentence, paragraph=paragraph, k=3))
         return list(found)
 
+    def rank_candidates(self, queries: Iterable[tuple[str, str]]) -> None:
+        """Rank the candidates of many (sentence, paragraph) pairs at once, so that
+        :meth:`suggestions` finds them ready: the same suggestions, one pass for all."""
+        if self.suggester is None:
+            return
+        wanted = list(dict.fromkeys(q for q in queries if q not in self._suggested))
+        for query, found in zip(wanted, self.suggester.confident_many(wanted, k=3)):
+            self._suggested[query] = tuple(found)
+
     @cached_property
     def _cache_hits(self) -> dict:
         """Offline lookups of every identifier placeholder not in the bibliography."""
