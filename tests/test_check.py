@@ -172,3 +172,20 @@ def test_real_draft_and_its_revision(tmp_path, monkeypatch):
     assert not [f for f in draft["findings"] if f["code"] == "CF101"]  # a placeholder, not a key
     # the revision cites more of its claims than the draft did
     assert final["summary"]["claims_supported_share"] > draft["summary"]["claims_supported_share"]
+
+
+def test_a_check_leaves_the_garbage_collector_as_it_found_it(draft):
+    import gc
+
+    from citeflow.checks.engine import check_manuscript
+
+    plain = check_manuscript.__wrapped__(draft)  # the collector running throughout
+    try:
+        for enabled in (True, False):
+            gc.enable() if enabled else gc.disable()
+            result = check_manuscript(draft)
+            assert gc.isenabled() is enabled
+            assert [(f.code, f.line, f.message, f.suggestions) for f in result.findings] == \
+                [(f.code, f.line, f.message, f.suggestions) for f in plain.findings]
+    finally:
+        gc.enable()

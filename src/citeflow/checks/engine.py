@@ -28,8 +28,10 @@ Settings come from ``[check]`` in ``citeflow.toml`` (or ``[tool.citeflow.check]`
 from __future__ import annotations
 
 import dataclasses
+import gc
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -473,6 +475,26 @@ def bibliography_paths(manuscript: Manuscript, config: Config | None) -> list[Pa
     return bibliography_files(manuscript, config if config is not None else Config())
 
 
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector paused, then restored as it was.
+
+    A check builds hundreds of thousands of small objects (sentences, tokens, features)
+    that live until it ends, next to the claim model and the compiled expressions; the
+    collector would scan the growing heap over and over (about a sixth of the time of
+    checking a long manuscript) and find little to free. Paused, it scans them once, in
+    the first collection after the check, which also frees what the check left in cycles.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_collector_paused()
 def check_manuscript(source: str | Path | Manuscript, config: Config | None = None,
                      select: Iterable[str] | str | None = None,
                      ignore: Iterable[str] | str | None = None,
