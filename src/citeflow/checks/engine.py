@@ -482,8 +482,8 @@ def _collector_paused():
     A check builds hundreds of thousands of small objects (sentences, tokens, features)
     that live until it ends, next to the claim model and the compiled expressions; the
     collector would scan the growing heap over and over (about a sixth of the time of
-    checking a long manuscript) and find little to free. Paused, it scans them once, in
-    the first collection after the check, which also frees what the check left in cycles.
+    checking a long manuscript) and find little to free. Paused, it leaves them to the
+    first full collection after the check, which also frees what the check left in cycles.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -491,6 +491,11 @@ def _collector_paused():
         yield
     finally:
         if enabled:
+            if not gc.get_freeze_count():  # nobody else keeps objects frozen
+                # What the check made joins the oldest generation unscanned (freezing and
+                # thawing moves every object there), to be collected with it.
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
