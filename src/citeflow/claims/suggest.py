@@ -62,7 +62,7 @@ BM25_B = 0.75
 #: Weight of a concept token relative to a word.
 CONCEPT_WEIGHT = 1.0
 #: Most query x reference scores ranked in one block (8 bytes each).
-BATCH_CELLS = 2_000_000
+BATCH_CELLS = 1 << 20
 #: About how many postings are added together in one pass of batched ranking.
 BATCH_POSTINGS = 1 << 15
 
