@@ -159,9 +159,9 @@ def test_a_long_paragraph_ranks_each_sentence_with_the_text_around_it(tmp_path, 
     from citeflow.document.manuscript import PARAGRAPH_CONTEXT
 
     contexts = []
-    original = Suggester.rank
-    monkeypatch.setattr(Suggester, "rank", lambda self, sentence, paragraph="", k=3, **options:
-                        contexts.append(paragraph) or original(self, sentence, paragraph, k, **options))
+    original = Suggester._query  # every ranking, one sentence or many at once, builds its queries here
+    monkeypatch.setattr(Suggester, "_query", lambda self, sentence, paragraph:
+                        contexts.append(paragraph) or original(self, sentence, paragraph))
     body = " ".join(f"Dupilumab reduced itch in trial {n} compared with placebo." for n in range(400))
     with deadline():
         result = check_manuscript(write(tmp_path, body + " [citation needed]\n"))

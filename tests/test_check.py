@@ -172,3 +172,26 @@ def test_real_draft_and_its_revision(tmp_path, monkeypatch):
     assert not [f for f in draft["findings"] if f["code"] == "CF101"]  # a placeholder, not a key
     # the revision cites more of its claims than the draft did
     assert final["summary"]["claims_supported_share"] > draft["summary"]["claims_supported_share"]
+
+
+def test_a_check_leaves_the_garbage_collector_as_it_found_it(draft):
+    import gc
+
+    from citeflow.checks.engine import check_manuscript
+
+    plain = check_manuscript.__wrapped__(draft)  # the collector running throughout
+    try:
+        for enabled, frozen in ((True, False), (False, False), (True, True)):
+            gc.enable() if enabled else gc.disable()
+            if frozen:  # objects someone else keeps out of collections stay there
+                gc.freeze()
+            before = gc.get_freeze_count()
+            result = check_manuscript(draft)
+            assert gc.isenabled() is enabled
+            # Nothing thawed, nothing of the check's left frozen (frozen objects may be freed).
+            assert (0 < gc.get_freeze_count() <= before) if frozen else gc.get_freeze_count() == 0
+            assert [(f.code, f.line, f.message, f.suggestions) for f in result.findings] == \
+                [(f.code, f.line, f.message, f.suggestions) for f in plain.findings]
+            gc.unfreeze()
+    finally:
+        gc.enable()

@@ -398,3 +398,33 @@ def test_text_that_is_no_utf_8_is_searched_unscreened():
     plain = _unscreened(detect.default_cues())
     assert detect.find_cues(text) == detect.find_cues(text, plain) != []
     assert detect.not_claim_reason(text) is None
+
+
+QUERIES = st.lists(st.tuples(TEXT, TEXT), max_size=12)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(queries=QUERIES, postings=st.sampled_from([1, 7, 50, sg.BATCH_POSTINGS]),
+       cells=st.sampled_from([1, 60, sg.BATCH_CELLS]))
+def test_ranking_claims_together_equals_one_at_a_time(suggester, queries, postings, cells):
+    # Sentences of one paragraph share its terms: use some paragraphs several times.
+    queries += [(sentence, queries[0][1]) for sentence, _ in queries[1:4]]
+    saved = sg.BATCH_POSTINGS, sg.BATCH_CELLS
+    sg.BATCH_POSTINGS, sg.BATCH_CELLS = postings, cells  # small groups and blocks too
+    try:
+        together = suggester.confident_many(queries, k=3)
+        scores = suggester._batch_scores([suggester._query(s, p) for s, p in queries])
+    finally:
+        sg.BATCH_POSTINGS, sg.BATCH_CELLS = saved
+    assert together == [suggester.confident(s, p, k=3) for s, p in queries]
+    for row, (sentence, paragraph) in enumerate(queries):
+        plain = suggester._scores(suggester._query(sentence, paragraph))
+        assert scores[row].tobytes() == plain.tobytes()  # the same numbers, bit for bit
+
+
+def test_claims_ranked_together_include_confident_candidates(suggester):
+    """The generated queries above do reach confident candidates (the property is not empty)."""
+    found = suggester.confident_many(
+        [("Dupilumab-associated arthritis and enthesitis with joint pain and IL-4", ""),
+         ("the", "")], k=3)
+    assert [s.key for s in found[0]][:1] == ["jay2022review"] and found[1] == []

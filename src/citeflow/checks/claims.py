@@ -23,9 +23,9 @@ def code_for(claim: Claim) -> str:
 
 def _findings(ctx, code: str) -> list[Finding]:
     result = []
-    for claim in ctx.claims:
-        if claim.supported or code_for(claim) != code:
-            continue
+    claims = [claim for claim in ctx.claims if not claim.supported and code_for(claim) == code]
+    ctx.rank_candidates((claim.text, paragraph_context(claim.sentence)) for claim in claims)
+    for claim in claims:
         cue = claim.cue
         if code == "CF302":
             message = f'vague attribution "{cue.text}" without a citation: name and cite the source'

@@ -27,7 +27,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -61,6 +61,10 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 #: Weight of a concept token relative to a word.
 CONCEPT_WEIGHT = 1.0
+#: Most query x reference scores ranked in one block (8 bytes each).
+BATCH_CELLS = 1 << 20
+#: About how many postings are added together in one pass of batched ranking.
+BATCH_POSTINGS = 1 << 15
 
 #: Synonym groups: a concept name and the phrases (regular expressions over lower-cased text
 #: after mediator gluing) that express it. Kept small and general on purpose; every phrase
@@ -285,16 +289,30 @@ def _analyse_part(text: str, whole: str) -> tuple[tuple[str, str], ...]:
 def _paragraph_terms(paragraph: str) -> dict[str, tuple[float, str]]:
     """Each term of ``paragraph`` once, in order, with its query weight as context and the
     words of its first occurrence (what a query takes from its paragraph)."""
-    terms: dict[str, tuple[float, str]] = {}
-    for token, word in _analyse(paragraph):
-        if token not in terms:
-            terms[token] = (PARAGRAPH_WEIGHT * (CONCEPT_WEIGHT if token.startswith("~") else 1.0), word)
-    return terms
+    pairs = _analyse(paragraph)
+    first = dict(reversed(pairs))  # the word of each term's first occurrence
+    return {token: (_PARAGRAPH_CONCEPT if token[0] == "~" else _PARAGRAPH_WORD, first[token])
+            for token in dict.fromkeys(token for token, _ in pairs)}
+
+
+_PARAGRAPH_CONCEPT = PARAGRAPH_WEIGHT * CONCEPT_WEIGHT
+_PARAGRAPH_WORD = PARAGRAPH_WEIGHT * 1.0
 
 
 def tokens(text: str) -> list[str]:
     """The analysed tokens of ``text`` (see :func:`analyse`)."""
     return [token for token, _ in analyse(text)]
+
+
+@dataclass(frozen=True)
+class _Postings:
+    """Postings of every term as one table: term ``ids[t]`` holds the entries from
+    ``starts[ids[t]]`` up to ``starts[ids[t] + 1]`` of ``documents`` and ``weights``."""
+
+    ids: dict[str, int]
+    starts: np.ndarray
+    documents: np.ndarray
+    weights: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -409,13 +427,24 @@ class Suggester:
             return []
         query = self._query(sentence, paragraph)
         scores = self._scores(query)
-        hits = np.flatnonzero(scores > 0)
+        return self._top(query, scores, np.flatnonzero(scores > 0), k, floor)
+
+    def _top(self, query: _Query, scores: np.ndarray, hits: np.ndarray, k: int,
+             floor: float, sentence: str | None = None) -> list[Suggestion]:
+        """The suggestions of :meth:`rank` from the scores of every reference and ``hits``,
+        the references with a positive score (or, with ``floor``, any set of them that holds
+        every one whose score may reach it: the best of those come first in the order of
+        all). With ``sentence``, only those :meth:`is_confident` accepts for it (tested
+        before their terms and labels are worked out)."""
         if hits.size > k:  # keep ties at the k-th score so the key order can break them
             kth = np.partition(scores[hits], hits.size - k)[hits.size - k]
             hits = hits[scores[hits] >= kth]
         order = sorted(hits.tolist(), key=lambda i: (-scores[i], self.keys[i]))
         if floor > 0:  # only the top ones whose shown score reaches the floor
             order = [i for i in order[:k] if round(float(scores[i]), 2) >= floor]
+        if sentence is not None:
+            order = [i for i in order[:k]
+                     if self._confident(self.keys[i], round(float(scores[i]), 2), sentence)]
         result = []
         # The query's terms in label order once: the order is a stable sort, so the terms a
         # reference matches keep it when the others are left out.
@@ -440,6 +469,73 @@ class Suggester:
                                      label))
         return result
 
+    def _batch_scores(self, queries: Sequence[_Query]) -> np.ndarray:
+        """:meth:`_scores` of each query, one row each.
+
+        The postings of the queries' terms are gathered from one table (each term's
+        documents and weights end to end) and added with one ``np.bincount`` per group of
+        queries into a row per query (groups of about :data:`BATCH_POSTINGS` postings, which
+        stay in the processor's cache): the additions into each (query, reference) cell
+        come in the query's term order, onto zeros, as in :meth:`_scores`, so every score is
+        the same number.
+        """
+        n = len(self.references)
+        table = self._table
+        scores = np.zeros((len(queries), n))
+        term_ids: list[int] = []
+        weights: list[float] = []
+        firsts: list[int] = []  # where each query's terms start
+        for query in queries:
+            firsts.append(len(term_ids))
+            for token, weight in query.weights.items():
+                term = table.ids.get(token)
+                if term is not None:
+                    term_ids.append(term)
+                    weights.append(weight)
+        firsts.append(len(term_ids))
+        if not term_ids:
+            return scores
+        terms = np.array(term_ids, dtype=np.intp)
+        factors = np.array(weights)
+        starts = table.starts[terms]
+        sizes = table.starts[terms + 1] - starts
+        ends = np.cumsum(sizes)
+        # Postings gathered before each query's terms; groups of whole queries.
+        before = np.concatenate(([0], ends))[firsts]
+        row = 0
+        while row < len(queries):
+            last = max(row + 1, int(np.searchsorted(before, before[row] + BATCH_POSTINGS, "right")) - 1)
+            last = min(last, len(queries))
+            low, high = firsts[row], firsts[last]
+            if high > low:
+                group_sizes = sizes[low:high]
+                total = int(before[last] - before[row])
+                # Position of each gathered posting in the table: its term's start, then on.
+                group_ends = ends[low:high] - before[row]
+                positions = np.arange(total) + np.repeat(starts[low:high] - (group_ends - group_sizes),
+                                                         group_sizes)
+                query_rows = np.repeat(np.arange(last - row) * n, np.diff(firsts[row:last + 1]))
+                cells = np.repeat(query_rows, group_sizes) + table.documents[positions]
+                values = np.repeat(factors[low:high], group_sizes) * table.weights[positions]
+                scores[row:last] = np.bincount(cells, weights=values,
+                                               minlength=(last - row) * n).reshape(last - row, n)
+            row = last
+        return scores
+
+    @cached_property
+    def _table(self) -> _Postings:
+        """The postings as one table (built on first use by :meth:`confident_many`)."""
+        ids = {term: index for index, term in enumerate(self._postings)}
+        sizes = np.fromiter((len(where) for where, _ in self._postings.values()), dtype=np.intp,
+                            count=len(ids))
+        starts = np.zeros(len(ids) + 1, dtype=np.intp)
+        np.cumsum(sizes, out=starts[1:])
+        if not ids:
+            return _Postings(ids, starts, np.zeros(0, dtype=np.intp), np.zeros(0))
+        return _Postings(ids, starts,
+                         np.concatenate([where for where, _ in self._postings.values()]),
+                         np.concatenate([weight for _, weight in self._postings.values()]))
+
     def is_confident(self, suggestion: Suggestion, sentence: str = "") -> bool:
         """True when ``suggestion`` is strong enough to present as likely support.
 
@@ -447,10 +543,13 @@ class Suggester:
         candidate must share at least :attr:`confident_terms` different words with it
         (:func:`shared_words`).
         """
-        if suggestion.score < self.confident_score:
+        return self._confident(suggestion.key, suggestion.score, sentence)
+
+    def _confident(self, key: str, score: float, sentence: str) -> bool:
+        if score < self.confident_score:
             return False
         if sentence:
-            doc = self._terms.get(suggestion.key)
+            doc = self._terms.get(key)
             if doc is None:
                 return False
             return (len(shared_words(sentence, doc)) >= self.confident_terms
@@ -473,6 +572,41 @@ class Suggester:
         """The candidates of :meth:`rank` that are confident."""
         ranked = self.rank(sentence, paragraph, k, floor=self.confident_score)
         return [s for s in ranked if self.is_confident(s, sentence)]
+
+    def confident_many(self, queries: Sequence[tuple[str, str]], k: int = 3) -> list[list[Suggestion]]:
+        """:meth:`confident` for each (sentence, paragraph) of ``queries``, ranked together.
+
+        The scores of many queries come from one pass over the postings
+        (:meth:`_batch_scores`), in blocks of at most :data:`BATCH_CELLS` query x reference
+        scores, so that a large bibliography keeps memory bounded.
+        """
+        if self._bm25 is None or k <= 0:
+            return [[] for _ in queries]
+        floor = self.confident_score
+        # Scores whose two-decimal rounding may reach the floor (rounding is monotone).
+        least = floor - 0.01
+        size = max(1, BATCH_CELLS // len(self.references))
+        result: list[list[Suggestion]] = []
+        for first in range(0, len(queries), size):
+            block = queries[first:first + size]
+            built = [self._query(sentence, paragraph) for sentence, paragraph in block]
+            scores = self._batch_scores(built)
+            candidates = (scores > 0) & (scores >= least)
+            if len(self.references) > k:
+                # The k-th best candidate score of each row (-inf where there are fewer):
+                # what :meth:`_top` keeps, ties included, found for all rows at once.
+                kth = np.partition(np.where(candidates, scores, -np.inf),
+                                   len(self.references) - k, axis=1)[:, len(self.references) - k]
+                candidates &= scores >= kth[:, None]
+            rows, columns = np.nonzero(candidates)
+            bounds = np.searchsorted(rows, np.arange(len(block) + 1)).tolist()
+            for row, (query, (sentence, _)) in enumerate(zip(built, block)):
+                if bounds[row] == bounds[row + 1]:
+                    result.append([])
+                    continue
+                result.append(self._top(query, scores[row], columns[bounds[row]:bounds[row + 1]],
+                                        k, floor, sentence))
+        return result
 
     def _reference(self, key: str):
         return self._by_key.get(key)
