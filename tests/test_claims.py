@@ -256,3 +256,21 @@ def test_list_items_without_full_stop_can_be_claims_but_short_lines_are_headings
     assert decisions["Key results"] is None
     assert decisions["Dupilumab reduced EASI by 27.1% at week 16"] is not None
     assert decisions["Talk to your doctor"] is None
+
+
+@pytest.mark.parametrize("text, advice", [
+    # askvity.info, "How do you use petroleum jelly in your nose"
+    ("To use petroleum jelly in your nose, apply a very small amount to the inside lining "
+     "using your finger.", True),
+    # drugs.com, Lifecycle Milk Thistle capsules leaflet
+    ("For adults and elderly: Take 1 capsule 2 times daily.", True),
+    # consumer.healthday.com, "Winter Nosebleeds": a claim after an opening clause
+    ("If you're susceptible to nosebleeds, the dry winter air may bring them on more frequently, "
+     "according to the Medical College of Wisconsin.", False),
+    # the verb read as a noun after the opening clause
+    ("For most adults, use of a humidifier lowers the number of nosebleeds in winter.", False),
+])
+def test_an_imperative_after_an_opening_clause_is_advice(text, advice):
+    m = parse_manuscript(text + "\n", "x.md")
+    (sentence,) = sentences(m)
+    assert (not_claim_reason(sentence.text) == "advice") is advice

@@ -128,6 +128,10 @@ _ADVICE_BODY = re.compile(
     re.I,
 )
 _LABEL_COLON = re.compile(r"(?<=\w):\s+")
+# A short opening clause of purpose, occasion or condition, then the imperative after its comma.
+_ADVICE_INTRO = re.compile(r"(?:for|to|if|when|before|after|once|until|during)\b[^,.;:!?\n]{1,80}[,:]\s+", re.I)
+# "For most patients, use of statins ...": the verb read as a noun.
+_NOUN_USE = re.compile(r"\w+\s+of\b", re.I)
 _TWO_WORDS = re.compile(r"\w*\W*\w*\W*")
 _LETTER = re.compile(r"[^\W\d]")
 _WORD_CHAR = re.compile(r"\w")
@@ -135,7 +139,8 @@ _YOU_ADVICE = re.compile(
     r"\b(?:you should|you must|you may want to|you might want to|we recommend|"
     r"it is (?:important|crucial|vital|essential|advisable|best|wise|recommended) (?:for you )?"
     r"to (?:consult|talk|speak|tell|inform|ask|discuss|seek|contact|see|keep|monitor|stop|"
-    r"avoid|follow|remember|check|report)|if you (?:experience|notice|have|develop|are))",
+    r"avoid|follow|remember|check|report)|if you (?:experience|notice|have|develop|are)|"
+    r"you can (?:get|find) relief)",
     re.I,
 )
 _INTENTION = re.compile(
@@ -369,6 +374,9 @@ def _is_advice(text: str) -> bool:
     """
     if _ADVICE_BODY.match(text):
         return True
+    intro = _ADVICE_INTRO.match(text)
+    if intro and _ADVICE_BODY.match(text, intro.end()) and not _NOUN_USE.match(text, intro.end()):
+        return True  # "For nosebleeds, apply ...", "To use it, take ...", "For adults: Take ..."
     if ":" not in text:  # no label
         return False
     letter = _LETTER.search(text)
