@@ -269,6 +269,9 @@ def test_list_items_without_full_stop_can_be_claims_but_short_lines_are_headings
      "according to the Medical College of Wisconsin.", False),
     # the verb read as a noun after the opening clause
     ("For most adults, use of a humidifier lowers the number of nosebleeds in winter.", False),
+    # a public diabetes explainer (code search, index file 57917468312): "exercise" is the subject
+    ("For older adults, exercise brings extra benefits.", False),
+    ("After surgery, rest reduces complications by half.", False),
 ])
 def test_an_imperative_after_an_opening_clause_is_advice(text, advice):
     m = parse_manuscript(text + "\n", "x.md")

@@ -130,6 +130,15 @@ _ADVICE_BODY = re.compile(
 _LABEL_COLON = re.compile(r"(?<=\w):\s+")
 # A short opening clause of purpose, occasion or condition, then the imperative after its comma.
 _ADVICE_INTRO = re.compile(r"(?:for|to|if|when|before|after|once|until|during)\b[^,.;:!?\n]{1,80}[,:]\s+", re.I)
+# After such a clause only verbs that are not also nouns count as an imperative: "For older
+# adults, exercise brings extra benefits" and "After surgery, rest reduces ..." are claims.
+_INTRO_IMPERATIVE = re.compile(
+    r"(?:[*_\"“']*)(?:take|apply|avoid|consult|talk|speak|ask|tell|inform|seek|call|contact|use|"
+    r"try|keep|limit|wear|store|wash|swallow|chew|discuss|follow|remember|see|visit|consider|"
+    r"discontinue|continue|make sure|be sure|be careful|do not|don't|never|always|please)\b"
+    r"(?!\s+(?:is|are|was|were|has|have)\b)",
+    re.I,
+)
 # "For most patients, use of statins ...": the verb read as a noun.
 _NOUN_USE = re.compile(r"\w+\s+of\b", re.I)
 _TWO_WORDS = re.compile(r"\w*\W*\w*\W*")
@@ -375,7 +384,7 @@ def _is_advice(text: str) -> bool:
     if _ADVICE_BODY.match(text):
         return True
     intro = _ADVICE_INTRO.match(text)
-    if intro and _ADVICE_BODY.match(text, intro.end()) and not _NOUN_USE.match(text, intro.end()):
+    if intro and _INTRO_IMPERATIVE.match(text, intro.end()) and not _NOUN_USE.match(text, intro.end()):
         return True  # "For nosebleeds, apply ...", "To use it, take ...", "For adults: Take ..."
     if ":" not in text:  # no label
         return False
