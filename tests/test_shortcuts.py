@@ -233,7 +233,9 @@ def test_the_linear_open_question_expression_equals_the_one_written_first(text):
 # Characters on which Python's classes and RE2's differ: no-break and other Unicode spaces,
 # digits of other scripts, letters outside ASCII, and capitals whose lower case is longer.
 SCREEN_TEXT = st.lists(st.sampled_from([*PIECES, "\xa0", "\u2009", "\x1c", "\x0b", "٣", "²", "Ⅻ",
-                                        "ß", "K", "ſ", "studies\xa0show", "12 %", "p < 0.05",
+                                        "ß", "K", "ſ", "ı", "you can get relıef", "ıf you have",
+                                        "it is ımportant to consult", "you muſt",
+                                        "studies\xa0show", "12 %", "p < 0.05",
                                         "n=٣٤", "n = 1,234", "95% CI", "most", "best", "safer",
                                         "twice as likely", "caused by", "linked to", "effective",
                                         "research suggests", "experts say", "as everyone knows"]),

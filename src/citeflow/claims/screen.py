@@ -46,9 +46,20 @@ class _Untranslatable(Exception):
     pass
 
 
+# Letters Python's case-insensitive matching takes for an ASCII letter although Unicode's
+# simple case folding, which RE2 uses, does not: dotless "ı" for "i", long "ſ" for "s".
+_PYTHON_FOLDS = {"i": "\u0131", "s": "\u017f"}
+
+
 def _literal(code: int) -> str:
     char = chr(code)
-    return char if char.isascii() and char.isalnum() else f"\\x{{{code:x}}}"
+    if char.lower() in _PYTHON_FOLDS:  # matching more is allowed: only a superset is asked
+        return "[" + char + _escaped(_PYTHON_FOLDS[char.lower()]) + "]"
+    return _escaped(char)
+
+
+def _escaped(char: str) -> str:
+    return char if char.isascii() and char.isalnum() else f"\\x{{{ord(char):x}}}"
 
 
 def _class(items, spell: tuple[str, str, str]) -> str:
@@ -59,9 +70,14 @@ def _class(items, spell: tuple[str, str, str]) -> str:
         if op is _c.NEGATE:
             negate = True
         elif op is _c.LITERAL:
-            out.append(_literal(arg))
+            out.append(_escaped(chr(arg)))
+            fold = _PYTHON_FOLDS.get(chr(arg).lower())
+            if fold:
+                out.append(_escaped(fold))
         elif op is _c.RANGE:
-            out.append(_literal(arg[0]) + "-" + _literal(arg[1]))
+            out.append(_escaped(chr(arg[0])) + "-" + _escaped(chr(arg[1])))
+            out += [_escaped(fold) for letter, fold in _PYTHON_FOLDS.items()
+                    if arg[0] <= ord(letter) <= arg[1] or arg[0] <= ord(letter.upper()) <= arg[1]]
         elif op is _c.CATEGORY and arg is _c.CATEGORY_WORD:
             out.append(word)
         elif op is _c.CATEGORY and arg is _c.CATEGORY_DIGIT:
