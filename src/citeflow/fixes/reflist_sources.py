@@ -214,7 +214,7 @@ def list_additions(
             by_doi[reference.doi.lower()] = key
 
     source = None if offline else fetcher()
-    if source is not None and getattr(getattr(source, "inner", source), "offline", False):
+    if source is not None and getattr(source, "offline", False):
         offline = True  # CITEFLOW_OFFLINE
     if offline:
         for position, _item, parsed in missing:
@@ -230,7 +230,6 @@ def list_additions(
                 take(position, parsed.reference())
         return out
 
-    source = getattr(source, "inner", source)
     if not hasattr(source, "search_works"):
         for position, _, _ in missing:
             out.left[position] = ItemOutcome(position, reason="no bibliography entry matches this reference "

@@ -358,11 +358,9 @@ class _Job:
         when every item is in the bibliography); the list items left."""
         manuscript, bib = self.manuscript, self.bib
         planned, manubot_edits = _manubot_plan(manuscript, self.placeholders, keys, bib, self.rewrite)
-        replacements = sorted(_replacements(manuscript, planned, keys, bib, picks) + manubot_edits,
-                              key=lambda e: e.start)
         list_edits, unmatched = reference_list_edits(manuscript, self.reflist, bib, additions)
-        if list_edits:
-            replacements = sorted(replacements + list_edits, key=lambda e: e.start)
+        replacements = sorted(_replacements(manuscript, planned, keys, bib, picks) + manubot_edits + list_edits,
+                              key=lambda e: e.start)
         return replacements, unmatched
 
     def write(self, text: str) -> None:
