@@ -1,8 +1,9 @@
 """Benchmark: fetching metadata for DOIs that are missing from the bibliography.
 
-A local HTTP server on 127.0.0.1, started here in a child process, plays Crossref: every
-``/works/{doi}`` and ``/works?filter=doi:...`` answer takes 50 ms and carries real Crossref
-records (from tests/data/sources) re-labelled with the DOIs asked for. 300 DOIs absent from a real bibliography are fetched
+A local HTTP server on 127.0.0.1, started here in a child process, plays Crossref (the
+stand-in of ``bench/refresh.py``): every ``/works/{doi}`` and ``/works?filter=doi:...``
+answer takes 50 ms and carries real Crossref records (from tests/data/sources) re-labelled
+with the DOIs asked for. 300 DOIs absent from a real bibliography are fetched
 
 * cold (empty cache): seconds, against the 15 s floor of asking one after another
   (300 x 50 ms) and against a sequential run measured here on a sample;
@@ -18,14 +19,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
-import multiprocessing
 import sys
 import tempfile
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -34,83 +31,15 @@ from citeflow.config import Config  # noqa: E402
 from citeflow.references.bibliography import load_bibliography  # noqa: E402
 from citeflow.references.identifiers import Identifier  # noqa: E402
 from citeflow.sources import Fetcher, SourceSettings  # noqa: E402
+from refresh import StandIn  # noqa: E402  (the same Crossref stand-in as bench/refresh.py)
 
 TEMPLATE = ROOT / "tests" / "data" / "sources" / "crossref" / "10.7554_elife.01567.json"
 BIBLIOGRAPHY = ROOT / "tests" / "data" / "bibtex" / "jabref_complex.bib"
 
 
-def _serve(delay: float, counter, ready) -> None:
-    """The server process: answers ``/works/{doi}`` after ``delay`` seconds, counting requests."""
-    template = json.loads(TEMPLATE.read_text(encoding="utf-8"))
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as the real services do
-        disable_nagle_algorithm = True  # headers and body leave at once
-
-        def do_GET(self) -> None:
-            with counter.get_lock():
-                counter.value += 1
-            time.sleep(delay)
-            parts = urlsplit(self.path)
-            if "/works/" in parts.path:
-                doi = unquote(parts.path.split("/works/", 1)[-1])
-                record = dict(template, message=dict(template["message"], DOI=doi,
-                                                     title=[f"Benchmark work {doi}"]))
-            else:  # a list: /works?filter=doi:A,doi:B,...
-                dois = [d[4:] for d in parse_qs(parts.query).get("filter", [""])[0].split(",")]
-                items = [dict(template["message"], DOI=d, title=[f"Benchmark work {d}"]) for d in dois]
-                record = {"status": "ok", "message-type": "work-list", "message": {"items": items}}
-            body = json.dumps(record).encode("utf-8")
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    ready.put(server.server_address[1])
-    server.serve_forever()
-
-
-class SlowCrossref:
-    """A Crossref stand-in on 127.0.0.1 that answers every work after ``delay`` seconds.
-
-    It runs in its own process, as a real server would, so its work does not compete with
-    the client for this interpreter's lock and the figures measure the client alone.
-    """
-
-    def __init__(self, delay: float):
-        context = multiprocessing.get_context("spawn")
-        self._counter = context.Value("i", 0)
-        self._ready = context.Queue()
-        self._process = context.Process(target=_serve, args=(delay, self._counter, self._ready),
-                                        daemon=True)
-        self.port = 0
-
-    @property
-    def requests(self) -> int:
-        return self._counter.value
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> SlowCrossref:
-        self._process.start()
-        self.port = self._ready.get(timeout=30)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._process.terminate()
-        self._process.join(timeout=5)
-
-
 def make_fetcher(url: str, cache_dir: Path, workers: int) -> Fetcher:
-    config = Config(root=cache_dir, data={"sources": {"crossref_url": url, "doi_url": url, "workers": workers,
+    config = Config(root=cache_dir, data={"sources": {"crossref_url": f"{url}/crossref", "doi_url": f"{url}/doi",
+                                                      "workers": workers,
                                                       "timeout": 10, "retries": 1, "backoff": 0},
                                           "cache": {"dir": str(cache_dir)}})
     return Fetcher(config, settings=SourceSettings.from_config(config, env={}))
@@ -123,23 +52,23 @@ def missing_dois(count: int) -> list[Identifier]:
     return [ident for ident in wanted if bib.find(ident) is None]
 
 
-def timed_fetch(server: SlowCrossref, identifiers: list[Identifier], cache_dir: Path,
+def timed_fetch(server: StandIn, identifiers: list[Identifier], cache_dir: Path,
                 workers: int) -> tuple[float, int, int]:
     """Seconds, requests seen by the server, and identifiers resolved."""
-    before = server.requests
-    fetcher = make_fetcher(server.url, cache_dir, workers)
+    server.take()
+    fetcher = make_fetcher(f"http://127.0.0.1:{server.port}", cache_dir, workers)
     start = time.perf_counter()
     results = fetcher.fetch_many(identifiers)
     seconds = time.perf_counter() - start
     fetcher.close()
     ok = sum(1 for r in results.values() if r.ok)
-    return seconds, server.requests - before, ok
+    return seconds, server.take()[0], ok
 
 
 def run(dois: int = 300, delay: float = 0.05, workers: int = 8, sample: int = 20) -> dict[str, float]:
     identifiers = missing_dois(dois)
     floor = len(identifiers) * delay
-    with SlowCrossref(delay) as server, tempfile.TemporaryDirectory() as tmp:
+    with StandIn(delay) as server, tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         # baseline in this process: one at a time, on a sample, scaled to the full count
         seq_seconds, _, _ = timed_fetch(server, identifiers[:sample], tmp_path / "sequential", 1)
