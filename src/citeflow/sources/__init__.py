@@ -55,7 +55,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from ..config import Config
@@ -242,6 +242,26 @@ class SourceSettings:
             notfound_ttl_days=float(cache.get("notfound_ttl_days", 1.0)),
             offline=bool(pick("offline", False)),
         )
+
+
+_T = TypeVar("_T")
+
+
+def _in_batches(wanted: list[str], size: int, service: str,
+                ask: Callable[[list[str]], _T]) -> tuple[list[_T], dict[str, str]]:
+    """``ask`` about ``wanted`` in chunks of ``size``: what each answer gave, and every item
+    of a chunk whose request failed (:class:`HttpProblem`, or :class:`Malformed` for an
+    answer that is not what the service promised) with the reason, named by ``service``."""
+    answers: list[_T] = []
+    failed: dict[str, str] = {}
+    for start in range(0, len(wanted), size):
+        chunk = wanted[start:start + size]
+        try:
+            answers.append(ask(chunk))
+        except (HttpProblem, Malformed) as exc:
+            reason = f"{service}: {exc.message if isinstance(exc, HttpProblem) else exc}"
+            failed.update(dict.fromkeys(chunk, reason))
+    return answers, failed
 
 
 def default_cache_dir() -> Path:
@@ -692,20 +712,19 @@ class Fetcher:
         which DOI is read from the records themselves (their ``ArticleIdList``)."""
         wanted = sorted({d for d in dois if d and '"' not in d})
         url = f"{self.settings.eutils_url.rstrip('/')}/esearch.fcgi"
-        found: set[str] = set()
-        failed: dict[str, str] = {}
-        for start in range(0, len(wanted), pubmed.ESEARCH_BATCH):
-            chunk = wanted[start:start + pubmed.ESEARCH_BATCH]
+
+        def ask(chunk: list[str]) -> list[str]:
             params = self._ncbi_params({"db": "pubmed", "term": pubmed.doi_term(chunk), "retmode": "json",
                                         "retmax": str(4 * len(chunk))})
-            try:
-                response = self._ask(url, params, Service.PUBMED)
-                if response.status != 200:
-                    raise Malformed(f"PubMed ESearch answered HTTP {response.status}")
-                found.update(pubmed.parse_esearch(response))
-            except (HttpProblem, Malformed) as exc:
-                reason = f"PubMed: {exc.message if isinstance(exc, HttpProblem) else exc}"
-                failed.update(dict.fromkeys(chunk, reason))
+            response = self._ask(url, params, Service.PUBMED)
+            if response.status != 200:
+                raise Malformed(f"PubMed ESearch answered HTTP {response.status}")
+            return pubmed.parse_esearch(response)
+
+        answers, failed = _in_batches(wanted, pubmed.ESEARCH_BATCH, "PubMed", ask)
+        found: set[str] = set()
+        for answer in answers:
+            found.update(answer)
         return found, failed
 
     def pmc_ids(self, pmcids: Iterable[str]) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
@@ -713,19 +732,18 @@ class Fetcher:
         ``{pmcid: {"doi": ..., "pmid": ...}}`` for those it knows, and the PMCIDs that could
         not be asked about with the reason."""
         wanted = sorted(set(pmcids))
-        found: dict[str, dict[str, str]] = {}
-        failed: dict[str, str] = {}
-        for start in range(0, len(wanted), PUBMED_BATCH):
-            chunk = wanted[start:start + PUBMED_BATCH]
+
+        def ask(chunk: list[str]) -> dict[str, dict[str, str]]:
             params = self._ncbi_params({"ids": ",".join(chunk), "format": "json"})
-            try:
-                response = self._ask(self.settings.idconv_url, params, Service.IDCONV)
-                if response.status not in (200, 400, 404):
-                    raise Malformed(f"the PMC ID converter answered HTTP {response.status}")
-                found.update(pubmed.parse_idconv_records(response))
-            except (HttpProblem, Malformed) as exc:
-                reason = f"PMC ID converter: {exc.message if isinstance(exc, HttpProblem) else exc}"
-                failed.update(dict.fromkeys(chunk, reason))
+            response = self._ask(self.settings.idconv_url, params, Service.IDCONV)
+            if response.status not in (200, 400, 404):
+                raise Malformed(f"the PMC ID converter answered HTTP {response.status}")
+            return pubmed.parse_idconv_records(response)
+
+        answers, failed = _in_batches(wanted, PUBMED_BATCH, "PMC ID converter", ask)
+        found: dict[str, dict[str, str]] = {}
+        for answer in answers:
+            found.update(answer)
         return found, failed
 
     def published_version(self, doi_value: str, server: str = "biorxiv") -> tuple[dict[str, Any] | None, str | None]:
