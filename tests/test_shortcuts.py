@@ -430,3 +430,65 @@ def test_claims_ranked_together_include_confident_candidates(suggester):
         [("Dupilumab-associated arthritis and enthesitis with joint pain and IL-4", ""),
          ("the", "")], k=3)
     assert [s.key for s in found[0]][:1] == ["jay2022review"] and found[1] == []
+
+
+# Pieces of text the identifier marks, masked spans and letter names are made of.
+MARK_PIECES = ["doi", "DOI", "PMID", "pmc", "arXiv", "PII", "https://", "http://x.org/a", "www.",
+               ".org/", "[@key]", "-@key", "x@key", "\\@x", "@{doi:10.1/x}", "[^1]", "[doi: 10.1/x]",
+               "(pmid: 123)", "10.1016/j.x", "a10.1016/j", "\\label{fig:1}", "](a b.png)", "[", "]",
+               "(", ")", "@", "-", "1", "0", ".", " ", "word", "vitamin C.", "hepatitis B.",
+               "Post-infection", "The", "J. Smith", "type A", "İ", "é", "ſ"]
+MARK_TEXT = st.lists(st.sampled_from(MARK_PIECES), max_size=30).map("".join) | TEXT
+
+
+@FAST
+@given(MARK_TEXT)
+def test_identifier_marks_found_in_lower_case_equal_the_case_insensitive_search(text):
+    assert ph._may_hold_identifier(text) == bool(ph._HOLDS_IDENTIFIER.search(text))
+
+
+@FAST
+@given(MARK_TEXT.map(str.lower).filter(str.isascii))
+def test_masked_spans_with_a_literal_first_equal_the_expression_as_written(low):
+    as_written = re.compile(detect._lower_pattern(detect._MASKABLE_ALL.pattern))
+    assert ([m.span() for m in detect._MASKABLE_ALL_ASCII.finditer(low)]
+            == [m.span() for m in as_written.finditer(low)])
+
+
+@FAST
+@given(MARK_TEXT)
+def test_the_letter_name_prescan_never_hides_a_name(text):
+    if sentences._LETTER_NAME_END.search(text):
+        assert sentences._CAPITAL_THEN_SENTENCE.search(text)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(TEXT, min_size=1, max_size=5), st.data())
+def test_scores_from_cached_sentence_weights_equal_scoring_every_feature(claim_model, texts, data):
+    from citeflow.claims.model import SentenceContext, features
+
+    index = data.draw(st.integers(0, len(texts) - 1))
+    context = SentenceContext(texts[index], texts[index - 1] if index else "",
+                              texts[index + 1] if index + 1 < len(texts) else "",
+                              data.draw(st.sampled_from(["", "Results", "Adverse events"])),
+                              index, len(texts), data.draw(st.sampled_from(["paragraph", "list_item"])))
+    for _ in range(2):  # the second time from the cache
+        fast = claim_model.score(context)
+        plain = claim_model.score_features(features(context))
+        assert fast.probability == plain.probability
+        assert fast.contributions == plain.contributions
+        assert fast.reasons(3) == plain.reasons(3)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sentence=TEXT.filter(bool), other=TEXT)
+def test_confidence_from_cached_sentence_words_equals_the_word_counts(suggester, sentence, other):
+    terms = {token for token, _ in sg._analyse(other)}
+    key = "jay2022review"
+    suggester._terms[key], kept = terms, suggester._terms[key]
+    try:
+        plain = (len(sg.shared_words(sentence, terms)) >= suggester.confident_terms
+                 and len(suggester.material_words(sentence, terms)) >= suggester.confident_material)
+        assert suggester._confident(key, suggester.confident_score, sentence) == plain
+    finally:
+        suggester._terms[key] = kept

@@ -21,7 +21,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from heapq import nlargest
 from importlib import resources
@@ -106,10 +106,16 @@ def _length_bucket(n: int) -> str:
 
 
 def features(context: SentenceContext, cues: CueSet | None = None) -> list[str]:
-    """The names of the features that hold for ``context`` (each counts once)."""
+    """The names of the features that hold for ``context`` (each counts once): those of
+    the sentence itself, then those of its place (:func:`_context_features_of`)."""
     cues = cues or default_cues()
-    found = list(_own_features(context.text, cues))
-    found.append(f"block:{context.kind}")
+    return [*_own_features(context.text, cues), *_context_features_of(context, cues)]
+
+
+def _context_features_of(context: SentenceContext, cues: CueSet) -> list[str]:
+    """The features of a sentence's place: its block, its position in the paragraph, its
+    heading and its neighbours' cue kinds (none shares a name with the sentence's own)."""
+    found = [f"block:{context.kind}"]
     if context.count <= 1:
         found.append("position:only sentence")
     elif context.position == 0:
@@ -273,6 +279,9 @@ class ClaimModel:
     #: Cue kinds that make a sentence a claim whatever the probability (a statistic, a
     #: vague attribution): chosen in training, stored with the weights.
     decisive: tuple[str, ...] = ()
+    #: The own features of sentence texts scored so far (see :meth:`score`).
+    _own_scores: dict[str, tuple[tuple[str, ...], tuple[float, ...], float]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: dict) -> ClaimModel:
@@ -312,8 +321,34 @@ class ClaimModel:
         return Verdict(1.0 / (1.0 + math.exp(-z)), names, self.weights, values)
 
     def score(self, context: SentenceContext, cues: CueSet | None = None) -> Verdict:
-        """The probability that the sentence in ``context`` needs a source."""
-        return self.score_features(features(context, cues))
+        """The probability that the sentence in ``context`` needs a source.
+
+        The same as :meth:`score_features` of :func:`features`: the weights of the
+        sentence's own features and their sum are worked out once per sentence text (a
+        sentence is also its neighbours' context, and texts recur), then those of its
+        place are added to that sum in order.
+        """
+        cues = cues or default_cues()
+        if cues is default_cues():
+            own = self._own_scores.get(context.text)
+            if own is None:
+                if len(self._own_scores) >= 32768:
+                    self._own_scores.clear()
+                own = self._own_scores[context.text] = self._scored(
+                    _default_own_features(context.text))
+        else:
+            own = self._scored(_sentence_features(context.text, cues))
+        own_names, own_values, own_sum = own
+        place = tuple(_context_features_of(context, cues))
+        values = tuple(map(self.weights.get, place, repeat(0.0)))
+        z = self.bias + sum(values, own_sum)  # the sum of every value, in order
+        z = max(-30.0, min(30.0, z))
+        return Verdict(1.0 / (1.0 + math.exp(-z)), own_names + place, self.weights,
+                       own_values + values)
+
+    def _scored(self, names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[float, ...], float]:
+        values = tuple(map(self.weights.get, names, repeat(0.0)))
+        return names, values, sum(values)
 
 
 @lru_cache(maxsize=1)

@@ -28,14 +28,15 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import repeat
 
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-try:
-    import snowballstemmer
+try:  # PyStemmer: the Snowball stemmers compiled; the same stems, about 20 times faster
+    import Stemmer
 except ImportError:  # pragma: no cover - only where the dependency is missing
-    snowballstemmer = None
+    Stemmer = None
 
 from citeflow.claims.data import load_data
 from citeflow.claims.screen import Screen
@@ -142,7 +143,7 @@ _COMPILED_CONCEPTS = [
     (name, re.compile(r"\b(?:" + "|".join(phrases) + r")\b"), _concept_literals(phrases))
     for name, phrases in CONCEPTS.items()
 ]
-_STEMMER = snowballstemmer.stemmer("english") if snowballstemmer is not None else None
+_STEMMER = Stemmer.Stemmer("english") if Stemmer is not None else None
 # Rules out in one RE2 pass the concepts that cannot match a text (citeflow.claims.screen).
 _CONCEPT_SCREEN = Screen([pattern for _, pattern, _ in _COMPILED_CONCEPTS])
 
@@ -286,13 +287,14 @@ def _analyse_part(text: str, whole: str) -> tuple[tuple[str, str], ...]:
 
 
 @lru_cache(maxsize=1024)
-def _paragraph_terms(paragraph: str) -> dict[str, tuple[float, str]]:
-    """Each term of ``paragraph`` once, in order, with its query weight as context and the
+def _paragraph_terms(paragraph: str) -> tuple[dict[str, float], dict[str, str]]:
+    """Each term of ``paragraph`` once, in order, with its query weight as context, and the
     words of its first occurrence (what a query takes from its paragraph)."""
     pairs = _analyse(paragraph)
     first = dict(reversed(pairs))  # the word of each term's first occurrence
-    return {token: (_PARAGRAPH_CONCEPT if token[0] == "~" else _PARAGRAPH_WORD, first[token])
-            for token in dict.fromkeys(token for token, _ in pairs)}
+    order = dict.fromkeys(token for token, _ in pairs)
+    return ({token: _PARAGRAPH_CONCEPT if token[0] == "~" else _PARAGRAPH_WORD for token in order},
+            {token: first[token] for token in order})
 
 
 _PARAGRAPH_CONCEPT = PARAGRAPH_WEIGHT * CONCEPT_WEIGHT
@@ -338,6 +340,7 @@ class Suggester:
         self.keys = [ref.key for ref in self.references]
         self._by_key = {ref.key: ref for ref in self.references}
         self._labels: dict[int, str] = {}  # cite_label of each reference shown so far
+        self._words_of: dict[str, tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]] = {}
         documents = [self._document(ref) for ref in self.references]
         self._terms = {ref.key: set(doc) for ref, doc in zip(self.references, documents)}
         self._bm25 = BM25Okapi(documents, k1=BM25_K1, b=BM25_B) if documents and any(documents) else None
@@ -386,11 +389,16 @@ class Suggester:
             weights[token] = weights.get(token, 0.0) + (base if token not in weights else base * REPEAT_WEIGHT)
             surface.setdefault(token, word)
             sentence_terms.add(token)
-        for token, (weight, word) in _paragraph_terms(paragraph).items():
-            if token not in weights:
-                weights[token] = weight
-                surface[token] = word
-        return _Query(weights, surface, frozenset(sentence_terms))
+        # Then the paragraph's terms the sentence lacks, in the paragraph's order: each
+        # update adds the new keys at the end and keeps the place of those already there.
+        paragraph_weights, paragraph_surface = _paragraph_terms(paragraph)
+        merged = dict(weights)
+        merged.update(paragraph_weights)
+        merged.update(weights)
+        shown = dict(surface)
+        shown.update(paragraph_surface)
+        shown.update(surface)
+        return _Query(merged, shown, frozenset(sentence_terms))
 
     def _scores(self, query: _Query) -> np.ndarray:
         """The BM25 score of every reference for ``query``.
@@ -430,21 +438,25 @@ class Suggester:
         return self._top(query, scores, np.flatnonzero(scores > 0), k, floor)
 
     def _top(self, query: _Query, scores: np.ndarray, hits: np.ndarray, k: int,
-             floor: float, sentence: str | None = None) -> list[Suggestion]:
+             floor: float, sentence: str | None = None, chosen: bool = False) -> list[Suggestion]:
         """The suggestions of :meth:`rank` from the scores of every reference and ``hits``,
         the references with a positive score (or, with ``floor``, any set of them that holds
         every one whose score may reach it: the best of those come first in the order of
-        all). With ``sentence``, only those :meth:`is_confident` accepts for it (tested
-        before their terms and labels are worked out)."""
-        if hits.size > k:  # keep ties at the k-th score so the key order can break them
+        all). ``chosen`` says that ``hits`` are already those whose score reaches the k-th
+        best of them (ties included), as :meth:`confident_many` finds them. With
+        ``sentence``, only those :meth:`is_confident` accepts for it (tested before their
+        terms and labels are worked out)."""
+        if hits.size > k and not chosen:  # keep ties at the k-th score so the key order can break them
             kth = np.partition(scores[hits], hits.size - k)[hits.size - k]
             hits = hits[scores[hits] >= kth]
-        order = sorted(hits.tolist(), key=lambda i: (-scores[i], self.keys[i]))
+        keys = self.keys
+        score_of = dict(zip(hits.tolist(), scores[hits].tolist()))  # as Python floats
+        order = sorted(score_of, key=lambda i: (-score_of[i], keys[i]))
         if floor > 0:  # only the top ones whose shown score reaches the floor
-            order = [i for i in order[:k] if round(float(scores[i]), 2) >= floor]
+            order = [i for i in order[:k] if round(score_of[i], 2) >= floor]
         if sentence is not None:
             order = [i for i in order[:k]
-                     if self._confident(self.keys[i], round(float(scores[i]), 2), sentence)]
+                     if self._confident(keys[i], round(score_of[i], 2), sentence)]
         result = []
         # The query's terms in label order once: the order is a stable sort, so the terms a
         # reference matches keep it when the others are left out.
@@ -465,7 +477,7 @@ class Suggester:
             label = self._labels.get(index)
             if label is None:
                 label = self._labels[index] = cite_label(self.references[index])
-            result.append(Suggestion(self.keys[index], round(float(scores[index]), 2), tuple(terms),
+            result.append(Suggestion(keys[index], round(score_of[index], 2), tuple(terms),
                                      label))
         return result
 
@@ -482,21 +494,23 @@ class Suggester:
         n = len(self.references)
         table = self._table
         scores = np.zeros((len(queries), n))
+        # Every query's terms end to end (-1 for a term no reference has) and their weights.
         term_ids: list[int] = []
         weights: list[float] = []
-        firsts: list[int] = []  # where each query's terms start
+        bounds = [0]
+        get = table.ids.get
         for query in queries:
-            firsts.append(len(term_ids))
-            for token, weight in query.weights.items():
-                term = table.ids.get(token)
-                if term is not None:
-                    term_ids.append(term)
-                    weights.append(weight)
-        firsts.append(len(term_ids))
-        if not term_ids:
+            term_ids.extend(map(get, query.weights, repeat(-1)))
+            weights.extend(query.weights.values())
+            bounds.append(len(term_ids))
+        every = np.array(term_ids, dtype=np.intp)
+        known = every >= 0
+        if not known.any():
             return scores
-        terms = np.array(term_ids, dtype=np.intp)
-        factors = np.array(weights)
+        terms = every[known]
+        factors = np.array(weights)[known]
+        # where each query's known terms start
+        firsts = np.concatenate(([0], np.cumsum(known)))[bounds].tolist()
         starts = table.starts[terms]
         sizes = table.starts[terms + 1] - starts
         ends = np.cumsum(sizes)
@@ -552,9 +566,34 @@ class Suggester:
             doc = self._terms.get(key)
             if doc is None:
                 return False
-            return (len(shared_words(sentence, doc)) >= self.confident_terms
-                    and len(self.material_words(sentence, doc)) >= self.confident_material)
+            # shared_words and material_words at once, from the sentence's terms by token
+            words, material_by_term = self._sentence_words(sentence)
+            shared: set[str] = set()
+            material: set[str] = set()
+            for token in words.keys() & doc:
+                shared |= words[token]
+                material |= material_by_term[token]
+            return len(shared) >= self.confident_terms and len(material) >= self.confident_material
         return True
+
+    def _sentence_words(self, sentence: str) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+        """The stems behind each term of ``sentence`` (:func:`shared_words`) and those of
+        them that are material (:meth:`material_words`), worked out once per sentence."""
+        found = self._words_of.get(sentence)
+        if found is None:
+            limit = len(self.references) / 3
+            words: dict[str, set[str]] = {}
+            for token, stems in _term_words(sentence):
+                words.setdefault(token, set()).update(stems)
+            material = {
+                token: frozenset(s for s in stems if s not in _GENERIC_STEMS)
+                if self._frequency.get(token, 0) <= limit else frozenset()
+                for token, stems in words.items()
+            }
+            if len(self._words_of) >= 4096:
+                self._words_of.clear()
+            found = self._words_of[sentence] = ({t: frozenset(v) for t, v in words.items()}, material)
+        return found
 
     def material_words(self, sentence: str, terms: Iterable[str]) -> set[str]:
         """The shared words (:func:`shared_words`) that are material: not generic
@@ -592,12 +631,14 @@ class Suggester:
             built = [self._query(sentence, paragraph) for sentence, paragraph in block]
             scores = self._batch_scores(built)
             candidates = (scores > 0) & (scores >= least)
-            if len(self.references) > k:
-                # The k-th best candidate score of each row (-inf where there are fewer):
-                # what :meth:`_top` keeps, ties included, found for all rows at once.
-                kth = np.partition(np.where(candidates, scores, -np.inf),
-                                   len(self.references) - k, axis=1)[:, len(self.references) - k]
-                candidates &= scores >= kth[:, None]
+            crowded = np.flatnonzero(candidates.sum(axis=1) > k)
+            if crowded.size:
+                # The k-th best candidate score of each row with more than k candidates:
+                # what :meth:`_top` keeps, ties included, found for those rows at once.
+                n = len(self.references)
+                kth = np.partition(np.where(candidates[crowded], scores[crowded], -np.inf),
+                                   n - k, axis=1)[:, n - k]
+                candidates[crowded] &= scores[crowded] >= kth[:, None]
             rows, columns = np.nonzero(candidates)
             bounds = np.searchsorted(rows, np.arange(len(block) + 1)).tolist()
             for row, (query, (sentence, _)) in enumerate(zip(built, block)):
@@ -605,7 +646,7 @@ class Suggester:
                     result.append([])
                     continue
                 result.append(self._top(query, scores[row], columns[bounds[row]:bounds[row + 1]],
-                                        k, floor, sentence))
+                                        k, floor, sentence, chosen=True))
         return result
 
     def _reference(self, key: str):

@@ -384,8 +384,16 @@ _LINK_TITLE = re.compile(r"\s+(?:\"[^\"]*\"|'[^']*')\s*$")
 _HOLDS_IDENTIFIER = re.compile(r"doi|pmid|pmc|arxiv|pii|://|www\.|\.org/", re.I)
 
 
+_IDENTIFIER_MARKS = ("doi", "pmid", "pmc", "arxiv", "pii", "://", "www.", ".org/")
+
+
 def _may_hold_identifier(content: str) -> bool:
-    """False when ``content`` cannot hold an identifier label or link."""
+    """False when ``content`` cannot hold an identifier label or link (:data:`_HOLDS_IDENTIFIER`;
+    in ASCII text the same test as a search of its lower-cased copy for each mark, which
+    is many times faster than a case-insensitive scan)."""
+    if content.isascii():
+        low = content.lower()
+        return any(mark in low for mark in _IDENTIFIER_MARKS)
     return _HOLDS_IDENTIFIER.search(content) is not None
 # <https://doi.org/10....>: the opening, then a run without ">" or white space up to ">".
 _AUTOLINK_HEAD = re.compile(r"<" + _DOI_URL + DOI_PREFIX + "/", re.I)

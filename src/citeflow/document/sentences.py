@@ -109,9 +109,15 @@ _LETTER_NAME_END = re.compile(
 )
 
 
+# What every such name ends with: white space, a capital letter, a full stop, then a
+# sentence. An expression that opens on a character class is scanned many times faster
+# than one opening on a word boundary, so it rules out most texts first.
+_CAPITAL_THEN_SENTENCE = re.compile(r"\s[A-Z]\.(?=\s+[A-Z][a-z])")
+
+
 def _split_after_letter_names(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """``spans`` with each one split after a name such as "vitamin C." that ends a sentence."""
-    if "." not in text or not _LETTER_NAME_END.search(text):
+    if "." not in text or not _CAPITAL_THEN_SENTENCE.search(text) or not _LETTER_NAME_END.search(text):
         return spans  # no such name anywhere in the text: one pass, not one per sentence
     result: list[tuple[int, int]] = []
     for start, end in spans:
