@@ -492,3 +492,23 @@ def test_confidence_from_cached_sentence_words_equals_the_word_counts(suggester,
         assert suggester._confident(key, suggester.confident_score, sentence) == plain
     finally:
         suggester._terms[key] = kept
+
+
+@FAST
+@given(MARK_TEXT.map(str.lower) | TEXT.map(str.lower))
+def test_the_mediator_prescan_never_hides_a_mediator(low):
+    low = low + " il-4 th 17 cd4"[: len(low) % 16]
+    if sg._MEDIATOR.search(low):
+        assert sg._MEDIATOR_HINT.search(low)
+
+
+@FAST
+@given(MARK_TEXT)
+def test_citation_keys_found_from_a_literal_first_equal_the_expression_as_written(text):
+    from citeflow.document import citations
+
+    as_written = re.compile(r"(?<![\w\\@])(?P<minus>-?)@" + citations._KEY)
+    assert ([(m.span(), m.group("key"), m.group("bkey"), bool(m.group("minus")))
+             for m in as_written.finditer(text)]
+            == [(m.span(), m.group("key"), m.group("bkey"), m.group().startswith("-"))
+                for m in citations._AT_KEY.finditer(text)])

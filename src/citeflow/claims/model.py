@@ -115,7 +115,7 @@ def features(context: SentenceContext, cues: CueSet | None = None) -> list[str]:
 def _context_features_of(context: SentenceContext, cues: CueSet) -> list[str]:
     """The features of a sentence's place: its block, its position in the paragraph, its
     heading and its neighbours' cue kinds (none shares a name with the sentence's own)."""
-    found = [f"block:{context.kind}"]
+    found = [_block_feature(context.kind)]
     if context.count <= 1:
         found.append("position:only sentence")
     elif context.position == 0:
@@ -128,6 +128,11 @@ def _context_features_of(context: SentenceContext, cues: CueSet) -> list[str]:
     if context.next:
         found += _neighbour_features("next", context.next, cues)
     return found
+
+
+@lru_cache(maxsize=64)
+def _block_feature(kind) -> str:
+    return f"block:{kind}"  # formatting a block kind (an Enum) is slow: once per kind
 
 
 def _own_features(text: str, cues: CueSet) -> tuple[str, ...]:

@@ -18,7 +18,10 @@ from citeflow.document.manuscript import Block, Manuscript, in_ranges, protected
 #: punctuation (the one copy of the grammar; others build on it).
 KEY_PATTERN = r"\w(?:\w|[:.#$%&\-+?<>~/]+(?=\w))*"
 _KEY = r"(?:\{(?P<bkey>[^{}]+)\}|(?P<key>" + KEY_PATTERN + r"))"
-_AT_KEY = re.compile(r"(?<![\w\\@])(?P<minus>-?)@" + _KEY)
+# "@key" or "-@key" not after a word character, "\\" or "@". Written to open on the literal
+# "-" or "@" (the test of the character before it follows): Python's engine then skips at
+# once every other position, which makes scanning a paragraph many times faster.
+_AT_KEY = re.compile(r"(?:-(?<![\w\\@]-)@|@(?<![\w\\@]@))" + _KEY)
 # The lookahead makes sure first that the bracket closes where it should, so that a bracket
 # never closed is read once, not once for every "@" in it.
 _BRACKET = re.compile(r"\[(?P<inner>(?=[^\[\]]*+\](?!\(|:))[^\[\]]*?(?<![\w\\])-?@[^\[\]]*+)\]")
@@ -86,7 +89,7 @@ def block_citations(block: Block, group_base: int = 0) -> list[Citation]:
                     bracket_start=block.source_offset(bracket.start()),
                     bracket_end=block.source_offset(bracket.end() - 1) + 1,
                     in_text=False,
-                    suppress_author=bool(at.group("minus")),
+                    suppress_author=at.group().startswith("-"),
                     group=group,
                 )
             )
@@ -100,7 +103,7 @@ def block_citations(block: Block, group_base: int = 0) -> list[Citation]:
         s, e = at.start(), at.end()
         start = block.source_offset(s)
         end = block.source_offset(e - 1) + 1
-        found.append(Citation(key, start, end, start, end, True, bool(at.group("minus")), group))
+        found.append(Citation(key, start, end, start, end, True, at.group().startswith("-"), group))
     found.sort(key=lambda c: c.start)
     return found
 

@@ -109,10 +109,10 @@ _LETTER_NAME_END = re.compile(
 )
 
 
-# What every such name ends with: white space, a capital letter, a full stop, then a
-# sentence. An expression that opens on a character class is scanned many times faster
-# than one opening on a word boundary, so it rules out most texts first.
-_CAPITAL_THEN_SENTENCE = re.compile(r"\s[A-Z]\.(?=\s+[A-Z][a-z])")
+# What every such name ends with: a capital letter, a full stop, then a sentence. An
+# expression that opens on a (rare) character class is scanned many times faster than one
+# opening on a word boundary, so it rules out most texts first.
+_CAPITAL_THEN_SENTENCE = re.compile(r"[A-Z]\.(?=\s+[A-Z][a-z])")
 
 
 def _split_after_letter_names(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
