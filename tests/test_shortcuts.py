@@ -512,3 +512,16 @@ def test_citation_keys_found_from_a_literal_first_equal_the_expression_as_writte
              for m in as_written.finditer(text)]
             == [(m.span(), m.group("key"), m.group("bkey"), m.group().startswith("-"))
                 for m in citations._AT_KEY.finditer(text)])
+
+
+LATEX_PIECES = ["a", "B", "1", " ", "\n", "{", "}", "{IL-4}", "\\%", "\\&", "\\_", "\\#", "\\$", "-",
+                "--", "---", "~", "%", "'", "''", "`", "é", "\\\"u", "\\'e", "{\\o}", "\\emph{x}",
+                "\\\\", "$", "^", ",", ".", "(", ")", "\\textendash", "\\", "95\\% CI, 1.2--3.4", "``", "!", "?", "<", ">", "\u00a0", "}{"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(LATEX_PIECES), max_size=20).map("".join))
+def test_field_values_decoded_without_the_latex_parser_equal_the_parsed_ones(text):
+    from citeflow.references import bibtex
+
+    assert bibtex.decode_latex.__wrapped__(text) == bibtex._decode_latex_fully(text)

@@ -157,7 +157,9 @@ def normalise(text: str) -> str:
         text = text.lower()
     else:
         text = unicodedata.normalize("NFKD", text)
-        text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+        # the combining marks dropped, each distinct character tested once
+        marks = [c for c in set(text) if unicodedata.combining(c)]
+        text = (text.translate(dict.fromkeys(map(ord, marks))) if marks else text).lower()
     text = text.replace("’", "'").replace("α", "a").replace("β", "b")
     return _MEDIATOR.sub(r"\1\2", text) if _MEDIATOR_HINT.search(text) else text
 

@@ -78,12 +78,42 @@ _COMMAND_TEXT = {"textquotesingle": "'", "textquotedbl": '"', "textendash": "–
 _PLAIN_TEXT = PlainTextBackend()
 
 
+# The LaTeX most field values hold besides braces: escaped specials, dashes and ties. Text
+# with nothing else decodes without the LaTeX parser (pure Python, the costliest step of
+# reading a large bibliography), each replaced as the parser would, the braces dropped.
+_SIMPLE_LATEX = re.compile(r"\\[%&_#]|---?|~|''|``|,,|!`|\?`")
+_SIMPLE_LATEX_TEXT = {"\\%": "%", "\\&": "&", "\\_": "_", "\\#": "#", "---": "\u2014", "--": "\u2013",
+                      "~": " ", "''": "\u201d", "``": "\u201c", ",,": "\u201e", "!`": "\u00a1",
+                      "?`": "\u00bf"}
+_NOT_BRACES = re.compile(r"[^{}]+")
+
+
+def _braces_balanced(text: str) -> bool:
+    depth = 0
+    for brace in _NOT_BRACES.sub("", text):
+        depth += 1 if brace == "{" else -1
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 @lru_cache(maxsize=8192)
 def decode_latex(text: str | None) -> str:
     """Plain Unicode text from a BibTeX field value: accents decoded, braces and
     formatting commands (``\\textit``, ``\\emph``) dropped, white space collapsed."""
     if not text:
         return ""
+    if "\\" in text or "{" in text or "~" in text or "--" in text:
+        rest = _SIMPLE_LATEX.sub("", text)
+        if "\\" not in rest and "%" not in rest and _braces_balanced(text):
+            text = _SIMPLE_LATEX.sub(lambda m: _SIMPLE_LATEX_TEXT[m.group()], text)
+            return " ".join(text.replace("{", "").replace("}", "").split())
+        return _decode_latex_fully(text)
+    return " ".join(text.split())
+
+
+def _decode_latex_fully(text: str) -> str:
+    """:func:`decode_latex` by the LaTeX parser (pybtex and latexcodec)."""
     if "\\" in text or "{" in text or "~" in text or "--" in text:
         try:
             text = Text.from_latex(text).render(_PLAIN_TEXT)
