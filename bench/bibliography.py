@@ -10,9 +10,13 @@ Measured in the same run, in fresh child processes (so no in-process memo helps)
 
 * baseline: Pandoc's own read of the file (``pandoc -f bibtex -t csljson``, no citeproc);
 * cold: ``load_bibliography`` with an empty cache (parse, then the record is written);
-* warm: ``load_bibliography`` again (the record is read back).
+* warm: ``load_bibliography`` again (the record is read back);
 
-Printed: seconds and the ratios warm/cold, cold/Pandoc and warm/Pandoc.
+and, against Pandoc's citeproc over the same file (``pandoc paper.md --citeproc``), the
+whole ``citeflow check`` of a short manuscript citing 20 of the entries, with an empty
+cache and again with the cache it wrote (candidate references are ranked over every entry).
+
+Printed: seconds and the ratios warm/cold, cold/Pandoc and warm/Pandoc, and check/citeproc.
 
 Run: ``.venv/bin/python bench/bibliography.py [--entries 50000] [--repeat 3]``.
 """
@@ -155,6 +159,58 @@ def _pandoc(bib: Path) -> float:
     return time.perf_counter() - start
 
 
+CHECK = """
+import json, sys, time
+start = time.perf_counter()
+from citeflow.checks.engine import check_manuscript
+result = check_manuscript(sys.argv[1])
+elapsed = time.perf_counter() - start
+print(json.dumps({"seconds": elapsed, "findings": len(result.findings)}))
+"""
+
+SENTENCES = (
+    "Treatment with dupilumab reduced the signs of atopic dermatitis compared with placebo",
+    "Arthralgia was reported in a minority of patients during the first year of treatment",
+    "Studies show that joint pain may follow the start of biologic therapy",
+    "The mechanism linking interleukin inhibition and enthesitis remains uncertain",
+    "Most adverse events were mild and did not lead to discontinuation",
+)
+
+
+def write_manuscript(folder: Path, bib: Path, citations: int = 20) -> Path:
+    """A short manuscript (about 600 words) citing ``citations`` entries of ``bib``, some
+    sentences left without a citation: what a writer checks against a large library."""
+    from citeflow.references.bibtex import entry_lines
+
+    keys = sorted(entry_lines(bib.read_text(encoding="utf-8")))[::997][:citations]
+    rng = random.Random(3)
+    paragraphs = []
+    for start in range(0, len(keys), 4):
+        sentences = [f"{rng.choice(SENTENCES)} [@{key}]." for key in keys[start:start + 4]]
+        sentences.append(rng.choice(SENTENCES) + ".")
+        paragraphs.append(" ".join(sentences))
+    path = folder / "paper.md"
+    path.write_text(f"---\ntitle: Large library\nbibliography: {bib.name}\n---\n\n"
+                    + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    return path
+
+
+def _check(paper: Path, env: dict[str, str]) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHECK, str(paper)], env=env, check=True,
+                         capture_output=True, text=True, cwd=paper.parent)
+    return json.loads(out.stdout)
+
+
+def _citeproc(paper: Path) -> float:
+    import pypandoc
+
+    pandoc = pypandoc.get_pandoc_path()
+    start = time.perf_counter()
+    subprocess.run([pandoc, paper.name, "--citeproc", "-t", "html", "-o", os.devnull], check=True,
+                   cwd=paper.parent)
+    return time.perf_counter() - start
+
+
 def run(entries: int, repeat: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="citeflow-bench-") as tmp:
         folder = Path(tmp)
@@ -173,7 +229,19 @@ def run(entries: int, repeat: int) -> dict[str, float]:
             colds.append(cold["seconds"])
             warms.append(warm["seconds"])
             loaded = cold
+        # The whole check of a manuscript citing 20 of the entries (candidate references
+        # ranked over all of them) against Pandoc's citeproc over the same file.
+        paper = write_manuscript(folder, bib)
+        citeproc = min(_citeproc(paper) for _ in range(repeat))
+        check_colds, check_warms = [], []
+        for run_number in range(repeat):
+            env["CITEFLOW_CACHE_DIR"] = str(folder / f"check-cache{run_number}")
+            check_colds.append(_check(paper, env)["seconds"])
+            check_warms.append(_check(paper, env)["seconds"])
         figures = {
+            "citeproc_s": citeproc,
+            "check_cold_s": min(check_colds),
+            "check_warm_s": min(check_warms),
             "entries": loaded["entries"],
             "megabytes": bib.stat().st_size / 1e6,
             "pandoc_s": pandoc,
@@ -183,6 +251,8 @@ def run(entries: int, repeat: int) -> dict[str, float]:
     figures["warm_to_cold"] = figures["warm_s"] / figures["cold_s"]
     figures["cold_to_pandoc"] = figures["cold_s"] / figures["pandoc_s"]
     figures["warm_to_pandoc"] = figures["warm_s"] / figures["pandoc_s"]
+    figures["check_cold_to_citeproc"] = figures["check_cold_s"] / figures["citeproc_s"]
+    figures["check_warm_to_citeproc"] = figures["check_warm_s"] / figures["citeproc_s"]
     return figures
 
 
@@ -198,6 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  cold (parse, cache written)  {f['cold_s']:7.2f} s  = {f['cold_to_pandoc']:.2f} x pandoc")
     print(f"  warm (cached)                {f['warm_s']:7.2f} s  = {f['warm_to_pandoc']:.2f} x pandoc"
           f"  = {f['warm_to_cold']:.3f} x cold")
+    print("check of a 600-word manuscript citing 20 entries, candidates ranked over all of them")
+    print(f"  pandoc --citeproc -t html     {f['citeproc_s']:7.2f} s  (baseline)")
+    print(f"  citeflow check, empty cache   {f['check_cold_s']:7.2f} s  = "
+          f"{f['check_cold_to_citeproc']:.2f} x citeproc")
+    print(f"  citeflow check, cached        {f['check_warm_s']:7.2f} s  = "
+          f"{f['check_warm_to_citeproc']:.2f} x citeproc (goal <= 1.5)")
     return 0
 
 
