@@ -411,12 +411,13 @@ class Project:
 
         Claims are listed when a candidate is confident, or always with ``include_weak``.
         """
+        from .claims.documents import DocumentCache
         from .claims.suggest import Suggester
 
         manuscript = self._load(source)
         paths = ([Path(bibliography)] if bibliography else []) + \
             self.bibliography_paths(manuscript, must_exist=False)
-        suggester = Suggester(self.bibliography(paths, missing_ok=True))
+        suggester = Suggester(self.bibliography(paths, missing_ok=True), cache=DocumentCache.default())
         return candidate_report(manuscript, suggester, self.config, k=k,
                                 include_weak=include_weak)
 

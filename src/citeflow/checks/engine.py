@@ -268,10 +268,11 @@ class CheckContext:
         if not self.settings.suggest or self.bibliography is None or not len(self.bibliography):
             return None
         try:
+            from ..claims.documents import DocumentCache
             from ..claims.suggest import Suggester
         except ImportError:  # pragma: no cover - suggestions are optional
             return None
-        return Suggester(self.bibliography)
+        return Suggester(self.bibliography, cache=DocumentCache.default())
 
     def suggestions(self, sentence: str, paragraph: str = "") -> list[Suggestion]:
         """Confident candidate references for ``sentence`` (best first, at most three).

@@ -39,6 +39,7 @@ except ImportError:  # pragma: no cover - only where the dependency is missing
     Stemmer = None
 
 from citeflow.claims.data import load_data
+from citeflow.claims.documents import LARGE, DocumentCache, document_key
 from citeflow.claims.screen import Screen
 from citeflow.claims.suggestion import Suggestion, cite_label
 
@@ -340,13 +341,13 @@ class Suggester:
     confident_terms = CONFIDENT_TERMS
     confident_material = CONFIDENT_MATERIAL
 
-    def __init__(self, bibliography: Iterable) -> None:
+    def __init__(self, bibliography: Iterable, cache: DocumentCache | None = None) -> None:
         self.references = list(bibliography)
         self.keys = [ref.key for ref in self.references]
         self._by_key = {ref.key: ref for ref in self.references}
         self._labels: dict[int, str] = {}  # cite_label of each reference shown so far
         self._words_of: dict[str, tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]] = {}
-        documents = [self._document(ref) for ref in self.references]
+        documents = self._documents(cache)
         self._terms = {ref.key: set(doc) for ref, doc in zip(self.references, documents)}
         self._bm25 = BM25Okapi(documents, k1=BM25_K1, b=BM25_B) if documents and any(documents) else None
         self._postings = self._index(self._bm25) if self._bm25 is not None else {}
@@ -372,14 +373,34 @@ class Suggester:
             for term, pairs in postings.items()
         }
 
+    def _documents(self, cache: DocumentCache | None) -> list[list[str]]:
+        """The tokens of every reference (:meth:`_document`); those of a large
+        bibliography from ``cache`` when it holds them for the same texts, else stored
+        there (:mod:`citeflow.claims.documents`)."""
+        if cache is None or len(self.references) < LARGE:
+            return [self._document(ref) for ref in self.references]
+        key, size = document_key([self._texts(ref) for ref in self.references])
+        documents = cache.get(key, len(self.references), size)
+        if documents is None:
+            documents = [self._document(ref) for ref in self.references]
+            cache.put(key, documents)
+        return documents
+
     @staticmethod
-    def _document(ref) -> list[str]:
+    def _texts(ref) -> tuple[str, str, str, str]:
+        """What :meth:`_document` reads of a reference: title, keywords, abstract, journal."""
+        return (getattr(ref, "title", "") or "", " ; ".join(getattr(ref, "keywords", None) or []),
+                getattr(ref, "abstract", "") or "", getattr(ref, "container", "") or "")
+
+    @classmethod
+    def _document(cls, ref) -> list[str]:
         """Tokens of one reference: title and keywords twice, abstract and journal once."""
-        title = tokens(getattr(ref, "title", "") or "")
-        keywords = tokens(" ; ".join(getattr(ref, "keywords", None) or []))
-        abstract = tokens(getattr(ref, "abstract", "") or "")
+        title_text, keywords_text, abstract_text, container_text = cls._texts(ref)
+        title = tokens(title_text)
+        keywords = tokens(keywords_text)
+        abstract = tokens(abstract_text)
         container = [
-            t for t in tokens(getattr(ref, "container", "") or "")
+            t for t in tokens(container_text)
             if not t.startswith("~") and t not in _GENERIC_CONTAINER
         ]
         return title * 2 + keywords * 2 + abstract + container

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from citeflow.checks.fixes import Edit, apply_edits, citation_edits, citation_key_text
+from citeflow.claims.documents import DocumentCache
 from citeflow.claims.suggest import Suggester
 from citeflow.claims.suggestion import Suggestion
 from citeflow.config import Config, load_config
@@ -646,7 +647,7 @@ def _freetext_reports(
     free = [p for p in placeholders if p.kind == FREETEXT and p.start not in picks]
     if not free:
         return []
-    suggester = Suggester(bib)
+    suggester = Suggester(bib, cache=DocumentCache.default())
     ranked: dict[tuple[str, str], tuple[tuple[Suggestion, ...], tuple[bool, ...]]] = {}
     reports = []
     for placeholder in free:

@@ -128,16 +128,10 @@ class BibliographyCache:
         """The parse stored under ``key`` with ``files`` (the BibTeX files, ``size`` bytes
         together) as its paths, or None if there is none or it does not pass the checks."""
         path = self._path(key)
-        try:
-            if path.stat().st_size > _MAX_GROWTH * size + 1_000_000:
-                return None
-            data = path.read_bytes()
-        except OSError:
-            return None
-        parsed = _read_record(data, key, files)
+        data = read_stored(path, _MAX_GROWTH * size + 1_000_000)
+        parsed = _read_record(data, key, files) if data is not None else None
         if parsed is not None:
-            with contextlib.suppress(OSError):
-                os.utime(path)  # used now: the last to be pruned
+            touch(path)
         return parsed
 
     # -- writing -----------------------------------------------------------------------------
@@ -145,21 +139,66 @@ class BibliographyCache:
         """Store a parse (atomically), then prune the records used longest ago. A folder that
         cannot be written only means the next load parses again."""
         data = _record(key, files, parsed)
-        if data is None:
-            return
-        with contextlib.suppress(OSError):
-            atomic_write_bytes(self._path(key), data, durable=False)
-            self._prune()
+        if data is not None:
+            store(self._path(key), data, self.records)
 
-    def _prune(self) -> None:
+
+# -- records on disk, shared with the other caches of parsed or analysed text ---------------------
+def read_stored(path: Path, limit: int) -> bytes | None:
+    """The bytes of the record at ``path``; None when it is missing, unreadable or larger
+    than ``limit`` bytes."""
+    try:
+        if path.stat().st_size > limit:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def touch(path: Path) -> None:
+    """Mark a record as used now: the last to be pruned."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def store(path: Path, data: bytes, records: int) -> None:
+    """Write a record atomically, then keep only the ``records`` records of its folder used
+    last. A folder that cannot be written is no error: the record is made again next time."""
+    with contextlib.suppress(OSError):
+        atomic_write_bytes(path, data, durable=False)
         stored = []
-        for path in self.folder.glob("*.json.z"):
+        for other in path.parent.glob("*.json.z"):
             with contextlib.suppress(OSError):
-                stored.append((path.stat().st_mtime, path))
+                stored.append((other.stat().st_mtime, other))
         stored.sort(reverse=True)
-        for _, path in stored[self.records:]:
+        for _, other in stored[records:]:
             with contextlib.suppress(OSError):
-                path.unlink()
+                other.unlink()
+
+
+def seal(magic: bytes, record_format: int, key: str, body: bytes) -> bytes:
+    """A record: ``magic``, a one-line header (format, key, SHA-256 and length of the
+    body), then the body."""
+    header = {"format": record_format, "key": key, "sha256": hashlib.sha256(body).hexdigest(),
+              "length": len(body)}
+    return magic + json.dumps(header).encode("ascii") + b"\n" + body
+
+
+def unseal(data: bytes, magic: bytes, record_format: int, key: str) -> bytes | None:
+    """The body of a record made by :func:`seal` with the same magic, format and key, whole
+    (length and SHA-256 as its header says); else None."""
+    if not data.startswith(magic):
+        return None
+    head, _, body = data[len(magic):].partition(b"\n")
+    try:
+        header = json.loads(head)
+    except (ValueError, RecursionError):
+        return None
+    if not (isinstance(header, dict) and header.get("format") == record_format
+            and header.get("key") == key and header.get("length") == len(body)
+            and header.get("sha256") == hashlib.sha256(body).hexdigest()):
+        return None
+    return body
 
 
 @lru_cache(maxsize=1)
@@ -220,8 +259,7 @@ def _record(key: str, files: Sequence[Path], parsed: ParsedBibtex) -> bytes | No
         warnings.append(item)
     body = zlib.compress(json.dumps({"references": references, "warnings": warnings},
                                     ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 1)
-    header = {"format": FORMAT, "key": key, "sha256": hashlib.sha256(body).hexdigest(), "length": len(body)}
-    return _MAGIC + json.dumps(header).encode("ascii") + b"\n" + body
+    return seal(_MAGIC, FORMAT, key, body)
 
 
 def _place(path: Path, files: Sequence[Path]) -> int | str:
@@ -231,15 +269,10 @@ def _place(path: Path, files: Sequence[Path]) -> int | str:
 def _read_record(data: bytes, key: str, files: Sequence[Path]) -> ParsedBibtex | None:
     """The parse in a record's bytes, if the record is whole, is for ``key`` and has the
     shape this version writes; else None."""
+    body = unseal(data, _MAGIC, FORMAT, key)
+    if body is None:
+        return None
     try:
-        if not data.startswith(_MAGIC):
-            return None
-        head, _, body = data[len(_MAGIC):].partition(b"\n")
-        header = json.loads(head)
-        if not (isinstance(header, dict) and header.get("format") == FORMAT and header.get("key") == key
-                and header.get("length") == len(body)
-                and header.get("sha256") == hashlib.sha256(body).hexdigest()):
-            return None
         content = json.loads(zlib.decompress(body))
         if not isinstance(content, dict) or set(content) != {"references", "warnings"}:
             return None
