@@ -414,6 +414,12 @@ def _max_age(ctx) -> float:
     return lock_max_age_days(ctx.config)
 
 
+def cites_locked_works(ctx) -> bool:
+    """Whether the project has a lock that holds any of the works the manuscript cites."""
+    state = _state(ctx)
+    return state.lock is not None and any(item.work is not None for item in state.cited)
+
+
 def locked_work(ctx, key: str) -> tuple[LockedWork | None, str]:
     """What citeflow.lock holds for the work cited as ``key`` (None when the project has no
     lock, the key is not in the bibliography or the work is not in the lock), and how

@@ -14,7 +14,7 @@ from bisect import bisect_left
 from ..claims.detect import masked_text
 from ..claims.support import compare
 from .base import Finding, Severity, rule
-from .integrity import locked_work
+from .integrity import cites_locked_works, locked_work
 
 #: Missing terms listed in a message before "..." (all of them are in the explanation).
 SHOWN_TERMS = 6
@@ -48,6 +48,8 @@ def cited_work_may_not_support_claim(ctx) -> list[Finding]:
            work supports it
     """
     findings: list[Finding] = []
+    if not cites_locked_works(ctx):  # no abstract to compare with
+        return findings
     citations = sorted(ctx.citations, key=lambda c: c.start)
     starts = [c.start for c in citations]
     for sentence in ctx.sentences:
