@@ -144,8 +144,16 @@ def _other_key(record: Path) -> None:
     record.write_bytes(magic + b" " + json.dumps(changed).encode() + b"\n" + body)
 
 
+def _swollen(record: Path) -> None:
+    """A valid-looking record that would unpack into far more than its BibTeX (a forger's
+    zlib bomb: the checksum proves only that the record is whole)."""
+    def change(content):
+        content["references"][0]["abstract"] = "x" * 20_000_000
+    _rewrite(record, change)
+
+
 @pytest.mark.parametrize("damage", [_truncate, _flip_a_byte, _pickle, _year_as_text, _unknown_field,
-                                    _file_out_of_range, _unknown_warning_kind, _other_key])
+                                    _file_out_of_range, _unknown_warning_kind, _other_key, _swollen])
 def test_a_damaged_or_forged_record_is_ignored_and_rebuilt(damage, tmp_path):
     bib = tmp_path / "thesis.bib"
     shutil.copy(DATA / "thesis_gotovos_phd.bib", bib)  # has a warning (duplicate key)

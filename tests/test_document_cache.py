@@ -144,3 +144,28 @@ def test_a_check_against_a_large_bibliography_reads_the_record_it_wrote(tmp_path
     assert [(f.code, f.line, f.message) for f in second.findings] == \
         [(f.code, f.line, f.message) for f in first.findings]
     assert any("candidates:" in f.message for f in first.findings)
+
+
+def test_entries_whose_texts_hold_separator_characters_get_keys_of_their_own():
+    """Keywords of CSL-JSON keep control characters: joined texts must not collide."""
+    first = [("t1", "eczema\x1f\x1f\x1edupilumab arthritis\x1fenthesitis", "", "")]
+    second = [("t1", "eczema", "", ""), ("dupilumab arthritis", "enthesitis", "", "")]
+    assert docs.document_key(first)[0] != docs.document_key(second)[0]
+    assert docs.document_key([("a\x1f", "b", "", "")])[0] != docs.document_key([("a", "\x1fb", "", "")])[0]
+
+
+def test_a_record_that_inflates_past_its_limit_is_not_read(references, tmp_path):
+    """A small record that would unpack into far more than the texts it stands for (a forged
+    one: the digest in its header proves only that it is whole) is refused, not unpacked."""
+    cache = DocumentCache(tmp_path, 8)
+    Suggester(references, cache=cache)
+    path = _record(tmp_path)
+    huge = [["x" * 1000] * 1000 for _ in references]  # about 1 GB of JSON if read
+    body = zlib.compress(json.dumps(huge).encode(), 9)
+    assert len(body) < 10_000_000
+    key = path.name.removesuffix(".json.z")
+    header = {"format": docs.FORMAT, "key": key, "sha256": hashlib.sha256(body).hexdigest(),
+              "length": len(body)}
+    path.write_bytes(b"citeflow-documents " + json.dumps(header).encode() + b"\n" + body)
+    texts = [Suggester._texts(ref) for ref in references]
+    assert cache.get(key, len(references), docs.document_key(texts)[1]) is None

@@ -110,3 +110,12 @@ def test_front_matter_that_is_not_a_mapping(tmp_path):
     path.write_text("---\n- a\n- b\n---\nText.\n")
     with pytest.raises(CiteflowError, match="mapping"):
         read_manuscript(path)
+
+
+def test_one_span_holding_two_letter_names_is_split_after_each():
+    """Two names such as "vitamin C." in one segmenter span: a cut after each, at its place."""
+    from citeflow.document.sentences import _split_after_letter_names
+
+    text = "Took vitamin C. Then took vitamin D. Then rested."
+    spans = _split_after_letter_names(text, [(0, len(text))])
+    assert [text[a:b] for a, b in spans] == ["Took vitamin C.", "Then took vitamin D.", "Then rested."]

@@ -23,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import sys
+import unicodedata
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,21 +42,25 @@ FORMAT = 1
 #: The folder of the records, inside the cache folder.
 FOLDER = "documents"
 _MAGIC = b"citeflow-documents "
-#: A record larger than this many times the text it was made from (plus a margin) is not read.
-_MAX_GROWTH = 8
+#: A record larger, or inflating to more, than this many times the text it was made from
+#: (plus a margin) is not read: the words of a title and keywords are kept twice, with the
+#: concepts they raise, and JSON adds quotes and commas.
+_MAX_GROWTH = 16
 
 
 @lru_cache(maxsize=1)
 def analysis_digest() -> str:
     """A digest of what decides the analysis of an entry besides its text."""
-    digest = hashlib.sha256(f"{FORMAT} {__version__}".encode())
+    # Python's own version too: it brings the Unicode tables behind lower-casing, accent
+    # folding and the word characters of regular expressions.
+    digest = hashlib.sha256(f"{FORMAT} {__version__} {sys.version} {unicodedata.unidata_version}".encode())
     package = resources.files("citeflow.claims")
-    for name in ("suggest.py", "data/concepts.toml"):
+    for name in ("suggest.py", "screen.py", "data/__init__.py", "data/concepts.toml"):
         try:
             digest.update(package.joinpath(name).read_bytes())
         except OSError:
             digest.update(name.encode())
-    for distribution in ("PyStemmer", "snowballstemmer"):
+    for distribution in ("PyStemmer", "snowballstemmer", "google-re2"):
         try:
             digest.update(importlib.metadata.version(distribution).encode())
         except importlib.metadata.PackageNotFoundError:
@@ -68,7 +74,9 @@ def document_key(inputs: Sequence[Sequence[str]]) -> tuple[str, int]:
     digest = hashlib.sha256(analysis_digest().encode())
     size = 0
     for texts in inputs:
-        data = "\x1f".join(texts).encode("utf-8", "surrogatepass") + b"\x1e"
+        # JSON text of each entry's list: no two different lists of texts write the same
+        # (a separator character could also be part of a text)
+        data = json.dumps(list(texts), ensure_ascii=False).encode("utf-8", "surrogatepass")
         size += len(data)
         digest.update(data)
     return digest.hexdigest(), size
@@ -94,8 +102,9 @@ class DocumentCache:
         """The ``count`` token lists stored under ``key`` (made from ``size`` bytes of
         text), or None if there are none or the record does not pass the checks."""
         path = self.folder / f"{key}.json.z"
-        data = read_stored(path, _MAX_GROWTH * size + 1_000_000)
-        documents = _read_record(data, key, count) if data is not None else None
+        limit = _MAX_GROWTH * size + 1_000_000
+        data = read_stored(path, limit)
+        documents = _read_record(data, key, count, limit) if data is not None else None
         if documents is not None:
             touch(path)
         return documents
@@ -111,15 +120,15 @@ class DocumentCache:
 _ONLY_TEXT = {str}
 
 
-def _read_record(data: bytes, key: str, count: int) -> list[list[str]] | None:
-    """The token lists in a record's bytes, if the record is whole, is for ``key`` and holds
-    ``count`` lists of text; else None."""
-    body = unseal(data, _MAGIC, FORMAT, key)
+def _read_record(data: bytes, key: str, count: int, limit: int) -> list[list[str]] | None:
+    """The token lists in a record's bytes, if the record is whole, is for ``key``, inflates
+    to at most ``limit`` bytes and holds ``count`` lists of text; else None."""
+    body = unseal(data, _MAGIC, FORMAT, key, limit)
     if body is None:
         return None
     try:
-        documents = json.loads(zlib.decompress(body).decode("utf-8", "surrogatepass"))
-    except (ValueError, zlib.error, RecursionError):
+        documents = json.loads(body.decode("utf-8", "surrogatepass"))
+    except (ValueError, RecursionError):
         return None
     if type(documents) is not list or len(documents) != count:
         return None

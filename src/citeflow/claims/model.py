@@ -285,7 +285,7 @@ class ClaimModel:
     #: vague attribution): chosen in training, stored with the weights.
     decisive: tuple[str, ...] = ()
     #: The own features of sentence texts scored so far (see :meth:`score`).
-    _own_scores: dict[str, tuple[tuple[str, ...], tuple[float, ...], float]] = field(
+    _own_scores: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
@@ -329,9 +329,8 @@ class ClaimModel:
         """The probability that the sentence in ``context`` needs a source.
 
         The same as :meth:`score_features` of :func:`features`: the weights of the
-        sentence's own features and their sum are worked out once per sentence text (a
-        sentence is also its neighbours' context, and texts recur), then those of its
-        place are added to that sum in order.
+        sentence's own features are looked up once per sentence text (texts recur), those
+        of its place for each context.
         """
         cues = cues or default_cues()
         if cues is default_cues():
@@ -343,17 +342,17 @@ class ClaimModel:
                     _default_own_features(context.text))
         else:
             own = self._scored(_sentence_features(context.text, cues))
-        own_names, own_values, own_sum = own
+        own_names, own_values = own
         place = tuple(_context_features_of(context, cues))
-        values = tuple(map(self.weights.get, place, repeat(0.0)))
-        z = self.bias + sum(values, own_sum)  # the sum of every value, in order
+        values = own_values + tuple(map(self.weights.get, place, repeat(0.0)))
+        # One sum over every value, as score_features adds them (summing the sentence's own
+        # first would round differently where sum() compensates, from Python 3.12 on).
+        z = self.bias + sum(values)
         z = max(-30.0, min(30.0, z))
-        return Verdict(1.0 / (1.0 + math.exp(-z)), own_names + place, self.weights,
-                       own_values + values)
+        return Verdict(1.0 / (1.0 + math.exp(-z)), own_names + place, self.weights, values)
 
-    def _scored(self, names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[float, ...], float]:
-        values = tuple(map(self.weights.get, names, repeat(0.0)))
-        return names, values, sum(values)
+    def _scored(self, names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[float, ...]]:
+        return names, tuple(map(self.weights.get, names, repeat(0.0)))
 
 
 @lru_cache(maxsize=1)

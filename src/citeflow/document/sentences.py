@@ -125,8 +125,9 @@ def _split_after_letter_names(text: str, spans: list[tuple[int, int]]) -> list[t
         if "." not in piece:
             result.append((start, end))
             continue
+        origin = start  # match offsets count from the start of the piece
         for match in _LETTER_NAME_END.finditer(piece):
-            cut = start + match.end()
+            cut = origin + match.end()
             result.append(_trim(text, start, cut))
             start = _trim(text, cut, end)[0]
         result.append((start, end))

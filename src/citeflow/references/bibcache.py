@@ -128,8 +128,9 @@ class BibliographyCache:
         """The parse stored under ``key`` with ``files`` (the BibTeX files, ``size`` bytes
         together) as its paths, or None if there is none or it does not pass the checks."""
         path = self._path(key)
-        data = read_stored(path, _MAX_GROWTH * size + 1_000_000)
-        parsed = _read_record(data, key, files) if data is not None else None
+        limit = _MAX_GROWTH * size + 1_000_000
+        data = read_stored(path, limit)
+        parsed = _read_record(data, key, files, limit) if data is not None else None
         if parsed is not None:
             touch(path)
         return parsed
@@ -184,9 +185,10 @@ def seal(magic: bytes, record_format: int, key: str, body: bytes) -> bytes:
     return magic + json.dumps(header).encode("ascii") + b"\n" + body
 
 
-def unseal(data: bytes, magic: bytes, record_format: int, key: str) -> bytes | None:
-    """The body of a record made by :func:`seal` with the same magic, format and key, whole
-    (length and SHA-256 as its header says); else None."""
+def unseal(data: bytes, magic: bytes, record_format: int, key: str, limit: int) -> bytes | None:
+    """The body of a record made by :func:`seal` with the same magic, format and key,
+    whole (length and SHA-256 as its header says) and inflated, if it inflates to at most
+    ``limit`` bytes (a forged record cannot swell into gigabytes); else None."""
     if not data.startswith(magic):
         return None
     head, _, body = data[len(magic):].partition(b"\n")
@@ -198,7 +200,14 @@ def unseal(data: bytes, magic: bytes, record_format: int, key: str) -> bytes | N
             and header.get("key") == key and header.get("length") == len(body)
             and header.get("sha256") == hashlib.sha256(body).hexdigest()):
         return None
-    return body
+    inflater = zlib.decompressobj()
+    try:
+        inflated = inflater.decompress(body, limit + 1)
+    except zlib.error:
+        return None
+    if len(inflated) > limit or not inflater.eof:
+        return None
+    return inflated
 
 
 @lru_cache(maxsize=1)
@@ -266,14 +275,14 @@ def _place(path: Path, files: Sequence[Path]) -> int | str:
     return files.index(path) if path in files else str(path)
 
 
-def _read_record(data: bytes, key: str, files: Sequence[Path]) -> ParsedBibtex | None:
-    """The parse in a record's bytes, if the record is whole, is for ``key`` and has the
-    shape this version writes; else None."""
-    body = unseal(data, _MAGIC, FORMAT, key)
+def _read_record(data: bytes, key: str, files: Sequence[Path], limit: int) -> ParsedBibtex | None:
+    """The parse in a record's bytes, if the record is whole, is for ``key``, inflates to at
+    most ``limit`` bytes and has the shape this version writes; else None."""
+    body = unseal(data, _MAGIC, FORMAT, key, limit)
     if body is None:
         return None
     try:
-        content = json.loads(zlib.decompress(body))
+        content = json.loads(body)
         if not isinstance(content, dict) or set(content) != {"references", "warnings"}:
             return None
         return ParsedBibtex([_reference(item, files) for item in _list(content["references"])],

@@ -105,7 +105,8 @@ def decode_latex(text: str | None) -> str:
         return ""
     if "\\" in text or "{" in text or "~" in text or "--" in text:
         rest = _SIMPLE_LATEX.sub("", text)
-        if "\\" not in rest and "%" not in rest and _braces_balanced(text):
+        # "$" too goes to the parser: "$^2$", "$-$" and "$^{TM}$" become "²", "−" and "™"
+        if "\\" not in rest and "%" not in rest and "$" not in rest and _braces_balanced(text):
             text = _SIMPLE_LATEX.sub(lambda m: _SIMPLE_LATEX_TEXT[m.group()], text)
             return " ".join(text.replace("{", "").replace("}", "").split())
         return _decode_latex_fully(text)
