@@ -57,17 +57,17 @@ def wait_for(predicate, what: str):
 
 
 def status(url: str) -> dict:
-    return requests.get(url + "_citeflow/status", timeout=10).json()
+    return requests.get(url + "_citeflow/status", timeout=PATIENCE).json()
 
 
 def test_page_reloads_on_change_shows_errors_and_stops_on_ctrl_c(article, server):
     url, process = server
-    page = requests.get(url, timeout=10)
+    page = requests.get(url, timeout=PATIENCE)
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
     assert "Dupilumab and Joint Pain: What the Evidence Shows" in page.text
     assert "Simpson EL" in page.text  # citations rendered through citeproc
     assert '<script src="/_citeflow/live.js"></script>' in page.text
-    assert "EventSource" in requests.get(url + "_citeflow/live.js", timeout=10).text
+    assert "EventSource" in requests.get(url + "_citeflow/live.js", timeout=PATIENCE).text
 
     with requests.get(url + "_citeflow/events", stream=True, timeout=PATIENCE) as events:
         lines = events.iter_lines(chunk_size=1, decode_unicode=True)
@@ -76,7 +76,7 @@ def test_page_reloads_on_change_shows_errors_and_stops_on_ctrl_c(article, server
         article.write_text(text.replace("# Introduction", "# Background"), encoding="utf-8")
         second = next(line for line in lines if line.startswith("data:"))
         assert second != first  # the page is told a new rendering is ready
-    assert ">Background</h1>" in requests.get(url, timeout=10).text
+    assert ">Background</h1>" in requests.get(url, timeout=PATIENCE).text
 
     # A bibliography change re-renders too.
     bib = article.parent.parent / "references" / "dupilumab.bib"
@@ -84,13 +84,13 @@ def test_page_reloads_on_change_shows_errors_and_stops_on_ctrl_c(article, server
     bib.write_text(bib.read_text(encoding="utf-8").replace(
         "Two Phase 3 Trials of Dupilumab", "Two Phase III Trials of Dupilumab"), encoding="utf-8")
     wait_for(lambda: status(url)["version"] > version, "a rendering after the .bib changed")
-    assert "Two phase III trials of dupilumab" in requests.get(url, timeout=10).text
+    assert "Two phase III trials of dupilumab" in requests.get(url, timeout=PATIENCE).text
 
     # A render error is shown in the page, and the next good save replaces it.
     article.write_text("---\ntitle: [unclosed\n---\n\nText.\n", encoding="utf-8")
     error = wait_for(lambda: status(url)["error"], "the render error")
     assert "review.md" in error
-    shown = requests.get(url, timeout=10).text
+    shown = requests.get(url, timeout=PATIENCE).text
     assert 'id="citeflow-error"' in shown and "review.md" in shown
     article.write_text(text, encoding="utf-8")
     wait_for(lambda: status(url)["error"] is None, "a good rendering again")
@@ -104,8 +104,8 @@ def test_page_reloads_on_change_shows_errors_and_stops_on_ctrl_c(article, server
 def test_files_outside_the_manuscript_folder_are_not_served(article, server):
     url, _process = server
     (article.parent / "figure.txt").write_text("inside")
-    assert requests.get(url + "figure.txt", timeout=10).text == "inside"
-    outside = requests.get(url + "..%2F..%2Fetc%2Fpasswd", timeout=10)
+    assert requests.get(url + "figure.txt", timeout=PATIENCE).text == "inside"
+    outside = requests.get(url + "..%2F..%2Fetc%2Fpasswd", timeout=PATIENCE)
     assert outside.status_code == 404
 
 
