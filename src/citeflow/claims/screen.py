@@ -5,7 +5,8 @@ position of a sentence, which makes looking for cues the costliest step of claim
 A :class:`Screen` hands the same expressions, *relaxed*, to RE2 (:mod:`re2`, Google's
 linear-time engine), which reads the text once for all of them and says which may match:
 
-* word boundaries, anchors and lookarounds are dropped, possessive and lazy repeats become
+* anchors and lookarounds are dropped, and word boundaries too except in the spelling for
+  ASCII text (where RE2's ASCII boundary is Python's), possessive and lazy repeats become
   greedy ones, atomic groups plain groups: each change lets the expression match more;
 * ``\\w``, ``\\d`` and ``\\s`` are spelled out as the Unicode classes Python gives them
   (RE2's own are ASCII only); an expression that cannot be spelled so (a back reference,
@@ -99,6 +100,9 @@ def _sequence(items, spell: tuple[str, str, str]) -> str:
     return "".join(_node(op, arg, spell) for op, arg in items)
 
 
+_ASCII_BOUNDARIES = {_c.AT_BOUNDARY: r"\b", _c.AT_NON_BOUNDARY: r"\B"}
+
+
 def _node(op, arg, spell: tuple[str, str, str]) -> str:
     if op is _c.LITERAL:
         return _literal(arg)
@@ -108,6 +112,10 @@ def _node(op, arg, spell: tuple[str, str, str]) -> str:
         return _class(arg, spell)
     if op is _c.ANY:
         return "(?s:.)"
+    if op is _c.AT and spell is _ASCII and arg in _ASCII_BOUNDARIES:
+        # In ASCII text RE2's ASCII word boundary is Python's: kept, it rules out far more
+        # (a phrase inside a longer word).
+        return _ASCII_BOUNDARIES[arg]
     if op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
         return ""
     if op is _c.BRANCH:
