@@ -346,7 +346,7 @@ class Suggester:
         self.keys = [ref.key for ref in self.references]
         self._by_key = {ref.key: ref for ref in self.references}
         self._labels: dict[int, str] = {}  # cite_label of each reference shown so far
-        self._words_of: dict[str, tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]] = {}
+        self._words_of: dict[str, tuple[dict[str, set[str]], dict[str, set[str]]]] = {}
         documents = self._documents(cache)
         self._terms = {ref.key: set(doc) for ref, doc in zip(self.references, documents)}
         self._bm25 = BM25Okapi(documents, k1=BM25_K1, b=BM25_B) if documents and any(documents) else None
@@ -594,31 +594,29 @@ class Suggester:
                 return False
             # shared_words and material_words at once, from the sentence's terms by token
             words, material_by_term = self._sentence_words(sentence)
-            shared: set[str] = set()
-            material: set[str] = set()
-            for token in words.keys() & doc:
-                shared |= words[token]
-                material |= material_by_term[token]
-            return len(shared) >= self.confident_terms and len(material) >= self.confident_material
+            common = words.keys() & doc
+            if len(set().union(*[words[token] for token in common])) < self.confident_terms:
+                return False
+            material = set().union(*[material_by_term[token] for token in common])
+            return len(material) >= self.confident_material
         return True
 
-    def _sentence_words(self, sentence: str) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    def _sentence_words(self, sentence: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
         """The stems behind each term of ``sentence`` (:func:`shared_words`) and those of
-        them that are material (:meth:`material_words`), worked out once per sentence."""
+        them that are material (:meth:`material_words`), worked out once per sentence (the
+        sets are read, never changed)."""
         found = self._words_of.get(sentence)
         if found is None:
             limit = len(self.references) / 3
             words: dict[str, set[str]] = {}
             for token, stems in _term_words(sentence):
                 words.setdefault(token, set()).update(stems)
-            material = {
-                token: frozenset(s for s in stems if s not in _GENERIC_STEMS)
-                if self._frequency.get(token, 0) <= limit else frozenset()
-                for token, stems in words.items()
-            }
+            frequency = self._frequency
+            material = {token: stems - _GENERIC_STEMS if frequency.get(token, 0) <= limit else set()
+                        for token, stems in words.items()}
             if len(self._words_of) >= 4096:
                 self._words_of.clear()
-            found = self._words_of[sentence] = ({t: frozenset(v) for t, v in words.items()}, material)
+            found = self._words_of[sentence] = (words, material)
         return found
 
     def material_words(self, sentence: str, terms: Iterable[str]) -> set[str]:
@@ -658,10 +656,14 @@ class Suggester:
             scores = self._batch_scores(built)
             candidates = (scores > 0) & (scores >= least)
             crowded = np.flatnonzero(candidates.sum(axis=1) > k)
-            if crowded.size:
-                # The k-th best candidate score of each row with more than k candidates:
-                # what :meth:`_top` keeps, ties included, found for those rows at once.
-                n = len(self.references)
+            n = len(self.references)
+            # The k-th best candidate score of each row with more than k candidates: what
+            # :meth:`_top` keeps, ties included, found for those rows at once (for the whole
+            # block when every row is crowded, without copying rows out of it).
+            if crowded.size == len(block):
+                kth = np.partition(np.where(candidates, scores, -np.inf), n - k, axis=1)[:, n - k]
+                candidates &= scores >= kth[:, None]
+            elif crowded.size:
                 kth = np.partition(np.where(candidates[crowded], scores[crowded], -np.inf),
                                    n - k, axis=1)[:, n - k]
                 candidates[crowded] &= scores[crowded] >= kth[:, None]
