@@ -25,7 +25,6 @@ import importlib.metadata
 import json
 import sys
 import unicodedata
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 
 from citeflow import __version__
-from citeflow.references.bibcache import BibliographyCache, read_stored, seal, store, touch, unseal
+from citeflow.references.bibcache import BibliographyCache, read_record, write_record
 
 #: Bibliographies with fewer entries are analysed afresh (it takes well under a second).
 LARGE = 2000
@@ -101,40 +100,26 @@ class DocumentCache:
     def get(self, key: str, count: int, size: int) -> list[list[str]] | None:
         """The ``count`` token lists stored under ``key`` (made from ``size`` bytes of
         text), or None if there are none or the record does not pass the checks."""
-        path = self.folder / f"{key}.json.z"
-        limit = _MAX_GROWTH * size + 1_000_000
-        data = read_stored(path, limit)
-        documents = _read_record(data, key, count, limit) if data is not None else None
-        if documents is not None:
-            touch(path)
-        return documents
+        return read_record(self.folder / f"{key}.json.z", _MAGIC, FORMAT, key,
+                           _MAX_GROWTH * size + 1_000_000, lambda content: _documents(content, count))
 
     def put(self, key: str, documents: Sequence[Sequence[str]]) -> None:
         """Store the token lists (atomically), then prune the records used longest ago. A
         folder that cannot be written only means the next check analyses again."""
-        body = zlib.compress(json.dumps([list(doc) for doc in documents], ensure_ascii=False,
-                                        separators=(",", ":")).encode("utf-8", "surrogatepass"), 1)
-        store(self.folder / f"{key}.json.z", seal(_MAGIC, FORMAT, key, body), self.records)
+        write_record(self.folder / f"{key}.json.z", _MAGIC, FORMAT, key, [list(doc) for doc in documents],
+                     self.records)
 
 
 _ONLY_TEXT = {str}
 
 
-def _read_record(data: bytes, key: str, count: int, limit: int) -> list[list[str]] | None:
-    """The token lists in a record's bytes, if the record is whole, is for ``key``, inflates
-    to at most ``limit`` bytes and holds ``count`` lists of text; else None."""
-    body = unseal(data, _MAGIC, FORMAT, key, limit)
-    if body is None:
+def _documents(content, count: int) -> list[list[str]] | None:
+    """The token lists of a record's content, if it holds ``count`` lists of text."""
+    if type(content) is not list or len(content) != count:
         return None
-    try:
-        documents = json.loads(body.decode("utf-8", "surrogatepass"))
-    except (ValueError, RecursionError):
+    if not all(type(doc) is list and set(map(type, doc)) <= _ONLY_TEXT for doc in content):
         return None
-    if type(documents) is not list or len(documents) != count:
-        return None
-    if not all(type(doc) is list and set(map(type, doc)) <= _ONLY_TEXT for doc in documents):
-        return None
-    return documents
+    return content
 
 
 __all__ = ["FOLDER", "LARGE", "DocumentCache", "analysis_digest", "document_key"]

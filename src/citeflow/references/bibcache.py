@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import platformdirs
 
@@ -47,6 +47,8 @@ from citeflow.config import SCHEMA, Config
 from citeflow.errors import CiteflowError
 from citeflow.files import atomic_write_bytes
 from citeflow.references.reference import BibliographyWarning, Reference, WarningKind
+
+_T = TypeVar("_T")
 
 #: The layout of a record; a change to it (or to what a parse returns) bumps it.
 FORMAT = 1
@@ -127,68 +129,35 @@ class BibliographyCache:
     def get(self, key: str, files: Sequence[Path], size: int) -> ParsedBibtex | None:
         """The parse stored under ``key`` with ``files`` (the BibTeX files, ``size`` bytes
         together) as its paths, or None if there is none or it does not pass the checks."""
-        path = self._path(key)
-        limit = _MAX_GROWTH * size + 1_000_000
-        data = read_stored(path, limit)
-        parsed = _read_record(data, key, files, limit) if data is not None else None
-        if parsed is not None:
-            touch(path)
-        return parsed
+        return read_record(self._path(key), _MAGIC, FORMAT, key, _MAX_GROWTH * size + 1_000_000,
+                           lambda content: _parsed(content, files))
 
     # -- writing -----------------------------------------------------------------------------
     def put(self, key: str, files: Sequence[Path], parsed: ParsedBibtex) -> None:
         """Store a parse (atomically), then prune the records used longest ago. A folder that
         cannot be written only means the next load parses again."""
-        data = _record(key, files, parsed)
-        if data is not None:
-            store(self._path(key), data, self.records)
+        content = _content(files, parsed)
+        if content is not None:
+            write_record(self._path(key), _MAGIC, FORMAT, key, content, self.records)
 
 
 # -- records on disk, shared with the other caches of parsed or analysed text ---------------------
-def read_stored(path: Path, limit: int) -> bytes | None:
-    """The bytes of the record at ``path``; None when it is missing, unreadable or larger
-    than ``limit`` bytes."""
+# A record is ``magic``, a one-line JSON header (format, key, SHA-256 and length of the body),
+# then the body: JSON, zlib-compressed.
+
+def read_record(path: Path, magic: bytes, record_format: int, key: str, limit: int,
+                parse: Callable[[Any], _T | None]) -> _T | None:
+    """What ``parse`` makes of the JSON content of the record at ``path``, if the record is
+    at most ``limit`` bytes, has this magic, format and key, is whole (length and SHA-256 as
+    its header says) and inflates to at most ``limit`` bytes (a forged record cannot swell
+    into gigabytes); else None, as when ``parse`` gives None or raises ValueError. A record
+    read is marked as used now: the last to be pruned."""
     try:
         if path.stat().st_size > limit:
             return None
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError:
         return None
-
-
-def touch(path: Path) -> None:
-    """Mark a record as used now: the last to be pruned."""
-    with contextlib.suppress(OSError):
-        os.utime(path)
-
-
-def store(path: Path, data: bytes, records: int) -> None:
-    """Write a record atomically, then keep only the ``records`` records of its folder used
-    last. A folder that cannot be written is no error: the record is made again next time."""
-    with contextlib.suppress(OSError):
-        atomic_write_bytes(path, data, durable=False)
-        stored = []
-        for other in path.parent.glob("*.json.z"):
-            with contextlib.suppress(OSError):
-                stored.append((other.stat().st_mtime, other))
-        stored.sort(reverse=True)
-        for _, other in stored[records:]:
-            with contextlib.suppress(OSError):
-                other.unlink()
-
-
-def seal(magic: bytes, record_format: int, key: str, body: bytes) -> bytes:
-    """A record: ``magic``, a one-line header (format, key, SHA-256 and length of the
-    body), then the body."""
-    header = {"format": record_format, "key": key, "sha256": hashlib.sha256(body).hexdigest(),
-              "length": len(body)}
-    return magic + json.dumps(header).encode("ascii") + b"\n" + body
-
-
-def unseal(data: bytes, magic: bytes, record_format: int, key: str, limit: int) -> bytes | None:
-    """The body of a record made by :func:`seal` with the same magic, format and key,
-    whole (length and SHA-256 as its header says) and inflated, if it inflates to at most
-    ``limit`` bytes (a forged record cannot swell into gigabytes); else None."""
     if not data.startswith(magic):
         return None
     head, _, body = data[len(magic):].partition(b"\n")
@@ -203,11 +172,35 @@ def unseal(data: bytes, magic: bytes, record_format: int, key: str, limit: int) 
     inflater = zlib.decompressobj()
     try:
         inflated = inflater.decompress(body, limit + 1)
-    except zlib.error:
+        if len(inflated) > limit or not inflater.eof:
+            return None
+        result = parse(json.loads(inflated.decode("utf-8", "surrogatepass")))
+    except (ValueError, zlib.error, RecursionError):
         return None
-    if len(inflated) > limit or not inflater.eof:
-        return None
-    return inflated
+    if result is not None:
+        with contextlib.suppress(OSError):
+            os.utime(path)
+    return result
+
+
+def write_record(path: Path, magic: bytes, record_format: int, key: str, content: Any, records: int) -> None:
+    """Write ``content`` as a record atomically, then keep only the ``records`` records of
+    its folder used last. A folder that cannot be written is no error: the record is made
+    again next time."""
+    body = zlib.compress(json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+                         .encode("utf-8", "surrogatepass"), 1)
+    header = {"format": record_format, "key": key, "sha256": hashlib.sha256(body).hexdigest(),
+              "length": len(body)}
+    with contextlib.suppress(OSError):
+        atomic_write_bytes(path, magic + json.dumps(header).encode("ascii") + b"\n" + body, durable=False)
+        stored = []
+        for other in path.parent.glob("*.json.z"):
+            with contextlib.suppress(OSError):
+                stored.append((other.stat().st_mtime, other))
+        stored.sort(reverse=True)
+        for _, other in stored[records:]:
+            with contextlib.suppress(OSError):
+                other.unlink()
 
 
 @lru_cache(maxsize=1)
@@ -240,12 +233,12 @@ def parser_settings() -> dict[str, str]:
 _DEFAULTS = {name: value for name, value in vars(Reference(key="")).items() if name != "key"}
 
 
-class _Invalid(Exception):
+class _Invalid(ValueError):
     """A record that does not have the shape this version writes."""
 
 
-def _record(key: str, files: Sequence[Path], parsed: ParsedBibtex) -> bytes | None:
-    """The bytes of a record, or None for a parse it cannot hold (never for BibTeX)."""
+def _content(files: Sequence[Path], parsed: ParsedBibtex) -> dict[str, Any] | None:
+    """What a record holds of a parse, or None for a parse it cannot hold (never for BibTeX)."""
     references = []
     for ref in parsed.references:
         if ref.updates:
@@ -266,29 +259,19 @@ def _record(key: str, files: Sequence[Path], parsed: ParsedBibtex) -> bytes | No
             item["first_file"] = _place(warning.first_file, files)
             item["first_line"] = warning.first_line
         warnings.append(item)
-    body = zlib.compress(json.dumps({"references": references, "warnings": warnings},
-                                    ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 1)
-    return seal(_MAGIC, FORMAT, key, body)
+    return {"references": references, "warnings": warnings}
 
 
 def _place(path: Path, files: Sequence[Path]) -> int | str:
     return files.index(path) if path in files else str(path)
 
 
-def _read_record(data: bytes, key: str, files: Sequence[Path], limit: int) -> ParsedBibtex | None:
-    """The parse in a record's bytes, if the record is whole, is for ``key``, inflates to at
-    most ``limit`` bytes and has the shape this version writes; else None."""
-    body = unseal(data, _MAGIC, FORMAT, key, limit)
-    if body is None:
+def _parsed(content: Any, files: Sequence[Path]) -> ParsedBibtex | None:
+    """The parse a record's content holds, if it has the shape this version writes."""
+    if not isinstance(content, dict) or set(content) != {"references", "warnings"}:
         return None
-    try:
-        content = json.loads(body)
-        if not isinstance(content, dict) or set(content) != {"references", "warnings"}:
-            return None
-        return ParsedBibtex([_reference(item, files) for item in _list(content["references"])],
-                            [_warning(item, files) for item in _list(content["warnings"])])
-    except (ValueError, zlib.error, _Invalid, RecursionError):
-        return None
+    return ParsedBibtex([_reference(item, files) for item in _list(content["references"])],
+                        [_warning(item, files) for item in _list(content["warnings"])])
 
 
 def _list(value: Any) -> list[Any]:
