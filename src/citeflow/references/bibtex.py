@@ -85,16 +85,22 @@ _SIMPLE_LATEX = re.compile(r"\\[%&_#]|---?|~|''|``|,,|!`|\?`")
 _SIMPLE_LATEX_TEXT = {"\\%": "%", "\\&": "&", "\\_": "_", "\\#": "#", "---": "\u2014", "--": "\u2013",
                       "~": " ", "''": "\u201d", "``": "\u201c", ",,": "\u201e", "!`": "\u00a1",
                       "?`": "\u00bf"}
-_NOT_BRACES = re.compile(r"[^{}]+")
+_BRACE = re.compile(r"[{}]")
 
 
-def _braces_balanced(text: str) -> bool:
-    depth = 0
-    for brace in _NOT_BRACES.sub("", text):
-        depth += 1 if brace == "{" else -1
-        if depth < 0:
-            return False
-    return depth == 0
+def _unmatched_braces(text: str) -> list[int]:
+    """Where the braces of ``text`` that close nothing or are never closed are, counting
+    every brace, escaped or not, as BibTeX does."""
+    unmatched: list[int] = []
+    opened: list[int] = []
+    for brace in _BRACE.finditer(text):
+        if brace.group() == "{":
+            opened.append(brace.start())
+        elif opened:
+            opened.pop()
+        else:
+            unmatched.append(brace.start())
+    return unmatched + opened
 
 
 @lru_cache(maxsize=8192)
@@ -106,7 +112,7 @@ def decode_latex(text: str | None) -> str:
     if "\\" in text or "{" in text or "~" in text or "--" in text:
         rest = _SIMPLE_LATEX.sub("", text)
         # "$" too goes to the parser: "$^2$", "$-$" and "$^{TM}$" become "²", "−" and "™"
-        if "\\" not in rest and "%" not in rest and "$" not in rest and _braces_balanced(text):
+        if "\\" not in rest and "%" not in rest and "$" not in rest and not _unmatched_braces(text):
             text = _SIMPLE_LATEX.sub(lambda m: _SIMPLE_LATEX_TEXT[m.group()], text)
             return " ".join(text.replace("{", "").replace("}", "").split())
         return _decode_latex_fully(text)
@@ -221,19 +227,9 @@ def _balanced(text: str) -> str:
     """``text`` without the braces that close nothing or are never closed: BibTeX counts
     every brace, escaped or not, so one unmatched brace would end the field (and let the
     rest of the text be read as fields and entries of its own)."""
-    if "{" not in text and "}" not in text:
+    drop = set(_unmatched_braces(text))
+    if not drop:
         return text
-    drop: set[int] = set()
-    opened: list[int] = []
-    for index, char in enumerate(text):
-        if char == "{":
-            opened.append(index)
-        elif char == "}":
-            if opened:
-                opened.pop()
-            else:
-                drop.add(index)
-    drop.update(opened)
     return "".join(char for index, char in enumerate(text) if index not in drop)
 
 
