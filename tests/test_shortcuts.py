@@ -447,12 +447,27 @@ def test_identifier_marks_found_in_lower_case_equal_the_case_insensitive_search(
     assert ph._may_hold_identifier(text) == bool(ph._HOLDS_IDENTIFIER.search(text))
 
 
+# The maskable spans as first written, each alternative opening on a test of the character
+# before it (detect._MASKABLE_PARTS writes them opening on a literal character).
+_MASKABLE_AS_WRITTEN = re.compile(
+    r"\[[^\[\]@]*+@[^\[\]]*+\]|\[\^[^\]\s]+\]|\[\s*(?:doi|pmid|pmcid|arxiv|isbn)\s*:[^\]]*\]"
+    r"|\(\s*(?:doi|pmid|pmcid)\s*:[^)]*\)"
+    r"|(?<![\w\\])-?@[\w{][^\s,;\]]*|https?://\S+|\b10\.\d{4,9}(?:\.\d+)*/\S+"
+    r"|\\[a-za-z]+\*?(?:\{[^{}]*\})?|\]\([^()]*\.(?:png|jpe?g|gif|svg|pdf|tiff?)\)")
+
+
 @FAST
 @given(MARK_TEXT.map(str.lower).filter(str.isascii))
 def test_masked_spans_with_a_literal_first_equal_the_expression_as_written(low):
-    as_written = re.compile(detect._lower_pattern(detect._MASKABLE_ALL.pattern))
     assert ([m.span() for m in detect._MASKABLE_ALL_ASCII.finditer(low)]
-            == [m.span() for m in as_written.finditer(low)])
+            == [m.span() for m in _MASKABLE_AS_WRITTEN.finditer(low)])
+
+
+@FAST
+@given(MARK_TEXT)
+def test_masked_spans_in_any_text_equal_the_expression_as_written(text):
+    assert ([m.span() for m in detect._MASKABLE_ALL.finditer(text)]
+            == [m.span() for m in re.compile(_MASKABLE_AS_WRITTEN.pattern, re.I).finditer(text)])
 
 
 @FAST

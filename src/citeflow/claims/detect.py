@@ -524,9 +524,13 @@ _MASKABLE_PARTS = (
      r"|\[\^[^\]\s]+\]"  # footnote references
      r"|\[\s*(?:doi|pmid|pmcid|arxiv|isbn)\s*:[^\]]*\]", "]"),  # identifier placeholders
     (r"\(\s*(?:doi|pmid|pmcid)\s*:[^)]*\)", ")"),
-    (r"(?<![\w\\])-?@[\w{][^\s,;\]]*"  # in-text citations
+    # Every alternative opens on a literal character (the test of the character before it
+    # follows it: "(?<![\w\\])-?@" written as "-(?<![\w\\]-)@" or "@(?<![\w\\]@)", "\b10." as
+    # "1(?<!\w1)0."), so that in lower-cased ASCII text Python's engine skips at once every
+    # position whose character opens none: about five times faster on prose.
+    (r"-(?<![\w\\]-)@[\w{][^\s,;\]]*|@(?<![\w\\]@)[\w{][^\s,;\]]*"  # in-text citations
      r"|https?://\S+"
-     r"|\b" + DOI_PREFIX + r"/\S+"  # bare DOIs
+     r"|1(?<!\w1)" + DOI_PREFIX.removeprefix("1") + r"/\S+"  # bare DOIs
      r"|\\[A-Za-z]+\*?(?:\{[^{}]*\})?"  # LaTeX commands: \label{fig:x}, \autoref{...}
      r"|\]\([^()]*\.(?:png|jpe?g|gif|svg|pdf|tiff?)\)", None),  # image targets with spaces
 )
@@ -535,19 +539,8 @@ _MASKABLE = tuple((re.compile(source, re.I), closer) for source, closer in _MASK
 _MASKABLE_ASCII = tuple((re.compile(_lower_pattern(source)), closer) for source, closer in _MASKABLE_PARTS)
 # All parts in one expression, for text in which every "[" and "(" is followed by a closer.
 _MASKABLE_ALL = re.compile("|".join(source for source, _ in _MASKABLE_PARTS), re.I)
-# The same for lower-cased ASCII text, every branch opening on a literal character (the
-# tests of the character before it moved after it: "(?<![\w\\])-?@" is "-(?<![\w\\]-)@" or
-# "@(?<![\w\\]@)", "\b10." is "1(?<!\w1)0."): Python's engine then skips at once every
-# position whose character opens no branch, about five times faster on prose.
-_MASKABLE_ALL_ASCII = re.compile("|".join([
-    r"\[[^\[\]@]*+@[^\[\]]*+\]|\[\^[^\]\s]+\]|\[\s*(?:doi|pmid|pmcid|arxiv|isbn)\s*:[^\]]*\]",
-    r"\(\s*(?:doi|pmid|pmcid)\s*:[^)]*\)",
-    r"-(?<![\w\\]-)@[\w{][^\s,;\]]*|@(?<![\w\\]@)[\w{][^\s,;\]]*",
-    r"https?://\S+",
-    r"1(?<!\w1)" + DOI_PREFIX.removeprefix("1") + r"/\S+",
-    r"\\[a-z]+\*?(?:\{[^{}]*\})?",
-    r"\]\([^()]*\.(?:png|jpe?g|gif|svg|pdf|tiff?)\)",
-]))
+# The same for lower-cased ASCII text.
+_MASKABLE_ALL_ASCII = re.compile(_lower_pattern(_MASKABLE_ALL.pattern))
 
 
 def _maskable_spans(text: str, parts) -> list[tuple[int, int]]:
