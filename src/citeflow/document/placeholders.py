@@ -381,10 +381,9 @@ _LONGEST_LIST = 40
 _LONGEST_PARENTHESIS = 2000
 _ESCAPED = re.compile(r"\\([()\[\]_*])")
 _LINK_TITLE = re.compile(r"\s+(?:\"[^\"]*\"|'[^']*')\s*$")
-_HOLDS_IDENTIFIER = re.compile(r"doi|pmid|pmc|arxiv|pii|://|www\.|\.org/", re.I)
-
-
+#: What every identifier label or link holds, in some case.
 _IDENTIFIER_MARKS = ("doi", "pmid", "pmc", "arxiv", "pii", "://", "www.", ".org/")
+_HOLDS_IDENTIFIER = re.compile("|".join(map(re.escape, _IDENTIFIER_MARKS)), re.I)
 
 
 def _may_hold_identifier(content: str) -> bool:
@@ -395,6 +394,8 @@ def _may_hold_identifier(content: str) -> bool:
         low = content.lower()
         return any(mark in low for mark in _IDENTIFIER_MARKS)
     return _HOLDS_IDENTIFIER.search(content) is not None
+
+
 # <https://doi.org/10....>: the opening, then a run without ">" or white space up to ">".
 _AUTOLINK_HEAD = re.compile(r"<" + _DOI_URL + DOI_PREFIX + "/", re.I)
 _AUTOLINK_STOP = re.compile(r"[>\s]")
