@@ -57,7 +57,7 @@ FOLDER = "bibliographies"
 #: How many records are kept (the most recently used).
 DEFAULT_RECORDS = 8
 #: Modules whose code decides what a BibTeX parse, or a record of it, holds (part of the key).
-_PARSER_MODULES = ("bibliography.py", "bibtex.py", "reference.py", "identifiers.py", "bibcache.py")
+_PARSER_MODULES = ("bibliography.py", "bibparse.py", "bibtex.py", "reference.py", "identifiers.py", "bibcache.py")
 #: A record larger than this many times its BibTeX bytes (plus a margin) is not read.
 _MAX_GROWTH = 16
 _MAGIC = b"citeflow-bibliography "

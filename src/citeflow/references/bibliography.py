@@ -28,12 +28,13 @@ from typing import Any
 
 import pybtex.errors
 from pybtex.database import BibliographyDataError
-from pybtex.database.input.bibtex import Parser, UndefinedMacro
+from pybtex.database.input.bibtex import UndefinedMacro
 from pybtex.scanner import PybtexError, PybtexSyntaxError
 
 from citeflow.errors import CiteflowError
 from citeflow.files import Snapshot, atomic_write_bytes, decode_utf8, exclusive_lock
 from citeflow.references.bibcache import BibliographyCache, ParsedBibtex
+from citeflow.references.bibparse import Parser
 from citeflow.references.bibtex import (
     BIBTEX_TO_CSL,
     CSL_TO_BIBTEX,
