@@ -59,7 +59,7 @@ def test_an_edited_entry_is_analysed_again(references, tmp_path):
     edited = list(references)
     edited[0] = replace(edited[0], title="Arthralgia after dupilumab")
     suggester = Suggester(edited, cache=cache)
-    assert "arthralgia" in suggester._terms[edited[0].key]
+    assert "arthralgia" in suggester.terms_of(edited[0].key)
     assert len(list(tmp_path.glob("*.json.z"))) == 2  # another key, another record
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rank_bm25 import BM25Okapi
 
 from citeflow.claims import detect
 from citeflow.claims import suggest as sg
@@ -99,8 +100,9 @@ def suggester():
 def test_ranking_from_postings_equals_plain_bm25(suggester, sentence, paragraph):
     query = suggester._query(sentence, paragraph)
     plain = np.zeros(len(REFERENCES))
+    bm25 = BM25Okapi(suggester._documents_list, k1=sg.BM25_K1, b=sg.BM25_B, epsilon=sg.BM25_EPSILON)
     for token, weight in query.weights.items():
-        plain += weight * suggester._bm25.get_scores([token])
+        plain += weight * bm25.get_scores([token])
     ranked = suggester.rank(sentence, paragraph, k=3)
     hits = [i for i in range(len(REFERENCES)) if plain[i] > 1e-12]
     expected = sorted(hits, key=lambda i: (-round(plain[i], 9), suggester.keys[i]))[:3]
@@ -109,8 +111,40 @@ def test_ranking_from_postings_equals_plain_bm25(suggester, sentence, paragraph)
     # The matched terms: every query term the reference has, in the order of all the terms.
     every = sg._ordered(list(query.weights), query)
     for found in ranked:
-        have = suggester._terms[found.key]
+        have = suggester.terms_of(found.key)
         assert list(found.terms) == [sg._label(query, t) for t in every if t in have]
+
+
+DOCUMENTS = st.lists(st.lists(st.sampled_from(["dupilumab", "arthralgia", "~joint-disorder", "asthma",
+                                               "trial", "placebo", "il4", "skin", "a", "b"]),
+                               max_size=25), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(DOCUMENTS)
+def test_the_bm25_table_holds_rank_bm25s_own_numbers(documents):
+    """Every term's documents and weights, bit for bit, as rank_bm25 works them out one
+    dictionary per document; terms in the order they first appear; none without weight."""
+    table, frequency = sg.bm25_postings(documents)
+    if not any(documents):
+        assert table.ids == {} and frequency == {}
+        return
+    bm25 = BM25Okapi(documents, k1=sg.BM25_K1, b=sg.BM25_B, epsilon=sg.BM25_EPSILON)
+    expected = {}
+    for index, (freqs, length) in enumerate(zip(bm25.doc_freqs, bm25.doc_len)):
+        norm = bm25.k1 * (1 - bm25.b + bm25.b * length / bm25.avgdl)
+        for term, tf in freqs.items():
+            weight = bm25.idf[term] * (tf * (bm25.k1 + 1) / (tf + norm))
+            if weight > 0:
+                expected.setdefault(term, []).append((index, weight))
+    assert list(table.ids) == list(expected)
+    for term, number in table.ids.items():
+        start, end = table.starts[number], table.starts[number + 1]
+        got = list(zip(table.documents[start:end].tolist(), table.weights[start:end].tolist()))
+        assert got == expected[term] and frequency[term] == len(expected[term])
+        # and the sum rank_bm25 gives for the term alone
+        scores = bm25.get_scores([term])
+        assert all(scores[i] == w for i, w in got)
 
 
 @FAST
@@ -500,13 +534,14 @@ def test_scores_from_cached_sentence_weights_equal_scoring_every_feature(claim_m
 def test_confidence_from_cached_sentence_words_equals_the_word_counts(suggester, sentence, other):
     terms = {token for token, _ in sg._analyse(other)}
     key = "jay2022review"
-    suggester._terms[key], kept = terms, suggester._terms[key]
+    kept = suggester.terms_of(key)
+    suggester._term_sets[key] = terms
     try:
         plain = (len(sg.shared_words(sentence, terms)) >= suggester.confident_terms
                  and len(suggester.material_words(sentence, terms)) >= suggester.confident_material)
         assert suggester._confident(key, suggester.confident_score, sentence) == plain
     finally:
-        suggester._terms[key] = kept
+        suggester._term_sets[key] = kept
 
 
 @FAST

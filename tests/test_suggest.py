@@ -102,7 +102,7 @@ def test_shared_generic_words_are_no_agreement(sample_bib):
     suggester = Suggester(sample_bib)
     _row, sentence, paragraph = next(q for q in evaluation_queries() if q[0]["row"] == 2)
     best = suggester.rank(sentence, paragraph)[0]
-    terms = suggester._terms[best.key]
+    terms = suggester.terms_of(best.key)
     assert best.key == "bachert2019efficacy" and best.score >= suggester.confident_score
     assert shared_words(sentence, terms) == {"side", "effect", "patient"}
     assert suggester.material_words(sentence, terms) == set()
@@ -112,7 +112,7 @@ def test_shared_generic_words_are_no_agreement(sample_bib):
     _row, sentence, paragraph = next(q for q in evaluation_queries() if q[0]["row"] == 8)
     confident = [s for s in suggester.rank(sentence, paragraph) if suggester.is_confident(s, sentence)]
     assert {s.key for s in confident} == {"woodbury2023dupilumab", "jay2022review"}
-    assert suggester.material_words(sentence, suggester._terms["jay2022review"]) == {"joint", "pain"}
+    assert suggester.material_words(sentence, suggester.terms_of("jay2022review")) == {"joint", "pain"}
 
 
 def test_placeholder_row_gets_the_expected_candidates(sample_bib):
@@ -152,7 +152,7 @@ def test_two_shared_words_are_listed_but_not_confident(sample_bib):
                 "of the body, including the joints.")
     best = suggester.rank(sentence)[0]
     assert best.key == "olbrich2023dupilumab" and best.score >= suggester.confident_score
-    assert shared_words(sentence, suggester._terms[best.key]) == {"inflamm", "skin"}
+    assert shared_words(sentence, suggester.terms_of(best.key)) == {"inflamm", "skin"}
     assert not suggester.is_confident(best, sentence)
     assert suggester.confident(sentence) == []
     # A third shared word (claims.md row 5: "type", "inflammation", "key", "driver") is enough.

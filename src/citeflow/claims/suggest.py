@@ -1,6 +1,6 @@
 """Rank bibliography entries for a sentence that needs a citation.
 
-The ranking is BM25 (:mod:`rank_bm25`) over each reference's title, keywords and abstract
+The ranking is BM25 (Okapi, as :mod:`rank_bm25` computes it: :func:`bm25_postings`) over each reference's title, keywords and abstract
 (title and keywords count twice) and the subject words of its journal's name. The query is the
 sentence the citation belongs to, with the rest of its paragraph added at a lower weight.
 
@@ -23,15 +23,15 @@ support.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from itertools import repeat
+from functools import lru_cache
+from itertools import chain, repeat
 
 import numpy as np
-from rank_bm25 import BM25Okapi
 
 try:  # PyStemmer: the Snowball stemmers compiled; the same stems, about 20 times faster
     import Stemmer
@@ -323,6 +323,64 @@ class _Postings:
     weights: np.ndarray
 
 
+#: BM25's floor for terms that more than half of the references hold: this share of the
+#: average idf (rank_bm25's ``epsilon``).
+BM25_EPSILON = 0.25
+
+
+def bm25_postings(documents: Sequence[Sequence[str]], k1: float = BM25_K1, b: float = BM25_B,
+                  epsilon: float = BM25_EPSILON) -> tuple[_Postings, dict[str, int]]:
+    """The BM25 weight of every term in every document that holds it, as one table, and how
+    many documents hold each term of the table.
+
+    The numbers are those of :class:`rank_bm25.BM25Okapi` (``get_scores([term])``): idf
+    ``log(N - df + 0.5) - log(df + 0.5)``, summed for the average in the order terms first
+    appear, with negative idfs raised to ``epsilon`` x the average; each weight ``idf x tf x
+    (k1 + 1) / (tf + k1 x (1 - b + b x length / average length))``, the operations in the
+    same order. Terms are laid out in the order they first appear, each one's documents in
+    order; terms of no positive weight are left out. Counting is done with numpy on term
+    numbers instead of a dictionary per document.
+    """
+    count = len(documents)
+    if not count or not any(documents):
+        return _Postings({}, np.zeros(1, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0)), {}
+    flat = list(chain.from_iterable(documents))
+    number = {term: index for index, term in enumerate(dict.fromkeys(flat))}  # first-seen order
+    terms = len(number)
+    lengths = np.fromiter(map(len, documents), dtype=np.int64, count=count)
+    ids = np.fromiter(map(number.__getitem__, flat), dtype=np.int64, count=len(flat))
+    owners = np.repeat(np.arange(count, dtype=np.int64), lengths)
+    # each (term, document) pair once, term-major, with its frequency in the document
+    pairs, tf = np.unique(ids * count + owners, return_counts=True)
+    term_of, document_of = np.divmod(pairs, count)
+    df = np.bincount(term_of, minlength=terms)
+    idf = []
+    total = 0.0
+    negative = []
+    for index, frequency in enumerate(df.tolist()):
+        value = math.log(count - frequency + 0.5) - math.log(frequency + 0.5)
+        idf.append(value)
+        total += value
+        if value < 0:
+            negative.append(index)
+    floor = epsilon * (total / terms)
+    for index in negative:
+        idf[index] = floor
+    average = int(lengths.sum()) / count
+    norm = k1 * ((1 - b) + (b * lengths.astype(float)) / average)
+    weights = np.array(idf)[term_of] * (tf * (k1 + 1) / (tf + norm[document_of]))
+    keep = weights > 0
+    kept_terms = np.flatnonzero(np.bincount(term_of[keep], minlength=terms))
+    sizes = df[kept_terms]
+    starts = np.zeros(len(kept_terms) + 1, dtype=np.intp)
+    np.cumsum(sizes, out=starts[1:])
+    names = list(number)
+    kept_names = [names[index] for index in kept_terms.tolist()]
+    table = _Postings(dict(zip(kept_names, range(len(kept_names)))), starts,
+                      document_of[keep].astype(np.intp), weights[keep])
+    return table, dict(zip(kept_names, sizes.tolist()))
+
+
 @dataclass(frozen=True)
 class _Query:
     weights: dict[str, float]
@@ -347,31 +405,23 @@ class Suggester:
         self._by_key = {ref.key: ref for ref in self.references}
         self._labels: dict[int, str] = {}  # cite_label of each reference shown so far
         self._words_of: dict[str, tuple[dict[str, set[str]], dict[str, set[str]]]] = {}
-        documents = self._documents(cache)
-        self._terms = {ref.key: set(doc) for ref, doc in zip(self.references, documents)}
-        self._bm25 = BM25Okapi(documents, k1=BM25_K1, b=BM25_B) if documents and any(documents) else None
-        self._postings = self._index(self._bm25) if self._bm25 is not None else {}
-        # How many references hold each term.
-        self._frequency = {term: len(where) for term, (where, _) in self._postings.items()}
+        self._documents_list = self._documents(cache)
+        self._index_of = {key: index for index, key in enumerate(self.keys)}  # the last of a key
+        self._term_sets: dict[str, set[str]] = {}
+        self._ready = bool(self._documents_list) and any(self._documents_list)
+        # How many references hold each term (of those with a positive weight).
+        self._table, self._frequency = bm25_postings(self._documents_list)
 
-    @staticmethod
-    def _index(bm25: BM25Okapi) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Term -> [(document, BM25 weight of the term in it)], the same numbers as
-        ``BM25Okapi.get_scores([term])`` but computed once, so ranking a sentence costs only
-        the postings of its own terms instead of a pass over every reference per term."""
-        postings: dict[str, list[tuple[int, float]]] = {}
-        k1, b, avgdl = bm25.k1, bm25.b, bm25.avgdl
-        for index, (freqs, length) in enumerate(zip(bm25.doc_freqs, bm25.doc_len)):
-            norm = k1 * (1 - b + b * length / avgdl)
-            for term, tf in freqs.items():
-                weight = bm25.idf.get(term, 0.0) * (tf * (k1 + 1) / (tf + norm))
-                if weight > 0:
-                    postings.setdefault(term, []).append((index, weight))
-        return {
-            term: (np.fromiter((i for i, _ in pairs), dtype=np.intp, count=len(pairs)),
-                   np.fromiter((w for _, w in pairs), dtype=float, count=len(pairs)))
-            for term, pairs in postings.items()
-        }
+    def terms_of(self, key: str) -> set[str] | None:
+        """The analysed terms (stems and concepts) of the reference with ``key``; None for a
+        key not in the bibliography."""
+        terms = self._term_sets.get(key)
+        if terms is None:
+            index = self._index_of.get(key)
+            if index is None:
+                return None
+            terms = self._term_sets[key] = set(self._documents_list[index])
+        return terms
 
     def _documents(self, cache: DocumentCache | None) -> list[list[str]]:
         """The tokens of every reference (:meth:`_document`); those of a large
@@ -436,13 +486,14 @@ class Suggester:
         the zeros of the terms a reference lacks changes nothing). ``np.bincount`` adds its
         weights one by one in the order given, onto zeros, as that pass does.
         """
-        postings = self._postings
+        table = self._table
         where, values, weights = [], [], []
         for token, weight in query.weights.items():
-            posting = postings.get(token)
-            if posting is not None:
-                where.append(posting[0])
-                values.append(posting[1])
+            term = table.ids.get(token)
+            if term is not None:
+                start, end = table.starts[term], table.starts[term + 1]
+                where.append(table.documents[start:end])
+                values.append(table.weights[start:end])
                 weights.append(weight)
         if not where:
             return np.zeros(len(self.references))
@@ -457,7 +508,7 @@ class Suggester:
         and the matched terms as they appear in the sentence or paragraph. References that
         share no term with the query are never returned, nor, with ``floor``, those of the
         top ``k`` whose score is below it (their terms and labels are not worked out)."""
-        if self._bm25 is None or k <= 0:
+        if not self._ready or k <= 0:
             return []
         query = self._query(sentence, paragraph)
         scores = self._scores(query)
@@ -488,11 +539,11 @@ class Suggester:
         # reference matches keep it when the others are left out.
         # Only the terms some shown reference has are sorted: leaving the others out keeps
         # the relative order of these (the sort is stable, the input order is the query's).
-        shown = set().union(*(self._terms[self.keys[index]] for index in order[:k]))
+        shown = set().union(*(self.terms_of(self.keys[index]) or () for index in order[:k]))
         ranked = _ordered([t for t in query.weights if t in shown], query) if order else []
         labels: dict[str, str] = {}
         for index in order[:k]:
-            terms_here = self._terms[self.keys[index]]
+            terms_here = self.terms_of(self.keys[index]) or set()
             terms = []
             for token in ranked:
                 if token in terms_here:
@@ -562,20 +613,6 @@ class Suggester:
             row = last
         return scores
 
-    @cached_property
-    def _table(self) -> _Postings:
-        """The postings as one table (built on first use by :meth:`confident_many`)."""
-        ids = {term: index for index, term in enumerate(self._postings)}
-        sizes = np.fromiter((len(where) for where, _ in self._postings.values()), dtype=np.intp,
-                            count=len(ids))
-        starts = np.zeros(len(ids) + 1, dtype=np.intp)
-        np.cumsum(sizes, out=starts[1:])
-        if not ids:
-            return _Postings(ids, starts, np.zeros(0, dtype=np.intp), np.zeros(0))
-        return _Postings(ids, starts,
-                         np.concatenate([where for where, _ in self._postings.values()]),
-                         np.concatenate([weight for _, weight in self._postings.values()]))
-
     def is_confident(self, suggestion: Suggestion, sentence: str = "") -> bool:
         """True when ``suggestion`` is strong enough to present as likely support.
 
@@ -589,7 +626,7 @@ class Suggester:
         if score < self.confident_score:
             return False
         if sentence:
-            doc = self._terms.get(key)
+            doc = self.terms_of(key)
             if doc is None:
                 return False
             # shared_words and material_words at once, from the sentence's terms by token
@@ -643,7 +680,7 @@ class Suggester:
         (:meth:`_batch_scores`), in blocks of at most :data:`BATCH_CELLS` query x reference
         scores, so that a large bibliography keeps memory bounded.
         """
-        if self._bm25 is None or k <= 0:
+        if not self._ready or k <= 0:
             return [[] for _ in queries]
         floor = self.confident_score
         # Scores whose two-decimal rounding may reach the floor (rounding is monotone).
