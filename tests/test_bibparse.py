@@ -9,6 +9,7 @@ fields, names, messages and line numbers.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pybtex.errors
@@ -183,3 +184,18 @@ def test_a_syntax_error_after_many_entries_names_its_line(tmp_path):
     with pytest.raises(Exception) as caught:
         load_bibliography(path)
     assert "refs.bib" in str(caught.value) and getattr(caught.value, "line", None) == 1002
+
+
+@EXAMPLES
+@given(st.lists(st.sampled_from(["@article{a,", "@string{x = 1}", "@book{b ,", "@misc(c,", "\r\n", "\r",
+                                 "\n", "x", " ", "@comment{z,"]), max_size=40).map("".join))
+def test_entries_are_placed_on_the_line_they_start_on(text):
+    """Each line break ("\\r\\n", "\\r" or "\\n") counts once, as editors number lines."""
+    from citeflow.references.bibtex import _ENTRY_HEAD, entry_lines
+
+    expected: dict[str, list[int]] = {}
+    for match in _ENTRY_HEAD.finditer(text):
+        if match.group(1).lower() not in ("string", "preamble", "comment"):
+            line = len(re.split(r"\r\n|\r|\n", text[:match.start()]))
+            expected.setdefault(match.group(2).lower(), []).append(line)
+    assert entry_lines(text) == expected

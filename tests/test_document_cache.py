@@ -48,7 +48,7 @@ def test_candidates_ranked_from_the_cache_are_those_ranked_afresh(references, tm
     first = Suggester(references, cache=cache)  # analyses, then stores
     assert len(list(tmp_path.glob("*.json.z"))) == 1
     second = Suggester(references, cache=cache)  # reads the record
-    assert [second._document(ref) for ref in references] == [fresh._document(ref) for ref in references]
+    assert second._documents_list == first._documents_list == [fresh._document(ref) for ref in references]
     assert _ranked(second) == _ranked(first) == _ranked(fresh)
     assert any(_ranked(fresh))  # the claims do meet the bibliography
 
@@ -139,7 +139,7 @@ def test_a_check_against_a_large_bibliography_reads_the_record_it_wrote(tmp_path
     def no_analysis(ref):
         raise AssertionError("an entry was analysed again")
 
-    monkeypatch.setattr(Suggester, "_document", staticmethod(no_analysis))
+    monkeypatch.setattr(Suggester, "_analysed", staticmethod(no_analysis))
     second = check_manuscript(paper)
     assert [(f.code, f.line, f.message) for f in second.findings] == \
         [(f.code, f.line, f.message) for f in first.findings]

@@ -115,6 +115,20 @@ def test_ranking_from_postings_equals_plain_bm25(suggester, sentence, paragraph)
         assert list(found.terms) == [sg._label(query, t) for t in every if t in have]
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TEXT | st.sampled_from(["ad", " patients", "AD", "il", "-4", "\x00", "joint", "pain", ""]),
+                max_size=12))
+def test_texts_analysed_together_equal_each_analysed_alone(texts):
+    """Joined texts: no concept, mediator or word runs across from one text into the next
+    ("ad" then " patients", "il" then "-4"), and each text's tokens keep their order."""
+    assert sg.tokens_many(texts) == [sg.tokens(text) for text in texts]
+
+
+def test_a_bibliography_analysed_together_equals_each_reference_alone():
+    texts = [sg.Suggester._texts(ref) for ref in REFERENCES]
+    assert sg.Suggester._analysed(texts) == [sg.Suggester._document(ref) for ref in REFERENCES]
+
+
 DOCUMENTS = st.lists(st.lists(st.sampled_from(["dupilumab", "arthralgia", "~joint-disorder", "asthma",
                                                "trial", "placebo", "il4", "skin", "a", "b"]),
                                max_size=25), max_size=40)

@@ -71,14 +71,11 @@ def document_key(inputs: Sequence[Sequence[str]]) -> tuple[str, int]:
     """The key of the entries whose analysed texts are ``inputs`` (one tuple of texts per
     entry, in order), and how many bytes of text they hold."""
     digest = hashlib.sha256(analysis_digest().encode())
-    size = 0
-    for texts in inputs:
-        # JSON text of each entry's list: no two different lists of texts write the same
-        # (a separator character could also be part of a text)
-        data = json.dumps(list(texts), ensure_ascii=False).encode("utf-8", "surrogatepass")
-        size += len(data)
-        digest.update(data)
-    return digest.hexdigest(), size
+    # JSON text of the list of every entry's list of texts: no two different lists write
+    # the same (a separator character could also be part of a text)
+    data = json.dumps(inputs, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    digest.update(data)
+    return digest.hexdigest(), len(data)
 
 
 @dataclass(frozen=True)

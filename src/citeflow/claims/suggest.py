@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, repeat
+from itertools import chain, filterfalse, repeat
 
 import numpy as np
 
@@ -312,6 +312,45 @@ def tokens(text: str) -> list[str]:
     return [token for token, _ in analyse(text)]
 
 
+def _document_tokens(title: list[str], keywords: list[str], abstract: list[str],
+                     container: list[str]) -> list[str]:
+    """A reference's tokens: title and keywords twice, abstract and journal once (of the
+    journal's name, only the subject words)."""
+    return (title * 2 + keywords * 2 + abstract
+            + [t for t in container if not t.startswith("~") and t not in _GENERIC_CONTAINER])
+
+
+#: What joins texts analysed together (:func:`tokens_many`): no word, no concept phrase and
+#: no mediator holds it, and a word boundary stands on both sides of it.
+_JOIN = "\x00"
+
+
+def tokens_many(texts: Sequence[str]) -> list[list[str]]:
+    """``[tokens(text) for text in texts]``, worked out for all the texts at once.
+
+    The texts are joined with :data:`_JOIN`, normalised in one pass and searched for
+    concepts in one pass (each concept phrase is looked for from the places its leading
+    text occurs, as :func:`_concepts` does in one text); a match never runs across the
+    separator, so each falls in one text, in the order the text alone gives. Words are
+    found in each text. Texts that hold the separator themselves are analysed alone.
+    """
+    if any(_JOIN in text for text in texts) or len(texts) < 2:
+        return [tokens(text) for text in texts]
+    joined = normalise(_JOIN.join(texts))
+    norms = joined.split(_JOIN)
+    if len(norms) != len(texts):  # pragma: no cover - normalising never makes a separator
+        return [tokens(text) for text in texts]
+    starts = np.cumsum([0] + [len(norm) + 1 for norm in norms[:-1]])
+    found = _concepts(joined)
+    concepts: list[list[str]] = [[] for _ in texts]
+    owners = np.searchsorted(starts, [start for start, *_ in found], "right") - 1
+    for owner, (_, _, token, _, _) in zip(owners.tolist(), found):
+        concepts[owner].append(token)
+    content = STOP_WORDS.__contains__
+    return [list(map(_stem, filterfalse(content, _WORD.findall(norm)))) + more
+            for norm, more in zip(norms, concepts)]
+
+
 @dataclass(frozen=True)
 class _Postings:
     """Postings of every term as one table: term ``ids[t]`` holds the entries from
@@ -427,12 +466,13 @@ class Suggester:
         """The tokens of every reference (:meth:`_document`); those of a large
         bibliography from ``cache`` when it holds them for the same texts, else stored
         there (:mod:`citeflow.claims.documents`)."""
+        texts = [self._texts(ref) for ref in self.references]
         if cache is None or len(self.references) < LARGE:
-            return [self._document(ref) for ref in self.references]
-        key, size = document_key([self._texts(ref) for ref in self.references])
+            return self._analysed(texts)
+        key, size = document_key(texts)
         documents = cache.get(key, len(self.references), size)
         if documents is None:
-            documents = [self._document(ref) for ref in self.references]
+            documents = self._analysed(texts)
             cache.put(key, documents)
         return documents
 
@@ -445,15 +485,15 @@ class Suggester:
     @classmethod
     def _document(cls, ref) -> list[str]:
         """Tokens of one reference: title and keywords twice, abstract and journal once."""
-        title_text, keywords_text, abstract_text, container_text = cls._texts(ref)
-        title = tokens(title_text)
-        keywords = tokens(keywords_text)
-        abstract = tokens(abstract_text)
-        container = [
-            t for t in tokens(container_text)
-            if not t.startswith("~") and t not in _GENERIC_CONTAINER
-        ]
-        return title * 2 + keywords * 2 + abstract + container
+        return _document_tokens(*(tokens(text) for text in cls._texts(ref)))
+
+    @staticmethod
+    def _analysed(texts: Sequence[tuple[str, str, str, str]]) -> list[list[str]]:
+        """:meth:`_document` of the references whose texts are ``texts``, every distinct
+        text analysed once and all of them together (:func:`tokens_many`)."""
+        distinct = list(dict.fromkeys(chain.from_iterable(texts)))
+        analysed = dict(zip(distinct, tokens_many(distinct)))
+        return [_document_tokens(*(analysed[text] for text in four)) for four in texts]
 
     def _query(self, sentence: str, paragraph: str) -> _Query:
         weights: dict[str, float] = {}

@@ -9,7 +9,6 @@ to a file as it is (its newline convention kept), for both the append itself and
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -150,11 +149,15 @@ _NON_ENTRIES = {"string", "preamble", "comment"}
 def entry_lines(text: str) -> dict[str, list[int]]:
     """Line numbers (1-based) of each entry head in BibTeX text, by key (lower-cased)."""
     lines: dict[str, list[int]] = {}
-    line_starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+    line = 1
+    counted = 0  # line breaks are counted up to here: "\r\n", "\r" and "\n" are one each
     for match in _ENTRY_HEAD.finditer(text):
         if match.group(1).lower() in _NON_ENTRIES:
             continue
-        line = bisect.bisect_right(line_starts, match.start())
+        start = match.start()  # an "@", so never inside a "\r\n"
+        line += text.count("\n", counted, start) + text.count("\r", counted, start) \
+            - text.count("\r\n", counted, start)
+        counted = start
         lines.setdefault(match.group(2).lower(), []).append(line)
     return lines
 
