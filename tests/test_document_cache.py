@@ -4,12 +4,14 @@ gives stale tokens."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import zlib
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from citeflow.claims import documents as docs
@@ -48,7 +50,7 @@ def test_candidates_ranked_from_the_cache_are_those_ranked_afresh(references, tm
     first = Suggester(references, cache=cache)  # analyses, then stores
     assert len(list(tmp_path.glob("*.json.z"))) == 1
     second = Suggester(references, cache=cache)  # reads the record
-    assert second._documents_list == first._documents_list == [fresh._document(ref) for ref in references]
+    assert second._analysis.lists() == first._analysis.lists() == [fresh._document(ref) for ref in references]
     assert _ranked(second) == _ranked(first) == _ranked(fresh)
     assert any(_ranked(fresh))  # the claims do meet the bibliography
 
@@ -77,28 +79,37 @@ def _forged(path: Path, documents) -> bytes:
     return b"citeflow-documents " + json.dumps(header).encode() + b"\n" + body
 
 
-@pytest.mark.parametrize("damage", ["cut off", "flipped byte", "one list short", "numbers for words",
-                                    "not a record"])
+@pytest.mark.parametrize("damage", ["cut off", "flipped byte", "one entry short", "numbers for words",
+                                    "a number past the terms", "terms out of order", "not a record"])
 def test_a_damaged_or_forged_record_is_ignored(references, tmp_path, damage):
     cache = DocumentCache(tmp_path, 8)
     fresh = _ranked(Suggester(references, cache=cache))
     path = _record(tmp_path)
     data = path.read_bytes()
     stored = json.loads(zlib.decompress(data.partition(b"\n")[2]))
+    ids = np.frombuffer(base64.b64decode(stored["ids"]), dtype="<i4")
+    lengths = np.frombuffer(base64.b64decode(stored["lengths"]), dtype="<i4")
+    numbers = lambda values: base64.b64encode(np.asarray(values, dtype="<i4").tobytes()).decode()  # noqa: E731
     if damage == "cut off":
         path.write_bytes(data[: len(data) // 2])
     elif damage == "flipped byte":
         path.write_bytes(data[:-5] + bytes([data[-5] ^ 1]) + data[-4:])
-    elif damage == "one list short":
-        path.write_bytes(_forged(path, stored[:-1]))
+    elif damage == "one entry short":
+        path.write_bytes(_forged(path, dict(stored, lengths=numbers(lengths[:-1]),
+                                            ids=numbers(ids[:len(ids) - lengths[-1]]))))
     elif damage == "numbers for words":
-        path.write_bytes(_forged(path, [[1, 2] for _ in stored]))
+        path.write_bytes(_forged(path, dict(stored, terms=list(range(len(stored["terms"]))))))
+    elif damage == "a number past the terms":
+        path.write_bytes(_forged(path, dict(stored, ids=numbers(np.append(ids[:-1], len(stored["terms"]))))))
+    elif damage == "terms out of order":
+        path.write_bytes(_forged(path, dict(stored, ids=numbers(ids[::-1]))))
     else:
         path.write_text("hello", encoding="utf-8")
     key = path.name.removesuffix(".json.z")
     assert cache.get(key, len(references), 10**6) is None  # rejected when read
     assert _ranked(Suggester(references, cache=cache)) == fresh  # analysed again
-    assert cache.get(key, len(references), 10**6) == stored  # and the record made whole
+    made_whole = cache.get(key, len(references), 10**6)  # and the record made whole
+    assert made_whole is not None and made_whole.lists() == [Suggester._document(ref) for ref in references]
 
 
 def test_small_bibliographies_and_a_switched_off_cache_write_nothing(references, tmp_path, monkeypatch):
@@ -169,3 +180,11 @@ def test_a_record_that_inflates_past_its_limit_is_not_read(references, tmp_path)
     path.write_bytes(b"citeflow-documents " + json.dumps(header).encode() + b"\n" + body)
     texts = [Suggester._texts(ref) for ref in references]
     assert cache.get(key, len(references), docs.document_key(texts)[1]) is None
+
+
+def test_no_token_holds_white_space_so_records_keep_each_entrys_tokens_apart():
+    """Records keep an entry's tokens as one text joined with spaces."""
+    assert not any(char.isspace() for name in suggest.CONCEPTS for char in name)
+    texts = ["Joint pain\u00a0and arthralgia\tafter IL-4 blockade", "Eczema; atopic\u2003dermatitis"]
+    assert all(not any(char.isspace() for char in token) for tokens in suggest.tokens_many(texts)
+               for token in tokens)

@@ -21,6 +21,7 @@ from rank_bm25 import BM25Okapi
 
 from citeflow.claims import detect
 from citeflow.claims import suggest as sg
+from citeflow.claims.documents import Documents
 from citeflow.document import placeholders as ph
 from citeflow.document import sentences
 from citeflow.references.bibliography import Reference
@@ -100,7 +101,7 @@ def suggester():
 def test_ranking_from_postings_equals_plain_bm25(suggester, sentence, paragraph):
     query = suggester._query(sentence, paragraph)
     plain = np.zeros(len(REFERENCES))
-    bm25 = BM25Okapi(suggester._documents_list, k1=sg.BM25_K1, b=sg.BM25_B, epsilon=sg.BM25_EPSILON)
+    bm25 = BM25Okapi(suggester._analysis.lists(), k1=sg.BM25_K1, b=sg.BM25_B, epsilon=sg.BM25_EPSILON)
     for token, weight in query.weights.items():
         plain += weight * bm25.get_scores([token])
     ranked = suggester.rank(sentence, paragraph, k=3)
@@ -139,7 +140,7 @@ DOCUMENTS = st.lists(st.lists(st.sampled_from(["dupilumab", "arthralgia", "~join
 def test_the_bm25_table_holds_rank_bm25s_own_numbers(documents):
     """Every term's documents and weights, bit for bit, as rank_bm25 works them out one
     dictionary per document; terms in the order they first appear; none without weight."""
-    table, frequency = sg.bm25_postings(documents)
+    table, frequency = sg.bm25_postings(Documents.of(documents))
     if not any(documents):
         assert table.ids == {} and frequency == {}
         return

@@ -12,7 +12,7 @@ in one record per content, found by a key made of
 
 Records follow the rules of the parsed-bibliography cache (:mod:`citeflow.references.bibcache`):
 JSON, zlib-compressed behind a one-line header (format, key, SHA-256 and length of the body),
-never pickle; checked when read (header, digest, one list of words per entry) and ignored
+never pickle; checked when read (header, digest, one text of tokens per entry) and ignored
 otherwise; written atomically; the ones most recently used kept. They live in ``documents/``
 of the cache folder (``CITEFLOW_CACHE_DIR``, else the user cache directory), and
 ``CITEFLOW_BIBLIOGRAPHY_CACHE=0`` turns them off with the bibliography records.
@@ -20,6 +20,7 @@ of the cache folder (``CITEFLOW_CACHE_DIR``, else the user cache directory), and
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import importlib.metadata
 import json
@@ -27,17 +28,22 @@ import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
+from itertools import chain
 from pathlib import Path
+
+import numpy as np
 
 from citeflow import __version__
 from citeflow.references.bibcache import BibliographyCache, read_record, write_record
 
 #: Bibliographies with fewer entries are analysed afresh (it takes well under a second).
 LARGE = 2000
-#: The layout of a record; a change to it bumps it.
-FORMAT = 1
+#: The layout of a record; a change to it bumps it. 2: the distinct tokens, and every
+#: entry's tokens as numbers into them (:class:`Documents`), little-endian 32-bit integers in
+#: base64: read and written far faster, and far smaller in memory, than lists of texts.
+FORMAT = 2
 #: The folder of the records, inside the cache folder.
 FOLDER = "documents"
 _MAGIC = b"citeflow-documents "
@@ -79,6 +85,47 @@ def document_key(inputs: Sequence[Sequence[str]]) -> tuple[str, int]:
 
 
 @dataclass(frozen=True)
+class Documents:
+    """The analysed entries of a bibliography, one document of tokens per entry, held as
+    numbers: ``terms`` are the distinct tokens in the order they first appear, ``ids`` every
+    document's token numbers end to end, ``lengths`` how many tokens each document has.
+    Fifty thousand entries hold about three million tokens: as numbers, 12 MB instead of
+    some 200 MB of Python lists and texts."""
+
+    terms: list[str]
+    ids: np.ndarray
+    lengths: np.ndarray
+
+    @classmethod
+    def of(cls, documents: Sequence[Sequence[str]]) -> Documents:
+        """The documents of these token lists."""
+        flat = list(chain.from_iterable(documents))
+        number = {term: index for index, term in enumerate(dict.fromkeys(flat))}  # first-seen order
+        ids = np.fromiter(map(number.__getitem__, flat), dtype=np.int32, count=len(flat))
+        lengths = np.fromiter(map(len, documents), dtype=np.int64, count=len(documents))
+        return cls(list(number), ids, lengths)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    @cached_property
+    def starts(self) -> np.ndarray:
+        """Where each document's tokens start in ``ids`` (and where the last one ends)."""
+        starts = np.zeros(len(self.lengths) + 1, dtype=np.int64)
+        np.cumsum(self.lengths, out=starts[1:])
+        return starts
+
+    def tokens(self, index: int) -> list[str]:
+        """The tokens of document ``index``, in order."""
+        terms = self.terms
+        return [terms[i] for i in self.ids[self.starts[index]:self.starts[index + 1]].tolist()]
+
+    def lists(self) -> list[list[str]]:
+        """Every document's tokens."""
+        return [self.tokens(index) for index in range(len(self))]
+
+
+@dataclass(frozen=True)
 class DocumentCache:
     """Analysed entries on disk, in ``folder``; at most ``records`` records are kept."""
 
@@ -94,29 +141,58 @@ class DocumentCache:
             return None
         return cls(bibliographies.folder.parent / FOLDER, bibliographies.records)
 
-    def get(self, key: str, count: int, size: int) -> list[list[str]] | None:
-        """The ``count`` token lists stored under ``key`` (made from ``size`` bytes of
-        text), or None if there are none or the record does not pass the checks."""
+    def get(self, key: str, count: int, size: int) -> Documents | None:
+        """The ``count`` documents stored under ``key`` (made from ``size`` bytes of text),
+        or None if there are none or the record does not pass the checks."""
         return read_record(self.folder / f"{key}.json.z", _MAGIC, FORMAT, key,
                            _MAX_GROWTH * size + 1_000_000, lambda content: _documents(content, count))
 
-    def put(self, key: str, documents: Sequence[Sequence[str]]) -> None:
-        """Store the token lists (atomically), then prune the records used longest ago. A
+    def put(self, key: str, documents: Documents) -> None:
+        """Store the documents (atomically), then prune the records used longest ago. A
         folder that cannot be written only means the next check analyses again."""
-        write_record(self.folder / f"{key}.json.z", _MAGIC, FORMAT, key, [list(doc) for doc in documents],
-                     self.records)
+        content = {"terms": documents.terms, "ids": _encode(documents.ids), "lengths": _encode(documents.lengths)}
+        write_record(self.folder / f"{key}.json.z", _MAGIC, FORMAT, key, content, self.records)
 
 
+_NUMBERS = np.dtype("<i4")
 _ONLY_TEXT = {str}
 
 
-def _documents(content, count: int) -> list[list[str]] | None:
-    """The token lists of a record's content, if it holds ``count`` lists of text."""
-    if type(content) is not list or len(content) != count:
-        return None
-    if not all(type(doc) is list and set(map(type, doc)) <= _ONLY_TEXT for doc in content):
-        return None
-    return content
+def _encode(numbers: np.ndarray) -> str:
+    return base64.b64encode(numbers.astype(_NUMBERS).tobytes()).decode("ascii")
 
 
-__all__ = ["FOLDER", "LARGE", "DocumentCache", "analysis_digest", "document_key"]
+def _decode(text) -> np.ndarray | None:
+    if type(text) is not str:
+        return None
+    try:
+        data = base64.b64decode(text, validate=True)
+    except ValueError:
+        return None
+    if len(data) % _NUMBERS.itemsize:
+        return None
+    return np.frombuffer(data, dtype=_NUMBERS)
+
+
+def _documents(content, count: int) -> Documents | None:
+    """The documents of a record's content, if it holds ``count`` documents whose token
+    numbers all name one of its terms, numbered in the order they first appear."""
+    if type(content) is not dict or set(content) != {"terms", "ids", "lengths"}:
+        return None
+    terms = content["terms"]
+    if type(terms) is not list or not set(map(type, terms)) <= _ONLY_TEXT:
+        return None
+    ids, lengths = _decode(content["ids"]), _decode(content["lengths"])
+    if ids is None or lengths is None or len(lengths) != count or (lengths < 0).any():
+        return None
+    if int(lengths.sum()) != len(ids) or (len(ids) == 0) != (len(terms) == 0):
+        return None
+    if len(ids):
+        # each number at most one more than every number before it, the last term used
+        seen = np.maximum.accumulate(ids)
+        if ids[0] != 0 or (ids[1:] > seen[:-1] + 1).any() or int(seen[-1]) != len(terms) - 1:
+            return None
+    return Documents(terms, ids.astype(np.int32), lengths.astype(np.int64))
+
+
+__all__ = ["FOLDER", "LARGE", "DocumentCache", "Documents", "analysis_digest", "document_key"]

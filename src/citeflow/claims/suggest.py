@@ -39,7 +39,7 @@ except ImportError:  # pragma: no cover - only where the dependency is missing
     Stemmer = None
 
 from citeflow.claims.data import load_data
-from citeflow.claims.documents import LARGE, DocumentCache, document_key
+from citeflow.claims.documents import LARGE, DocumentCache, Documents, document_key
 from citeflow.claims.screen import Screen
 from citeflow.claims.suggestion import Suggestion, cite_label
 
@@ -367,7 +367,7 @@ class _Postings:
 BM25_EPSILON = 0.25
 
 
-def bm25_postings(documents: Sequence[Sequence[str]], k1: float = BM25_K1, b: float = BM25_B,
+def bm25_postings(documents: Documents, k1: float = BM25_K1, b: float = BM25_B,
                   epsilon: float = BM25_EPSILON) -> tuple[_Postings, dict[str, int]]:
     """The BM25 weight of every term in every document that holds it, as one table, and how
     many documents hold each term of the table.
@@ -377,20 +377,18 @@ def bm25_postings(documents: Sequence[Sequence[str]], k1: float = BM25_K1, b: fl
     appear, with negative idfs raised to ``epsilon`` x the average; each weight ``idf x tf x
     (k1 + 1) / (tf + k1 x (1 - b + b x length / average length))``, the operations in the
     same order. Terms are laid out in the order they first appear, each one's documents in
-    order; terms of no positive weight are left out. Counting is done with numpy on term
-    numbers instead of a dictionary per document.
+    order; terms of no positive weight are left out. Counting is done with numpy on the
+    documents' term numbers instead of a dictionary per document.
     """
     count = len(documents)
-    if not count or not any(documents):
+    terms = len(documents.terms)
+    if not count or not terms:
         return _Postings({}, np.zeros(1, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0)), {}
-    flat = list(chain.from_iterable(documents))
-    number = {term: index for index, term in enumerate(dict.fromkeys(flat))}  # first-seen order
-    terms = len(number)
-    lengths = np.fromiter(map(len, documents), dtype=np.int64, count=count)
-    ids = np.fromiter(map(number.__getitem__, flat), dtype=np.int64, count=len(flat))
+    lengths = documents.lengths
     owners = np.repeat(np.arange(count, dtype=np.int64), lengths)
     # each (term, document) pair once, term-major, with its frequency in the document
-    pairs, tf = np.unique(ids * count + owners, return_counts=True)
+    pairs, tf = np.unique(documents.ids.astype(np.int64) * count + owners, return_counts=True)
+    del owners
     term_of, document_of = np.divmod(pairs, count)
     df = np.bincount(term_of, minlength=terms)
     idf = []
@@ -413,7 +411,7 @@ def bm25_postings(documents: Sequence[Sequence[str]], k1: float = BM25_K1, b: fl
     sizes = df[kept_terms]
     starts = np.zeros(len(kept_terms) + 1, dtype=np.intp)
     np.cumsum(sizes, out=starts[1:])
-    names = list(number)
+    names = documents.terms
     kept_names = [names[index] for index in kept_terms.tolist()]
     table = _Postings(dict(zip(kept_names, range(len(kept_names)))), starts,
                       document_of[keep].astype(np.intp), weights[keep])
@@ -444,12 +442,12 @@ class Suggester:
         self._by_key = {ref.key: ref for ref in self.references}
         self._labels: dict[int, str] = {}  # cite_label of each reference shown so far
         self._words_of: dict[str, tuple[dict[str, set[str]], dict[str, set[str]]]] = {}
-        self._documents_list = self._documents(cache)
+        self._analysis = self._documents(cache)
         self._index_of = {key: index for index, key in enumerate(self.keys)}  # the last of a key
         self._term_sets: dict[str, set[str]] = {}
-        self._ready = bool(self._documents_list) and any(self._documents_list)
+        self._ready = self._analysis.ids.size > 0
         # How many references hold each term (of those with a positive weight).
-        self._table, self._frequency = bm25_postings(self._documents_list)
+        self._table, self._frequency = bm25_postings(self._analysis)
 
     def terms_of(self, key: str) -> set[str] | None:
         """The analysed terms (stems and concepts) of the reference with ``key``; None for a
@@ -459,20 +457,20 @@ class Suggester:
             index = self._index_of.get(key)
             if index is None:
                 return None
-            terms = self._term_sets[key] = set(self._documents_list[index])
+            terms = self._term_sets[key] = set(self._analysis.tokens(index))
         return terms
 
-    def _documents(self, cache: DocumentCache | None) -> list[list[str]]:
+    def _documents(self, cache: DocumentCache | None) -> Documents:
         """The tokens of every reference (:meth:`_document`); those of a large
         bibliography from ``cache`` when it holds them for the same texts, else stored
         there (:mod:`citeflow.claims.documents`)."""
         texts = [self._texts(ref) for ref in self.references]
         if cache is None or len(self.references) < LARGE:
-            return self._analysed(texts)
+            return Documents.of(self._analysed(texts))
         key, size = document_key(texts)
         documents = cache.get(key, len(self.references), size)
         if documents is None:
-            documents = self._analysed(texts)
+            documents = Documents.of(self._analysed(texts))
             cache.put(key, documents)
         return documents
 

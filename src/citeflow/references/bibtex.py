@@ -1,6 +1,7 @@
 """BibTeX/BibLaTeX entries <-> :class:`~citeflow.references.reference.Reference`.
 
-Reading: :func:`reference_from_bibtex` maps a pybtex entry (LaTeX decoded with
+Reading: :func:`reference_from_bibtex` maps an entry (of :class:`~citeflow.references.bibparse.Parser`,
+or pybtex's own; LaTeX decoded with
 :func:`decode_latex` so that matching compares like with like, identifiers normalised, raw
 fields kept); :func:`entry_lines` finds where each entry head is written. Writing:
 :func:`to_bibtex` formats one entry and :func:`bibtex_addition` the text that appends entries
@@ -20,6 +21,7 @@ from pybtex.backends.plaintext import Backend as PlainTextBackend
 from pybtex.database import Person
 from pybtex.richtext import Text
 
+from citeflow.references.bibparse import as_person
 from citeflow.references.identifiers import normalize_doi, normalize_pmcid, normalize_pmid
 from citeflow.references.reference import Reference, first_isbn, page_range, year_in
 
@@ -130,7 +132,8 @@ def _decode_latex_fully(text: str) -> str:
     return " ".join(text.split())
 
 
-def _person_name(person: Person) -> str:
+def _person_name(person: Person | str) -> str:
+    person = as_person(person)
     family = decode_latex(" ".join(person.prelast_names + person.last_names))
     given = decode_latex(" ".join(person.first_names + person.middle_names))
     lineage = decode_latex(" ".join(person.lineage_names))
@@ -171,7 +174,8 @@ def _first(values: Iterable[str | None]) -> str:
 
 def reference_from_bibtex(key: str, entry: Any, file: Path | None = None,
                           line: int | None = None) -> Reference:
-    """A :class:`Reference` from a pybtex ``Entry`` (fields already crossref-merged)."""
+    """A :class:`Reference` from an entry (:class:`~citeflow.references.bibparse.Entry` or
+    pybtex's ``Entry``; fields already crossref-merged)."""
     raw = {name.lower(): str(value) for name, value in entry.fields.items()}
     authors = [_person_name(p) for p in entry.persons.get("author", [])]
     editors = [_person_name(p) for p in entry.persons.get("editor", [])]
