@@ -207,3 +207,14 @@ def test_entries_are_placed_on_the_line_they_start_on(text):
             line = len(re.split(r"\r\n|\r|\n", text[:match.start()]))
             expected.setdefault(match.group(2).lower(), []).append(line)
     assert entry_lines(text) == expected
+
+
+@EXAMPLES
+@given(NAME_TEXT)
+def test_a_name_kept_as_written_reads_as_the_name_pybtex_split(name):
+    """Names are kept as written and split when a reference is made of the entry: the
+    author shown is the one made of pybtex's split."""
+    from citeflow.references.bibtex import _person_name
+
+    with pybtex.errors.capture():
+        assert _person_name(name) == _person_name(Person(name))

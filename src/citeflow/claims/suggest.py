@@ -42,6 +42,7 @@ from citeflow.claims.data import load_data
 from citeflow.claims.documents import LARGE, DocumentCache, Documents, document_key
 from citeflow.claims.screen import Screen
 from citeflow.claims.suggestion import Suggestion, cite_label
+from citeflow.claims.worker import tokens_split
 
 #: Minimum BM25 score of a confident candidate (tuned on the sample claims, see tests).
 CONFIDENT_SCORE = 4.0
@@ -488,9 +489,10 @@ class Suggester:
     @staticmethod
     def _analysed(texts: Sequence[tuple[str, str, str, str]]) -> list[list[str]]:
         """:meth:`_document` of the references whose texts are ``texts``, every distinct
-        text analysed once and all of them together (:func:`tokens_many`)."""
+        text analysed once and all of them together (:func:`tokens_many`; in two processes
+        for a large bibliography, :mod:`citeflow.claims.worker`)."""
         distinct = list(dict.fromkeys(chain.from_iterable(texts)))
-        analysed = dict(zip(distinct, tokens_many(distinct)))
+        analysed = dict(zip(distinct, tokens_split(distinct, tokens_many)))
         return [_document_tokens(*(analysed[text] for text in four)) for four in texts]
 
     def _query(self, sentence: str, paragraph: str) -> _Query:

@@ -167,13 +167,22 @@ def person(name: str) -> Person:
     """``Person(name)``, split without pybtex's TeX splitter when plain splitting gives the
     same words."""
     name = name.strip()
+    parts = split_plain(name)
+    if parts is not None:
+        return _person(*parts)
+    if _ONE_GROUP.fullmatch(name):  # {World Health Organization}: one word, the last name
+        return _person([], [], [], [name], [])
+    return Person(name)
+
+
+def split_plain(name: str) -> tuple[list[str], list[str], list[str], list[str], list[str]] | None:
+    """The first, middle, von, last and Jr words of ``name`` (stripped) as pybtex splits
+    them, when plain splitting gives them; None when only pybtex's splitter can."""
     if not _PLAIN_NAME.fullmatch(name):
-        if _ONE_GROUP.fullmatch(name):  # {World Health Organization}: one word, the last name
-            return _person([], [], [], [name], [])
-        return Person(name)
+        return None
     parts = [part.strip() for part in name.split(",")]
     if len(parts) > 3:  # pybtex reports it and joins the rest
-        return Person(name)
+        return None
     try:
         if len(parts) == 1:
             words = name.split()
@@ -188,8 +197,8 @@ def person(name: str) -> Person:
             first_middle = parts[-1].split()
         von, last = _von_last(von_last) if von_last else ([], [])
     except _NotPlain:
-        return Person(name)
-    return _person(first_middle[:1], first_middle[1:], von, last, lineage)
+        return None
+    return first_middle[:1], first_middle[1:], von, last, lineage
 
 
 def _person(first: list[str], middle: list[str], von: list[str], last: list[str],
@@ -292,4 +301,4 @@ class Parser(pybtex_bibtex.Parser):
         self.data.add_entry(key, entry)
 
 
-__all__ = ["BRACE_DEPTH", "Entry", "Parser", "as_person", "names", "person"]
+__all__ = ["BRACE_DEPTH", "Entry", "Parser", "as_person", "names", "person", "split_plain"]

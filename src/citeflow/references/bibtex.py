@@ -21,7 +21,7 @@ from pybtex.backends.plaintext import Backend as PlainTextBackend
 from pybtex.database import Person
 from pybtex.richtext import Text
 
-from citeflow.references.bibparse import as_person
+from citeflow.references.bibparse import as_person, split_plain
 from citeflow.references.identifiers import normalize_doi, normalize_pmcid, normalize_pmid
 from citeflow.references.reference import Reference, first_isbn, page_range, year_in
 
@@ -132,11 +132,20 @@ def _decode_latex_fully(text: str) -> str:
     return " ".join(text.split())
 
 
+# What makes decode_latex change text besides collapsing white space.
+_LATEX_MARKS = re.compile(r"[\\{}~]|--")
+
+
 def _person_name(person: Person | str) -> str:
-    person = as_person(person)
-    family = decode_latex(" ".join(person.prelast_names + person.last_names))
-    given = decode_latex(" ".join(person.first_names + person.middle_names))
-    lineage = decode_latex(" ".join(person.lineage_names))
+    parts = split_plain(person.strip()) if isinstance(person, str) and not _LATEX_MARKS.search(person) else None
+    if parts is not None:  # plain words: decode_latex would only join them again
+        first, middle, von, last, jr = parts
+        family, given, lineage = " ".join(von + last), " ".join(first + middle), " ".join(jr)
+    else:
+        person = as_person(person)
+        family = decode_latex(" ".join(person.prelast_names + person.last_names))
+        given = decode_latex(" ".join(person.first_names + person.middle_names))
+        lineage = decode_latex(" ".join(person.lineage_names))
     if lineage:
         family = f"{family}, {lineage}" if not given else family
         given = f"{given}, {lineage}" if given else ""
