@@ -235,3 +235,16 @@ def test_the_records_used_longest_ago_are_dropped_first(tmp_path):
     load_bibliography(third, cache=cache)
     assert older_record in _records(cache) and newer_record not in _records(cache)
     assert len(_records(cache)) == 2
+
+
+@pytest.mark.parametrize("content", [
+    {"references": [{"key": "a", "title": "Arthralgia \u2013 a review", "keywords": ["IL-4", "\u00e9"]}]},
+    ["lone \ud800 surrogate", {"x": "\udfff"}],  # CSL-JSON may hold them; JSON escapes keep them
+    [1, 2.5, None, True, "", [], {}],
+])
+def test_record_content_reads_back_as_written(content):
+    from citeflow.references.bibcache import _dumps, _loads
+
+    assert _loads(_dumps(content)) == content
+    # and a record written by the json module reads the same
+    assert _loads(json.dumps(content).encode("ascii")) == content

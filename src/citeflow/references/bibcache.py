@@ -42,6 +42,11 @@ from typing import Any, TypeVar
 
 import platformdirs
 
+try:  # orjson: JSON in compiled code; the json module does the same, slower
+    import orjson
+except ImportError:  # pragma: no cover - only where the dependency is missing
+    orjson = None  # type: ignore[assignment]
+
 from citeflow import __version__
 from citeflow.config import SCHEMA, Config
 from citeflow.errors import CiteflowError
@@ -172,9 +177,12 @@ def read_record(path: Path, magic: bytes, record_format: int, key: str, limit: i
     inflater = zlib.decompressobj()
     try:
         inflated = inflater.decompress(body, limit + 1)
+        del data, body  # each form of the content freed once the next is made
         if len(inflated) > limit or not inflater.eof:
             return None
-        result = parse(json.loads(inflated.decode("utf-8", "surrogatepass")))
+        content = _loads(inflated)
+        del inflated
+        result = parse(content)
     except (ValueError, zlib.error, RecursionError):
         return None
     if result is not None:
@@ -183,12 +191,33 @@ def read_record(path: Path, magic: bytes, record_format: int, key: str, limit: i
     return result
 
 
+def _dumps(content: Any) -> bytes:
+    """``content`` as JSON: by orjson (some seven times faster than the json module), or,
+    for text orjson refuses (lone surrogates, which CSL-JSON may hold), as ASCII JSON whose
+    escapes keep them."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(content)
+        except TypeError:
+            pass
+    return json.dumps(content, separators=(",", ":")).encode("ascii")
+
+
+def _loads(data: bytes) -> Any:
+    """The JSON ``data`` read back (as the json module reads it)."""
+    if orjson is not None:
+        try:
+            return orjson.loads(data)
+        except ValueError:  # escapes of lone surrogates, or no JSON at all
+            pass
+    return json.loads(data.decode("utf-8", "surrogatepass"))
+
+
 def write_record(path: Path, magic: bytes, record_format: int, key: str, content: Any, records: int) -> None:
     """Write ``content`` as a record atomically, then keep only the ``records`` records of
     its folder used last. A folder that cannot be written is no error: the record is made
     again next time."""
-    # ASCII JSON (other characters escaped): written faster than UTF-8 JSON, and read back the same
-    body = zlib.compress(json.dumps(content, separators=(",", ":")).encode("ascii"), 1)
+    body = zlib.compress(_dumps(content), 1)
     header = {"format": record_format, "key": key, "sha256": hashlib.sha256(body).hexdigest(),
               "length": len(body)}
     with contextlib.suppress(OSError):
@@ -270,8 +299,12 @@ def _parsed(content: Any, files: Sequence[Path]) -> ParsedBibtex | None:
     """The parse a record's content holds, if it has the shape this version writes."""
     if not isinstance(content, dict) or set(content) != {"references", "warnings"}:
         return None
-    return ParsedBibtex([_reference(item, files) for item in _list(content["references"])],
-                        [_warning(item, files) for item in _list(content["warnings"])])
+    items = _list(content["references"])
+    references = []
+    for index, item in enumerate(items):
+        references.append(_reference(item, files))
+        items[index] = None  # what is read is let go: the record never sits whole beside the result
+    return ParsedBibtex(references, [_warning(item, files) for item in _list(content["warnings"])])
 
 
 def _list(value: Any) -> list[Any]:

@@ -137,6 +137,19 @@ _LATEX_MARKS = re.compile(r"[\\{}~]|--")
 
 
 def _person_name(person: Person | str) -> str:
+    if isinstance(person, str):
+        return _written_name(person)
+    return _split_name(person)
+
+
+@lru_cache(maxsize=16384)
+def _written_name(name: str) -> str:
+    """:func:`_person_name` of a name as written (kept: the same authors recur across a
+    library's entries, and splitting and decoding a name costs some microseconds)."""
+    return _split_name(name)
+
+
+def _split_name(person: Person | str) -> str:
     parts = split_plain(person.strip()) if isinstance(person, str) and not _LATEX_MARKS.search(person) else None
     if parts is not None:  # plain words: decode_latex would only join them again
         first, middle, von, last, jr = parts
