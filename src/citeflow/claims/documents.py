@@ -182,6 +182,7 @@ def _documents(content, count: int) -> Documents | None:
     terms = content["terms"]
     if type(terms) is not list or not set(map(type, terms)) <= _ONLY_TEXT:
         return None
+    terms = list(map(sys.intern, terms))  # the same objects as the analysis of a sentence makes
     ids, lengths = _decode(content["ids"]), _decode(content["lengths"])
     if ids is None or lengths is None or len(lengths) != count or (lengths < 0).any():
         return None

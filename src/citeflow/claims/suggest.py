@@ -384,13 +384,16 @@ def bm25_postings(documents: Documents, k1: float = BM25_K1, b: float = BM25_B,
     count = len(documents)
     terms = len(documents.terms)
     if not count or not terms:
-        return _Postings({}, np.zeros(1, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0)), {}
+        return _Postings({}, np.zeros(1, dtype=np.intp), np.zeros(0, dtype=np.int32), np.zeros(0)), {}
     lengths = documents.lengths
-    owners = np.repeat(np.arange(count, dtype=np.int64), lengths)
+    keys = documents.ids.astype(np.int64)
+    keys *= count
+    keys += np.repeat(np.arange(count, dtype=np.int64), lengths)
     # each (term, document) pair once, term-major, with its frequency in the document
-    pairs, tf = np.unique(documents.ids.astype(np.int64) * count + owners, return_counts=True)
-    del owners
+    pairs, tf = np.unique(keys, return_counts=True)
+    del keys
     term_of, document_of = np.divmod(pairs, count)
+    del pairs
     df = np.bincount(term_of, minlength=terms)
     idf = []
     total = 0.0
@@ -415,7 +418,7 @@ def bm25_postings(documents: Documents, k1: float = BM25_K1, b: float = BM25_B,
     names = documents.terms
     kept_names = [names[index] for index in kept_terms.tolist()]
     table = _Postings(dict(zip(kept_names, range(len(kept_names)))), starts,
-                      document_of[keep].astype(np.intp), weights[keep])
+                      document_of[keep].astype(np.int32), weights[keep])
     return table, dict(zip(kept_names, sizes.tolist()))
 
 

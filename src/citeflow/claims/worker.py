@@ -123,7 +123,8 @@ class _Worker:
             return None
         if type(answer) is not list or len(answer) != self.count or not all(type(a) is str for a in answer):
             return None
-        return [joined.split() for joined in answer]
+        # each token once in memory, as the analysis in this process makes them
+        return [list(map(sys.intern, joined.split())) for joined in answer]
 
 
 def main() -> int:

@@ -34,7 +34,7 @@ import importlib.metadata
 import json
 import os
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -213,11 +213,23 @@ def _loads(data: bytes) -> Any:
     return json.loads(data.decode("utf-8", "surrogatepass"))
 
 
+@dataclass(frozen=True)
+class JsonPieces:
+    """JSON text as pieces that make it when joined, made while the record is compressed
+    (so that it is never held whole)."""
+
+    pieces: Iterable[bytes]
+
+
 def write_record(path: Path, magic: bytes, record_format: int, key: str, content: Any, records: int) -> None:
     """Write ``content`` as a record atomically, then keep only the ``records`` records of
-    its folder used last. A folder that cannot be written is no error: the record is made
-    again next time."""
-    body = zlib.compress(_dumps(content), 1)
+    its folder used last. ``content`` is JSON-able, or :class:`JsonPieces`. A folder that cannot be written is no error: the record is made again next
+    time."""
+    if isinstance(content, JsonPieces):
+        compressor = zlib.compressobj(1)
+        body = b"".join([compressor.compress(piece) for piece in content.pieces]) + compressor.flush()
+    else:
+        body = zlib.compress(_dumps(content), 1)
     header = {"format": record_format, "key": key, "sha256": hashlib.sha256(body).hexdigest(),
               "length": len(body)}
     with contextlib.suppress(OSError):
@@ -266,29 +278,34 @@ class _Invalid(ValueError):
     """A record that does not have the shape this version writes."""
 
 
-def _content(files: Sequence[Path], parsed: ParsedBibtex) -> dict[str, Any] | None:
-    """What a record holds of a parse, or None for a parse it cannot hold (never for BibTeX)."""
-    references = []
-    for ref in parsed.references:
-        if ref.updates:
-            return None
+def _content(files: Sequence[Path], parsed: ParsedBibtex) -> JsonPieces | None:
+    """What a record holds of a parse, as pieces of JSON, one per reference; None for a
+    parse it cannot hold (never for BibTeX)."""
+    if any(ref.updates for ref in parsed.references):
+        return None
+    return JsonPieces(_pieces(files, parsed))
+
+
+def _pieces(files: Sequence[Path], parsed: ParsedBibtex) -> Iterator[bytes]:
+    yield b'{"references":['
+    for index, ref in enumerate(parsed.references):
         item: dict[str, Any] = {"key": ref.key}
         for name, default in _DEFAULTS.items():
             value = getattr(ref, name)
             if value != default:
                 item[name] = _place(value, files) if name == "file" else value
-        references.append(item)
+        yield b"," + _dumps(item) if index else _dumps(item)
     warnings = []
     for warning in parsed.warnings:
-        item = {"file": _place(warning.file, files), "line": warning.line, "message": warning.message,
-                "kind": warning.kind.value}
+        entry = {"file": _place(warning.file, files), "line": warning.line, "message": warning.message,
+                 "kind": warning.kind.value}
         if warning.key is not None:
-            item["key"] = warning.key
+            entry["key"] = warning.key
         if warning.first_file is not None:
-            item["first_file"] = _place(warning.first_file, files)
-            item["first_line"] = warning.first_line
-        warnings.append(item)
-    return {"references": references, "warnings": warnings}
+            entry["first_file"] = _place(warning.first_file, files)
+            entry["first_line"] = warning.first_line
+        warnings.append(entry)
+    yield b'],"warnings":' + _dumps(warnings) + b"}"
 
 
 def _place(path: Path, files: Sequence[Path]) -> int | str:

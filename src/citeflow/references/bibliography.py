@@ -340,20 +340,7 @@ def load_bibliography(paths: Iterable[str | Path] | str | Path, missing_ok: bool
     if isinstance(paths, (str, Path)):
         paths = [paths]
     bib = Bibliography()
-    files: list[tuple[Path, str]] = []
-    try:
-        for raw_path in paths:
-            path = Path(raw_path)
-            if missing_ok and not path.is_file():
-                continue
-            data = _read_bytes(path)
-            text = decode_utf8(data, path)
-            bib.files.append(path)
-            bib.snapshots[path] = Snapshot.of_bytes(data)
-            files.append((path, text))
-    except CiteflowError:
-        _parse_files(files, None)  # the files before the unreadable one report their errors first
-        raise
+    files = _read_files(paths, missing_ok, bib)
     store = BibliographyCache.default() if cache is True else cache or None
     bibtex = [path for path, _ in files if _is_bibtex(path)]
     key = store.key([bib.snapshots[path].digest for path in bibtex]) if store and bibtex else ""
@@ -377,6 +364,26 @@ def load_bibliography(paths: Iterable[str | Path] | str | Path, missing_ok: bool
         bib.references.append(ref)
     bib._reindex()
     return bib
+
+
+def _read_files(paths: Iterable[str | Path], missing_ok: bool, bib: Bibliography) -> list[tuple[Path, str]]:
+    """The text of each file (their paths and snapshots noted in ``bib``); only the texts
+    are kept, not the bytes they were decoded from."""
+    files: list[tuple[Path, str]] = []
+    try:
+        for raw_path in paths:
+            path = Path(raw_path)
+            if missing_ok and not path.is_file():
+                continue
+            data = _read_bytes(path)
+            text = decode_utf8(data, path)
+            bib.files.append(path)
+            bib.snapshots[path] = Snapshot.of_bytes(data)
+            files.append((path, text))
+    except CiteflowError:
+        _parse_files(files, None)  # the files before the unreadable one report their errors first
+        raise
+    return files
 
 
 def _is_bibtex(path: Path) -> bool:
