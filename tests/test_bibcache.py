@@ -243,8 +243,8 @@ def test_the_records_used_longest_ago_are_dropped_first(tmp_path):
     [1, 2.5, None, True, "", [], {}],
 ])
 def test_record_content_reads_back_as_written(content):
-    from citeflow.references.bibcache import _dumps, _loads
+    from citeflow.references.bibcache import dump_json, load_json
 
-    assert _loads(_dumps(content)) == content
+    assert load_json(dump_json(content)) == content
     # and a record written by the json module reads the same
-    assert _loads(json.dumps(content).encode("ascii")) == content
+    assert load_json(json.dumps(content).encode("ascii")) == content

@@ -125,9 +125,24 @@ def test_texts_analysed_together_equal_each_analysed_alone(texts):
     assert sg.tokens_many(texts) == [sg.tokens(text) for text in texts]
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(TEXT, TEXT, TEXT, st.sampled_from(["", "Journal of Allergy", "Arthritis Care & Research",
+                                                            "J Am Acad Dermatol"])), max_size=12))
+def test_any_references_analysed_together_equal_each_analysed_alone(texts):
+    references = [Reference(key=f"r{i}", title=title, keywords=[keywords] if keywords else [], abstract=abstract,
+                            container=container) for i, (title, keywords, abstract, container) in enumerate(texts)]
+    together = sg.Suggester._analysed([sg.Suggester._texts(ref) for ref in references])
+    alone = Documents.of([sg.Suggester._document(ref) for ref in references])
+    assert together.terms == alone.terms
+    assert together.ids.tolist() == alone.ids.tolist() and together.lengths.tolist() == alone.lengths.tolist()
+
+
 def test_a_bibliography_analysed_together_equals_each_reference_alone():
     texts = [sg.Suggester._texts(ref) for ref in REFERENCES]
-    assert sg.Suggester._analysed(texts) == [sg.Suggester._document(ref) for ref in REFERENCES]
+    together = sg.Suggester._analysed(texts)
+    alone = Documents.of([sg.Suggester._document(ref) for ref in REFERENCES])
+    assert together.terms == alone.terms  # numbered in the same order
+    assert together.ids.tolist() == alone.ids.tolist() and together.lengths.tolist() == alone.lengths.tolist()
 
 
 DOCUMENTS = st.lists(st.lists(st.sampled_from(["dupilumab", "arthralgia", "~joint-disorder", "asthma",
@@ -407,9 +422,9 @@ def test_screened_sentence_repairs_and_reference_entries_equal_the_plain_ones(te
     spans = [(0, len(text))] if text else []
     plain = []
     for start, end in spans:
-        piece = text[start:end]
+        piece, origin = text[start:end], start  # offsets in the piece count from its start
         for match in sentences._LETTER_NAME_END.finditer(piece):
-            cut = start + match.end()
+            cut = origin + match.end()
             plain.append(sentences._trim(text, start, cut))
             start = sentences._trim(text, cut, end)[0]
         plain.append((start, end))

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from citeflow import __version__
-from citeflow.references.bibcache import BibliographyCache, read_record, write_record
+from citeflow.references.bibcache import BibliographyCache, JsonPieces, dump_json, read_record, write_record
 
 #: Bibliographies with fewer entries are analysed afresh (it takes well under a second).
 LARGE = 2000
@@ -150,7 +150,10 @@ class DocumentCache:
     def put(self, key: str, documents: Documents) -> None:
         """Store the documents (atomically), then prune the records used longest ago. A
         folder that cannot be written only means the next check analyses again."""
-        content = {"terms": documents.terms, "ids": _encode(documents.ids), "lengths": _encode(documents.lengths)}
+        # as pieces of JSON: the numbers go from the array to base64 to the compressor, never
+        # also as text or as one JSON document in memory
+        content = JsonPieces([b'{"terms":', dump_json(documents.terms), b',"ids":"', _encode(documents.ids),
+                              b'","lengths":"', _encode(documents.lengths), b'"}'])
         write_record(self.folder / f"{key}.json.z", _MAGIC, FORMAT, key, content, self.records)
 
 
@@ -158,8 +161,8 @@ _NUMBERS = np.dtype("<i4")
 _ONLY_TEXT = {str}
 
 
-def _encode(numbers: np.ndarray) -> str:
-    return base64.b64encode(numbers.astype(_NUMBERS).tobytes()).decode("ascii")
+def _encode(numbers: np.ndarray) -> bytes:
+    return base64.b64encode(np.ascontiguousarray(numbers, dtype=_NUMBERS).data.cast("B"))
 
 
 def _decode(text) -> np.ndarray | None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, filterfalse, repeat
@@ -188,14 +188,20 @@ def _words(norm: str) -> list[tuple[str, str]]:
 
 def _concepts(norm: str) -> list[tuple[int, int, str, str, int]]:
     """(start, end, concept token, surface form, concept index) of every concept match in
-    normalised text: by concept, then by position, as ``finditer`` of each concept finds them.
+    normalised text: by concept, then by position, as ``finditer`` of each concept finds them
+    (:func:`_concept_matches`)."""
+    return [(at, match.end(), token, match.group(0), index) for at, match, token, index in _concept_matches(norm)]
+
+
+def _concept_matches(norm: str) -> Iterator[tuple[int, re.Match[str], str, int]]:
+    """(start, match, concept token, concept index) of every concept match in normalised
+    text, by concept, then by position.
 
     A match starts with the leading text of one of its concept's phrases, so the expression
     is tried only where such a text starts, in order, each try at or after the end of the
     previous match: the same matches as a scan of the whole text, at a fraction of the cost.
     Concepts the screen rules out are not looked for at all.
     """
-    found: list[tuple[int, int, str, str, int]] = []
     places: dict[str, list[int]] = {}
     possible = _CONCEPT_SCREEN.possible(norm)
     for index, (name, pattern, literals) in enumerate(_COMPILED_CONCEPTS):
@@ -203,8 +209,8 @@ def _concepts(norm: str) -> list[tuple[int, int, str, str, int]]:
             continue
         token = "~" + name
         if literals is None:
-            found.extend((m.start(), m.end(), token, m.group(0), index)
-                         for m in pattern.finditer(norm))
+            for found in pattern.finditer(norm):
+                yield found.start(), found, token, index
             continue
         starts: set[int] = set()
         for literal in literals:
@@ -222,9 +228,8 @@ def _concepts(norm: str) -> list[tuple[int, int, str, str, int]]:
                 continue
             match = pattern.match(norm, at)
             if match:
-                found.append((at, match.end(), token, match.group(0), index))
+                yield at, match, token, index
                 end = match.end()
-    return found
 
 
 @lru_cache(maxsize=4096)
@@ -342,10 +347,10 @@ def tokens_many(texts: Sequence[str]) -> list[list[str]]:
     if len(norms) != len(texts):  # pragma: no cover - normalising never makes a separator
         return [tokens(text) for text in texts]
     starts = np.cumsum([0] + [len(norm) + 1 for norm in norms[:-1]])
-    found = _concepts(joined)
+    found = [(at, token) for at, _, token, _ in _concept_matches(joined)]  # no surface forms kept
     concepts: list[list[str]] = [[] for _ in texts]
-    owners = np.searchsorted(starts, [start for start, *_ in found], "right") - 1
-    for owner, (_, _, token, _, _) in zip(owners.tolist(), found):
+    owners = np.searchsorted(starts, [start for start, _ in found], "right") - 1
+    for owner, (_, token) in zip(owners.tolist(), found):
         concepts[owner].append(token)
     content = STOP_WORDS.__contains__
     return [list(map(_stem, filterfalse(content, _WORD.findall(norm)))) + more
@@ -470,11 +475,11 @@ class Suggester:
         there (:mod:`citeflow.claims.documents`)."""
         texts = [self._texts(ref) for ref in self.references]
         if cache is None or len(self.references) < LARGE:
-            return Documents.of(self._analysed(texts))
+            return self._analysed(texts)
         key, size = document_key(texts)
         documents = cache.get(key, len(self.references), size)
         if documents is None:
-            documents = Documents.of(self._analysed(texts))
+            documents = self._analysed(texts)
             cache.put(key, documents)
         return documents
 
@@ -490,13 +495,40 @@ class Suggester:
         return _document_tokens(*(tokens(text) for text in cls._texts(ref)))
 
     @staticmethod
-    def _analysed(texts: Sequence[tuple[str, str, str, str]]) -> list[list[str]]:
-        """:meth:`_document` of the references whose texts are ``texts``, every distinct
-        text analysed once and all of them together (:func:`tokens_many`; in two processes
-        for a large bibliography, :mod:`citeflow.claims.worker`)."""
+    def _analysed(texts: Sequence[tuple[str, str, str, str]]) -> Documents:
+        """The documents (:meth:`_document`) of the references whose texts are ``texts``:
+        every distinct text analysed once and all of them together (:func:`tokens_many`; in
+        two processes for a large bibliography, :mod:`citeflow.claims.worker`), and the
+        documents put together from each text's term numbers, never as lists of tokens."""
         distinct = list(dict.fromkeys(chain.from_iterable(texts)))
         analysed = dict(zip(distinct, tokens_split(distinct, tokens_many)))
-        return [_document_tokens(*(analysed[text] for text in four)) for four in texts]
+        del distinct
+        containers = {container: [t for t in analysed[container]
+                                  if not t.startswith("~") and t not in _GENERIC_CONTAINER]
+                      for _, _, _, container in texts}
+        # A document is title twice, keywords twice, abstract, journal: its terms first
+        # appear in the order of title, keywords, abstract and journal.
+        parts = [(analysed[title], analysed[keywords], analysed[abstract], containers[container])
+                 for title, keywords, abstract, container in texts]
+        number = {term: index for index, term in enumerate(dict.fromkeys(
+            chain.from_iterable(chain.from_iterable(parts))))}
+        numbered: dict[int, np.ndarray] = {}  # by id() of a token list: the same list, the same numbers
+
+        def ids(tokens: list[str]) -> np.ndarray:
+            found = numbered.get(id(tokens))
+            if found is None:
+                found = numbered[id(tokens)] = np.fromiter(map(number.__getitem__, tokens), dtype=np.int32,
+                                                            count=len(tokens))
+            return found
+
+        pieces: list[np.ndarray] = []
+        lengths = np.zeros(len(parts), dtype=np.int64)
+        for index, (title, keywords, abstract, container) in enumerate(parts):
+            title_ids, keyword_ids = ids(title), ids(keywords)
+            pieces += (title_ids, title_ids, keyword_ids, keyword_ids, ids(abstract), ids(container))
+            lengths[index] = 2 * (len(title) + len(keywords)) + len(abstract) + len(container)
+        flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+        return Documents(list(number), flat.astype(np.int32, copy=False), lengths)
 
     def _query(self, sentence: str, paragraph: str) -> _Query:
         weights: dict[str, float] = {}

@@ -180,7 +180,7 @@ def read_record(path: Path, magic: bytes, record_format: int, key: str, limit: i
         del data, body  # each form of the content freed once the next is made
         if len(inflated) > limit or not inflater.eof:
             return None
-        content = _loads(inflated)
+        content = load_json(inflated)
         del inflated
         result = parse(content)
     except (ValueError, zlib.error, RecursionError):
@@ -191,7 +191,7 @@ def read_record(path: Path, magic: bytes, record_format: int, key: str, limit: i
     return result
 
 
-def _dumps(content: Any) -> bytes:
+def dump_json(content: Any) -> bytes:
     """``content`` as JSON: by orjson (some seven times faster than the json module), or,
     for text orjson refuses (lone surrogates, which CSL-JSON may hold), as ASCII JSON whose
     escapes keep them."""
@@ -203,7 +203,7 @@ def _dumps(content: Any) -> bytes:
     return json.dumps(content, separators=(",", ":")).encode("ascii")
 
 
-def _loads(data: bytes) -> Any:
+def load_json(data: bytes) -> Any:
     """The JSON ``data`` read back (as the json module reads it)."""
     if orjson is not None:
         try:
@@ -229,7 +229,7 @@ def write_record(path: Path, magic: bytes, record_format: int, key: str, content
         compressor = zlib.compressobj(1)
         body = b"".join([compressor.compress(piece) for piece in content.pieces]) + compressor.flush()
     else:
-        body = zlib.compress(_dumps(content), 1)
+        body = zlib.compress(dump_json(content), 1)
     header = {"format": record_format, "key": key, "sha256": hashlib.sha256(body).hexdigest(),
               "length": len(body)}
     with contextlib.suppress(OSError):
@@ -294,7 +294,7 @@ def _pieces(files: Sequence[Path], parsed: ParsedBibtex) -> Iterator[bytes]:
             value = getattr(ref, name)
             if value != default:
                 item[name] = _place(value, files) if name == "file" else value
-        yield b"," + _dumps(item) if index else _dumps(item)
+        yield b"," + dump_json(item) if index else dump_json(item)
     warnings = []
     for warning in parsed.warnings:
         entry = {"file": _place(warning.file, files), "line": warning.line, "message": warning.message,
@@ -305,7 +305,7 @@ def _pieces(files: Sequence[Path], parsed: ParsedBibtex) -> Iterator[bytes]:
             entry["first_file"] = _place(warning.first_file, files)
             entry["first_line"] = warning.first_line
         warnings.append(entry)
-    yield b'],"warnings":' + _dumps(warnings) + b"}"
+    yield b'],"warnings":' + dump_json(warnings) + b"}"
 
 
 def _place(path: Path, files: Sequence[Path]) -> int | str:
