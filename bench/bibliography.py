@@ -16,7 +16,8 @@ and, against Pandoc's citeproc over the same file (``pandoc paper.md --citeproc`
 whole ``citeflow check`` of a short manuscript citing 20 of the entries, with an empty
 cache and again with the cache it wrote (candidate references are ranked over every entry).
 
-Printed: seconds and the ratios warm/cold, cold/Pandoc and warm/Pandoc, and check/citeproc.
+Printed: seconds and the ratios warm/cold, cold/Pandoc and warm/Pandoc, and check/citeproc
+with the check's peak memory (the largest of the runs).
 
 Run: ``.venv/bin/python bench/bibliography.py [--entries 50000] [--repeat 3]``.
 """
@@ -160,12 +161,13 @@ def _pandoc(bib: Path) -> float:
 
 
 CHECK = """
-import json, sys, time
+import json, resource, sys, time
 start = time.perf_counter()
 from citeflow.checks.engine import check_manuscript
 result = check_manuscript(sys.argv[1])
 elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "findings": len(result.findings)}))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": elapsed, "findings": len(result.findings), "mb": peak}))
 """
 
 SENTENCES = (
@@ -233,15 +235,20 @@ def run(entries: int, repeat: int) -> dict[str, float]:
         # ranked over all of them) against Pandoc's citeproc over the same file.
         paper = write_manuscript(folder, bib)
         citeproc = min(_citeproc(paper) for _ in range(repeat))
-        check_colds, check_warms = [], []
+        check_colds, check_warms, cold_mb, warm_mb = [], [], [], []
         for run_number in range(repeat):
             env["CITEFLOW_CACHE_DIR"] = str(folder / f"check-cache{run_number}")
-            check_colds.append(_check(paper, env)["seconds"])
-            check_warms.append(_check(paper, env)["seconds"])
+            cold_check, warm_check = _check(paper, env), _check(paper, env)
+            check_colds.append(cold_check["seconds"])
+            check_warms.append(warm_check["seconds"])
+            cold_mb.append(cold_check["mb"])
+            warm_mb.append(warm_check["mb"])
         figures = {
             "citeproc_s": citeproc,
             "check_cold_s": min(check_colds),
             "check_warm_s": min(check_warms),
+            "check_cold_mb": max(cold_mb),
+            "check_warm_mb": max(warm_mb),
             "entries": loaded["entries"],
             "megabytes": bib.stat().st_size / 1e6,
             "pandoc_s": pandoc,
@@ -271,9 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     print("check of a 600-word manuscript citing 20 entries, candidates ranked over all of them")
     print(f"  pandoc --citeproc -t html     {f['citeproc_s']:7.2f} s  (baseline)")
     print(f"  citeflow check, empty cache   {f['check_cold_s']:7.2f} s  = "
-          f"{f['check_cold_to_citeproc']:.2f} x citeproc")
+          f"{f['check_cold_to_citeproc']:.2f} x citeproc (goal <= 1.5), peak {f['check_cold_mb']:.0f} MB")
     print(f"  citeflow check, cached        {f['check_warm_s']:7.2f} s  = "
-          f"{f['check_warm_to_citeproc']:.2f} x citeproc (goal <= 1.5)")
+          f"{f['check_warm_to_citeproc']:.2f} x citeproc (goal <= 1.5), peak {f['check_warm_mb']:.0f} MB")
     return 0
 
 

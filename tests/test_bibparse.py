@@ -35,7 +35,8 @@ NAME_PIECES = [
     "{van} Beethoven", "{World Health Organization}", "{SOLO 1 and SOLO 2 Investigators}",
     "{\\relax Ch}ristopher", "\\\"uber", "{\\\"U}ber", "Qui\\~{n}onero-Candela", "{{IL-4}}",
     "Michail~Markovitch", "Matsui\\ Fuuka", "{a,b}", "{", "}", "}{", ",", ", ", " ", "  ", "\t",
-    "\n", " and ", " AND ", "and", "2nd", "-", "ß", "Éva", "émile", "İ", "\u00a0", "~", "\\",
+    "\n", " and ", " AND ", "and", "2nd", "-", "ß", "Éva", "émile", "İ", "\u00a0", "~", "\\", "\\\\",
+    "a\\\\ b",
     "\\~", "{x {y z}}", "{x{y}z}",
 ]
 NAME_TEXT = st.lists(st.sampled_from(NAME_PIECES), max_size=10).map("".join)
@@ -71,6 +72,8 @@ def test_a_name_list_splits_at_and_as_pybtex_splits_it(value):
     ("Reagle, Jr., Joseph M.", (["Joseph"], ["M."], [], ["Reagle"], ["Jr."])),
     ("Ludwig van Beethoven", (["Ludwig"], [], ["van"], ["Beethoven"], [])),
     ("M{\\\"u}ller, K{\\\"u}lli", (["K{\\\"u}lli"], [], [], ["M{\\\"u}ller"], [])),
+    # pybtex reads the second of two backslashes and the space after it as a space
+    ("Jean\\\\ Dupont", (["Jean\\"], [], [], ["Dupont"], [])),
 ])
 def test_names_a_writer_types_come_apart_in_the_usual_places(name, parts):
     assert _parts(bibparse.person(name)) == parts

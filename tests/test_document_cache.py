@@ -80,7 +80,8 @@ def _forged(path: Path, documents) -> bytes:
 
 
 @pytest.mark.parametrize("damage", ["cut off", "flipped byte", "one entry short", "numbers for words",
-                                    "a number past the terms", "terms out of order", "not a record"])
+                                    "a number past the terms", "terms out of order", "a negative number",
+                                    "a term twice", "not a record"])
 def test_a_damaged_or_forged_record_is_ignored(references, tmp_path, damage):
     cache = DocumentCache(tmp_path, 8)
     fresh = _ranked(Suggester(references, cache=cache))
@@ -101,6 +102,10 @@ def test_a_damaged_or_forged_record_is_ignored(references, tmp_path, damage):
         path.write_bytes(_forged(path, dict(stored, terms=list(range(len(stored["terms"]))))))
     elif damage == "a number past the terms":
         path.write_bytes(_forged(path, dict(stored, ids=numbers(np.append(ids[:-1], len(stored["terms"]))))))
+    elif damage == "a negative number":
+        path.write_bytes(_forged(path, dict(stored, ids=numbers(np.append(ids[:-1], -1)))))
+    elif damage == "a term twice":
+        path.write_bytes(_forged(path, dict(stored, terms=stored["terms"][:-1] + stored["terms"][:1])))
     elif damage == "terms out of order":
         path.write_bytes(_forged(path, dict(stored, ids=numbers(ids[::-1]))))
     else:

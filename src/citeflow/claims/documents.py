@@ -185,6 +185,8 @@ def _documents(content, count: int) -> Documents | None:
     terms = content["terms"]
     if type(terms) is not list or not set(map(type, terms)) <= _ONLY_TEXT:
         return None
+    if len(set(terms)) != len(terms):
+        return None
     terms = list(map(sys.intern, terms))  # the same objects as the analysis of a sentence makes
     ids, lengths = _decode(content["ids"]), _decode(content["lengths"])
     if ids is None or lengths is None or len(lengths) != count or (lengths < 0).any():
@@ -194,7 +196,7 @@ def _documents(content, count: int) -> Documents | None:
     if len(ids):
         # each number at most one more than every number before it, the last term used
         seen = np.maximum.accumulate(ids)
-        if ids[0] != 0 or (ids[1:] > seen[:-1] + 1).any() or int(seen[-1]) != len(terms) - 1:
+        if ids[0] != 0 or (ids < 0).any() or (ids[1:] > seen[:-1] + 1).any() or int(seen[-1]) != len(terms) - 1:
             return None
     return Documents(terms, ids.astype(np.int32), lengths.astype(np.int64))
 

@@ -154,9 +154,10 @@ def _von_last(words: list[str]) -> tuple[list[str], list[str]]:
 
 
 # A name pybtex splits as plain text would be split at commas and white space: at its own
-# level no tie ("~", pybtex's space) and no backslash-space, no unmatched brace, and braces
+# level no tie ("~", pybtex's space), no backslash-space and no double backslash (pybtex
+# reads its second backslash and a space after it as a space), no unmatched brace, and braces
 # (two levels at most) holding neither white space nor commas, which pybtex does not split at.
-_PLAIN_NAME = re.compile(r"[^{}~\\]*+(?:(?:\\[^\s{}~]|\{[^{}\s,]*+(?:\{[^{}\s,]*+\}[^{}\s,]*+)*+\})[^{}~\\]*+)*+")
+_PLAIN_NAME = re.compile(r"[^{}~\\]*+(?:(?:\\[^\s{}~\\]|\{[^{}\s,]*+(?:\{[^{}\s,]*+\}[^{}\s,]*+)*+\})[^{}~\\]*+)*+")
 # A brace group (two levels at most), and text whose braces are such groups.
 _GROUP = r"\{[^{}]*+(?:\{[^{}]*+\}[^{}]*+)*+\}"
 _ONE_GROUP = re.compile(_GROUP)
