@@ -45,12 +45,17 @@ def _records(cache: BibliographyCache) -> list[Path]:
     return sorted(cache.folder.glob("*.json.z")) if cache.folder.is_dir() else []
 
 
-def _rewrite(record: Path, change) -> None:
-    """Change a record's content and give it a header that matches again."""
+def _rewrite(record: Path, change, count=None) -> None:
+    """Change a record's content (warnings and references, from its JSON lines) and give it
+    a header that matches again (``count``: the number of references it says it holds)."""
     head, _, body = record.read_bytes().partition(b"\n")
-    content = json.loads(zlib.decompress(body))
+    first, *lines = zlib.decompress(body).decode("utf-8").splitlines()
+    content = {"warnings": json.loads(first)["warnings"], "references": [json.loads(line) for line in lines]}
     change(content)
-    body = zlib.compress(json.dumps(content).encode("utf-8"))
+    said = len(content["references"]) if count is None else count(len(content["references"]))
+    text = "".join(json.dumps(value) + "\n" for value in
+                   [{"warnings": content["warnings"], "references": said}, *content["references"]])
+    body = zlib.compress(text.encode("utf-8"))
     header = json.loads(head.split(b" ", 1)[1])
     header.update(sha256=hashlib.sha256(body).hexdigest(), length=len(body))
     record.write_bytes(head.split(b" ", 1)[0] + b" " + json.dumps(header).encode() + b"\n" + body)
@@ -152,8 +157,19 @@ def _swollen(record: Path) -> None:
     _rewrite(record, change)
 
 
+def _one_reference_more_than_it_says(record: Path) -> None:
+    _rewrite(record, lambda content: None, count=lambda n: n - 1)
+
+
+def _a_line_that_is_no_json(record: Path) -> None:
+    def change(content):
+        content["references"][1] = float("nan")  # written as NaN: JSON has no such value
+    _rewrite(record, change)
+
+
 @pytest.mark.parametrize("damage", [_truncate, _flip_a_byte, _pickle, _year_as_text, _unknown_field,
-                                    _file_out_of_range, _unknown_warning_kind, _other_key, _swollen])
+                                    _file_out_of_range, _unknown_warning_kind, _other_key, _swollen,
+                                    _one_reference_more_than_it_says, _a_line_that_is_no_json])
 def test_a_damaged_or_forged_record_is_ignored_and_rebuilt(damage, tmp_path):
     bib = tmp_path / "thesis.bib"
     shutil.copy(DATA / "thesis_gotovos_phd.bib", bib)  # has a warning (duplicate key)

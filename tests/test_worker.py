@@ -60,3 +60,9 @@ def test_a_wrong_process_count_is_a_clear_error(monkeypatch, value):
     monkeypatch.setenv("CITEFLOW_ANALYSIS_PROCESSES", value)
     with pytest.raises(CiteflowError, match="CITEFLOW_ANALYSIS_PROCESSES must be a number"):
         worker.processes()
+
+
+def test_a_frozen_application_analyses_in_one_process(monkeypatch):
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setenv("CITEFLOW_ANALYSIS_PROCESSES", "2")
+    assert worker.processes() == 1

@@ -42,9 +42,12 @@ WORKER_TIMEOUT = 600
 
 def processes(env: Mapping[str, str] | None = None) -> int:
     """How many processes analyse: ``CITEFLOW_ANALYSIS_PROCESSES``, else 2 where two
-    processors are available, else 1."""
+    processors are available, else 1 (always 1 in a frozen application, whose interpreter
+    is the application itself)."""
     env = os.environ if env is None else env
     configured = env.get("CITEFLOW_ANALYSIS_PROCESSES", "").strip()
+    if getattr(sys, "frozen", False):  # a frozen application cannot run a module of its own
+        return 1
     if configured:
         if not configured.isdigit() or int(configured) < 1:
             raise CiteflowError("CITEFLOW_ANALYSIS_PROCESSES must be a number of processes "

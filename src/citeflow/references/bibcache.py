@@ -55,8 +55,9 @@ from citeflow.references.reference import BibliographyWarning, Reference, Warnin
 
 _T = TypeVar("_T")
 
-#: The layout of a record; a change to it (or to what a parse returns) bumps it.
-FORMAT = 1
+#: The layout of a record; a change to it (or to what a parse returns) bumps it. 2: JSON
+#: lines, one reference each, read as the record inflates.
+FORMAT = 2
 #: The folder of the records, inside the user cache directory.
 FOLDER = "bibliographies"
 #: How many records are kept (the most recently used).
@@ -135,7 +136,7 @@ class BibliographyCache:
         """The parse stored under ``key`` with ``files`` (the BibTeX files, ``size`` bytes
         together) as its paths, or None if there is none or it does not pass the checks."""
         return read_record(self._path(key), _MAGIC, FORMAT, key, _MAX_GROWTH * size + 1_000_000,
-                           lambda content: _parsed(content, files))
+                           lambda values: _parsed(values, files), lines=True)
 
     # -- writing -----------------------------------------------------------------------------
     def put(self, key: str, files: Sequence[Path], parsed: ParsedBibtex) -> None:
@@ -151,12 +152,14 @@ class BibliographyCache:
 # then the body: JSON, zlib-compressed.
 
 def read_record(path: Path, magic: bytes, record_format: int, key: str, limit: int,
-                parse: Callable[[Any], _T | None]) -> _T | None:
+                parse: Callable[[Any], _T | None], lines: bool = False) -> _T | None:
     """What ``parse`` makes of the JSON content of the record at ``path``, if the record is
     at most ``limit`` bytes, has this magic, format and key, is whole (length and SHA-256 as
     its header says) and inflates to at most ``limit`` bytes (a forged record cannot swell
-    into gigabytes); else None, as when ``parse`` gives None or raises ValueError. A record
-    read is marked as used now: the last to be pruned."""
+    into gigabytes); else None, as when ``parse`` gives None or raises ValueError. With
+    ``lines``, the content is JSON lines, and ``parse`` is given an iterator of their values,
+    inflated and read as it goes (so that the record is never held whole beside what is made
+    of it). A record read is marked as used now: the last to be pruned."""
     try:
         if path.stat().st_size > limit:
             return None
@@ -174,21 +177,52 @@ def read_record(path: Path, magic: bytes, record_format: int, key: str, limit: i
             and header.get("key") == key and header.get("length") == len(body)
             and header.get("sha256") == hashlib.sha256(body).hexdigest()):
         return None
-    inflater = zlib.decompressobj()
+    del data
     try:
-        inflated = inflater.decompress(body, limit + 1)
-        del data, body  # each form of the content freed once the next is made
-        if len(inflated) > limit or not inflater.eof:
-            return None
-        content = load_json(inflated)
-        del inflated
-        result = parse(content)
+        result = parse(_json_lines(body, limit) if lines else _json_whole(body, limit))
     except (ValueError, zlib.error, RecursionError):
         return None
     if result is not None:
         with contextlib.suppress(OSError):
             os.utime(path)
     return result
+
+
+_CHUNK = 1 << 20
+
+
+def _json_whole(body: bytes, limit: int) -> Any:
+    """The JSON value ``body`` inflates to; a body that inflates past ``limit`` bytes, or
+    not to its end, raises ValueError."""
+    inflater = zlib.decompressobj()
+    inflated = inflater.decompress(body, limit + 1)
+    if len(inflated) > limit or not inflater.eof:
+        raise _Invalid("inflates past its limit, or is cut off")
+    return load_json(inflated)
+
+
+def _json_lines(body: bytes, limit: int) -> Iterator[Any]:
+    """The values of the JSON lines that ``body`` inflates to, read as it inflates; a body
+    that inflates past ``limit`` bytes, or not to its end, raises ValueError."""
+    inflater = zlib.decompressobj()
+    pending = body
+    rest = b""
+    total = 0
+    while pending or not inflater.eof:
+        out = inflater.decompress(pending, _CHUNK)
+        pending = inflater.unconsumed_tail
+        total += len(out)
+        if total > limit:
+            raise _Invalid("inflates past its limit")
+        if not out and not pending:
+            if not inflater.eof:
+                raise _Invalid("cut off")
+            break
+        *complete, rest = (rest + out).split(b"\n")
+        for line in complete:
+            yield load_json(line)
+    if rest:
+        yield load_json(rest)
 
 
 def dump_json(content: Any) -> bytes:
@@ -265,9 +299,10 @@ def parser_settings() -> dict[str, str]:
 
 
 # -- the record --------------------------------------------------------------------------------
-# A record is one header line, then the zlib-compressed JSON body:
-#   citeflow-bibliography {"format": 1, "key": ..., "sha256": <of the body>, "length": ...}
-#   {"references": [{...}, ...], "warnings": [{...}, ...]}
+# A record is one header line, then the zlib-compressed body of JSON lines:
+#   citeflow-bibliography {"format": 2, "key": ..., "sha256": <of the body>, "length": ...}
+#   {"warnings": [{...}, ...], "references": N}
+#   {...}   (N lines, one reference each)
 # A reference is stored with the fields that differ from Reference's defaults; "file" and
 # "first_file" are places in the list of files (or, for a path not in it, the path as text).
 
@@ -287,14 +322,8 @@ def _content(files: Sequence[Path], parsed: ParsedBibtex) -> JsonPieces | None:
 
 
 def _pieces(files: Sequence[Path], parsed: ParsedBibtex) -> Iterator[bytes]:
-    yield b'{"references":['
-    for index, ref in enumerate(parsed.references):
-        item: dict[str, Any] = {"key": ref.key}
-        for name, default in _DEFAULTS.items():
-            value = getattr(ref, name)
-            if value != default:
-                item[name] = _place(value, files) if name == "file" else value
-        yield b"," + dump_json(item) if index else dump_json(item)
+    """The record as JSON lines: the warnings and how many references follow, then one
+    reference per line (JSON text holds no raw line break)."""
     warnings = []
     for warning in parsed.warnings:
         entry = {"file": _place(warning.file, files), "line": warning.line, "message": warning.message,
@@ -305,23 +334,31 @@ def _pieces(files: Sequence[Path], parsed: ParsedBibtex) -> Iterator[bytes]:
             entry["first_file"] = _place(warning.first_file, files)
             entry["first_line"] = warning.first_line
         warnings.append(entry)
-    yield b'],"warnings":' + dump_json(warnings) + b"}"
+    yield dump_json({"warnings": warnings, "references": len(parsed.references)}) + b"\n"
+    for ref in parsed.references:
+        item: dict[str, Any] = {"key": ref.key}
+        for name, default in _DEFAULTS.items():
+            value = getattr(ref, name)
+            if value != default:
+                item[name] = _place(value, files) if name == "file" else value
+        yield dump_json(item) + b"\n"
 
 
 def _place(path: Path, files: Sequence[Path]) -> int | str:
     return files.index(path) if path in files else str(path)
 
 
-def _parsed(content: Any, files: Sequence[Path]) -> ParsedBibtex | None:
-    """The parse a record's content holds, if it has the shape this version writes."""
-    if not isinstance(content, dict) or set(content) != {"references", "warnings"}:
+def _parsed(values: Iterator[Any], files: Sequence[Path]) -> ParsedBibtex | None:
+    """The parse a record's JSON lines hold, if they have the shape this version writes:
+    the warnings and the number of references, then that many references."""
+    head = next(values, None)
+    if not isinstance(head, dict) or set(head) != {"references", "warnings"} or not _is_int(head["references"]):
         return None
-    items = _list(content["references"])
-    references = []
-    for index, item in enumerate(items):
-        references.append(_reference(item, files))
-        items[index] = None  # what is read is let go: the record never sits whole beside the result
-    return ParsedBibtex(references, [_warning(item, files) for item in _list(content["warnings"])])
+    warnings = [_warning(item, files) for item in _list(head["warnings"])]
+    references = [_reference(item, files) for item in values]
+    if len(references) != head["references"]:
+        return None
+    return ParsedBibtex(references, warnings)
 
 
 def _list(value: Any) -> list[Any]:
