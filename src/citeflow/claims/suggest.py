@@ -368,6 +368,8 @@ class _Postings:
     weights: np.ndarray
 
 
+#: How many documents' numbers are added to their term numbers at once (bm25_postings).
+_KEY_BLOCK = 4096
 #: BM25's floor for terms that more than half of the references hold: this share of the
 #: average idf (rank_bm25's ``epsilon``).
 BM25_EPSILON = 0.25
@@ -393,11 +395,21 @@ def bm25_postings(documents: Documents, k1: float = BM25_K1, b: float = BM25_B,
     lengths = documents.lengths
     keys = documents.ids.astype(np.int64)
     keys *= count
-    keys += np.repeat(np.arange(count, dtype=np.int64), lengths)
-    # each (term, document) pair once, term-major, with its frequency in the document
-    pairs, tf = np.unique(keys, return_counts=True)
-    del keys
-    term_of, document_of = np.divmod(pairs, count)
+    starts = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    for document in range(0, count, _KEY_BLOCK):  # the document numbers added a block at a time
+        last = min(document + _KEY_BLOCK, count)
+        keys[starts[document]:starts[last]] += np.repeat(np.arange(document, last, dtype=np.int64),
+                                                         lengths[document:last])
+    # each (term, document) pair once, term-major, with its frequency in the document: what
+    # np.unique gives, the keys sorted in place rather than in a copy (memory, not time)
+    keys.sort()
+    firsts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    tf = np.diff(np.append(firsts, len(keys))).astype(np.int32)
+    pairs = keys[firsts]
+    del keys, firsts
+    term_of = (pairs // count).astype(np.int32)
+    document_of = (pairs % count).astype(np.int32)
     del pairs
     df = np.bincount(term_of, minlength=terms)
     idf = []
@@ -414,11 +426,16 @@ def bm25_postings(documents: Documents, k1: float = BM25_K1, b: float = BM25_B,
         idf[index] = floor
     average = int(lengths.sum()) / count
     norm = k1 * ((1 - b) + (b * lengths.astype(float)) / average)
-    weights = np.array(idf)[term_of] * (tf * (k1 + 1) / (tf + norm[document_of]))
+    # idf x (tf x (k1 + 1) / (tf + norm)), worked out in place (a sum or product in either
+    # order is the same number)
+    weights = norm[document_of]
+    weights += tf
+    np.divide(tf * (k1 + 1), weights, out=weights)
+    weights *= np.array(idf)[term_of]
     keep = weights > 0
     kept_terms = np.flatnonzero(np.bincount(term_of[keep], minlength=terms))
     sizes = df[kept_terms]
-    starts = np.zeros(len(kept_terms) + 1, dtype=np.intp)
+    starts = np.zeros(len(kept_terms) + 1, dtype=np.intp)  # now of each term's postings
     np.cumsum(sizes, out=starts[1:])
     names = documents.terms
     kept_names = [names[index] for index in kept_terms.tolist()]

@@ -347,6 +347,7 @@ def load_bibliography(paths: Iterable[str | Path] | str | Path, missing_ok: bool
     size = sum(bib.snapshots[path].size for path in bibtex)
     parsed = store.get(key, bibtex, size) if store and key else None
     csl_refs = _parse_files(files, parsed)
+    del files  # the texts are read: not held while the record is written
     if parsed is None:
         parsed = csl_refs.bibtex
         if store and key:
