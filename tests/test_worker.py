@@ -3,7 +3,9 @@ worker that cannot start or answers nonsense costs time, never a different resul
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +68,18 @@ def test_a_frozen_application_analyses_in_one_process(monkeypatch):
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setenv("CITEFLOW_ANALYSIS_PROCESSES", "2")
     assert worker.processes() == 1
+
+
+def test_the_worker_imports_the_citeflow_this_process_runs(tmp_path):
+    """A checkout put on sys.path by a script, not installed: the worker finds the same code."""
+    package_root = str(Path(worker.__file__).resolve().parent.parent.parent)
+    env = worker.environment({"PYTHONPATH": str(tmp_path)})
+    assert env["PYTHONPATH"].split(os.pathsep) == [package_root, str(tmp_path)]
+    assert worker.environment({})["PYTHONPATH"] == package_root
+
+
+def test_an_installed_citeflow_leaves_the_path_alone(monkeypatch, tmp_path):
+    installed = tmp_path / "lib" / "site-packages" / "citeflow" / "claims"
+    installed.mkdir(parents=True)
+    monkeypatch.setattr(worker, "__file__", str(installed / "worker.py"))
+    assert "PYTHONPATH" not in worker.environment({})

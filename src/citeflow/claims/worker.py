@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from citeflow.errors import CiteflowError
 
@@ -87,6 +88,18 @@ def command() -> list[str]:
     return [sys.executable, "-m", "citeflow.claims.worker"]
 
 
+def environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The worker's environment: this one, with the folder this citeflow was imported from
+    first on ``PYTHONPATH``, so that the worker runs the same code even when it was not
+    installed (a checkout put on ``sys.path`` by a script)."""
+    env = dict(os.environ if env is None else env)
+    here = Path(__file__).resolve().parent.parent.parent
+    if here.name not in ("site-packages", "dist-packages"):  # an installed citeflow is found anyway,
+        # and its folder must not come before the standard library's
+        env["PYTHONPATH"] = os.pathsep.join([str(here), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
 class _Worker:
     """One worker process analysing ``texts``, fed and read by a thread of this process."""
 
@@ -96,7 +109,8 @@ class _Worker:
         data = json.dumps(list(texts)).encode("ascii")  # ASCII: lone surrogates survive
         try:
             self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
-                command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                env=environment())
         except OSError:
             self.process = None
             return
