@@ -395,11 +395,10 @@ def bm25_postings(documents: Documents, k1: float = BM25_K1, b: float = BM25_B,
     lengths = documents.lengths
     keys = documents.ids.astype(np.int64)
     keys *= count
-    starts = np.zeros(count + 1, dtype=np.int64)
-    np.cumsum(lengths, out=starts[1:])
+    bounds = documents.starts
     for document in range(0, count, _KEY_BLOCK):  # the document numbers added a block at a time
         last = min(document + _KEY_BLOCK, count)
-        keys[starts[document]:starts[last]] += np.repeat(np.arange(document, last, dtype=np.int64),
+        keys[bounds[document]:bounds[last]] += np.repeat(np.arange(document, last, dtype=np.int64),
                                                          lengths[document:last])
     # each (term, document) pair once, term-major, with its frequency in the document: what
     # np.unique gives, the keys sorted in place rather than in a copy (memory, not time)
@@ -435,7 +434,7 @@ def bm25_postings(documents: Documents, k1: float = BM25_K1, b: float = BM25_B,
     keep = weights > 0
     kept_terms = np.flatnonzero(np.bincount(term_of[keep], minlength=terms))
     sizes = df[kept_terms]
-    starts = np.zeros(len(kept_terms) + 1, dtype=np.intp)  # now of each term's postings
+    starts = np.zeros(len(kept_terms) + 1, dtype=np.intp)
     np.cumsum(sizes, out=starts[1:])
     names = documents.terms
     kept_names = [names[index] for index in kept_terms.tolist()]
@@ -465,7 +464,6 @@ class Suggester:
     def __init__(self, bibliography: Iterable, cache: DocumentCache | None = None) -> None:
         self.references = list(bibliography)
         self.keys = [ref.key for ref in self.references]
-        self._by_key = {ref.key: ref for ref in self.references}
         self._labels: dict[int, str] = {}  # cite_label of each reference shown so far
         self._words_of: dict[str, tuple[dict[str, set[str]], dict[str, set[str]]]] = {}
         self._analysis = self._documents(cache)
@@ -805,9 +803,6 @@ class Suggester:
                 result.append(self._top(query, scores[row], columns[bounds[row]:bounds[row + 1]],
                                         k, floor, sentence, chosen=True))
         return result
-
-    def _reference(self, key: str):
-        return self._by_key.get(key)
 
 
 def shared_words(sentence: str, terms: Iterable[str]) -> set[str]:
