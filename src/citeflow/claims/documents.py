@@ -99,11 +99,28 @@ class Documents:
     @classmethod
     def of(cls, documents: Sequence[Sequence[str]]) -> Documents:
         """The documents of these token lists."""
-        flat = list(chain.from_iterable(documents))
-        number = {term: index for index, term in enumerate(dict.fromkeys(flat))}  # first-seen order
-        ids = np.fromiter(map(number.__getitem__, flat), dtype=np.int32, count=len(flat))
-        lengths = np.fromiter(map(len, documents), dtype=np.int64, count=len(documents))
-        return cls(list(number), ids, lengths)
+        return cls.joined([(document,) for document in documents])
+
+    @classmethod
+    def joined(cls, documents: Sequence[Sequence[Sequence[str]]]) -> Documents:
+        """The documents each made of its token lists end to end. The terms are numbered in
+        the order they first appear; a list several documents hold (the same object: an
+        analysed text shared by entries, or a title counted twice) is numbered once."""
+        number = {term: index for index, term in enumerate(dict.fromkeys(
+            chain.from_iterable(chain.from_iterable(documents))))}
+        numbered: dict[int, np.ndarray] = {}  # by id() of a token list, alive throughout
+        pieces: list[np.ndarray] = []
+        lengths = np.zeros(len(documents), dtype=np.int64)
+        for index, parts in enumerate(documents):
+            for tokens in parts:
+                ids = numbered.get(id(tokens))
+                if ids is None:
+                    ids = numbered[id(tokens)] = np.fromiter(map(number.__getitem__, tokens), dtype=np.int32,
+                                                              count=len(tokens))
+                pieces.append(ids)
+            lengths[index] = sum(map(len, parts))
+        flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+        return cls(list(number), flat, lengths)
 
     def __len__(self) -> int:
         return len(self.lengths)

@@ -322,8 +322,13 @@ def _document_tokens(title: list[str], keywords: list[str], abstract: list[str],
                      container: list[str]) -> list[str]:
     """A reference's tokens: title and keywords twice, abstract and journal once (of the
     journal's name, only the subject words)."""
-    return (title * 2 + keywords * 2 + abstract
-            + [t for t in container if not t.startswith("~") and t not in _GENERIC_CONTAINER])
+    return title * 2 + keywords * 2 + abstract + _subject_terms(container)
+
+
+def _subject_terms(container: list[str]) -> list[str]:
+    """The tokens of a journal's name that count: its subject words, not concepts nor the
+    words every journal's name may hold."""
+    return [t for t in container if not t.startswith("~") and t not in _GENERIC_CONTAINER]
 
 
 #: What joins texts analysed together (:func:`tokens_many`): no word, no concept phrase and
@@ -513,37 +518,16 @@ class Suggester:
     def _analysed(texts: Sequence[tuple[str, str, str, str]]) -> Documents:
         """The documents (:meth:`_document`) of the references whose texts are ``texts``:
         every distinct text analysed once and all of them together (:func:`tokens_many`; in
-        two processes for a large bibliography, :mod:`citeflow.claims.worker`), and the
-        documents put together from each text's term numbers, never as lists of tokens."""
+        two processes for a large bibliography, :mod:`citeflow.claims.worker`), and each
+        document put together from its texts' term numbers (:meth:`Documents.joined`), never
+        as one list of tokens."""
         distinct = list(dict.fromkeys(chain.from_iterable(texts)))
         analysed = dict(zip(distinct, tokens_split(distinct, tokens_many)))
         del distinct
-        containers = {container: [t for t in analysed[container]
-                                  if not t.startswith("~") and t not in _GENERIC_CONTAINER]
-                      for _, _, _, container in texts}
-        # A document is title twice, keywords twice, abstract, journal: its terms first
-        # appear in the order of title, keywords, abstract and journal.
-        parts = [(analysed[title], analysed[keywords], analysed[abstract], containers[container])
-                 for title, keywords, abstract, container in texts]
-        number = {term: index for index, term in enumerate(dict.fromkeys(
-            chain.from_iterable(chain.from_iterable(parts))))}
-        numbered: dict[int, np.ndarray] = {}  # by id() of a token list: the same list, the same numbers
-
-        def ids(tokens: list[str]) -> np.ndarray:
-            found = numbered.get(id(tokens))
-            if found is None:
-                found = numbered[id(tokens)] = np.fromiter(map(number.__getitem__, tokens), dtype=np.int32,
-                                                            count=len(tokens))
-            return found
-
-        pieces: list[np.ndarray] = []
-        lengths = np.zeros(len(parts), dtype=np.int64)
-        for index, (title, keywords, abstract, container) in enumerate(parts):
-            title_ids, keyword_ids = ids(title), ids(keywords)
-            pieces += (title_ids, title_ids, keyword_ids, keyword_ids, ids(abstract), ids(container))
-            lengths[index] = 2 * (len(title) + len(keywords)) + len(abstract) + len(container)
-        flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
-        return Documents(list(number), flat.astype(np.int32, copy=False), lengths)
+        containers = {container: _subject_terms(analysed[container]) for _, _, _, container in texts}
+        return Documents.joined([(analysed[title], analysed[title], analysed[keywords], analysed[keywords],
+                                  analysed[abstract], containers[container])
+                                 for title, keywords, abstract, container in texts])
 
     def _query(self, sentence: str, paragraph: str) -> _Query:
         weights: dict[str, float] = {}
