@@ -3,8 +3,9 @@
 Ranking candidate references (:class:`~citeflow.claims.suggest.Suggester`) first analyses
 the title, keywords, abstract and journal of every bibliography entry (concepts, words,
 stems): about a tenth of a millisecond per entry, several seconds for a library of tens of
-thousands. For a bibliography of at least :data:`LARGE` entries the token lists are stored
-in one record per content, found by a key made of
+thousands. For a bibliography of at least :data:`LARGE` entries the analysed entries
+(:class:`Documents`: the distinct terms, and each entry's tokens as numbers into them) are
+stored in one record per content, found by a key made of
 
 * the text the analysis reads, entry by entry (so any edit to an entry is a new key), and
 * a digest of the analysis itself: the code of ``suggest.py``, the concept table, the
@@ -12,8 +13,9 @@ in one record per content, found by a key made of
 
 Records follow the rules of the parsed-bibliography cache (:mod:`citeflow.references.bibcache`):
 JSON, zlib-compressed behind a one-line header (format, key, SHA-256 and length of the body),
-never pickle; checked when read (header, digest, one text of tokens per entry) and ignored
-otherwise; written atomically; the ones most recently used kept. They live in ``documents/``
+never pickle; checked when read (header, digest, one count of tokens per entry, every
+number naming one of the terms, the terms numbered in the order they first appear) and
+ignored otherwise; written atomically; the ones most recently used kept. They live in ``documents/``
 of the cache folder (``CITEFLOW_CACHE_DIR``, else the user cache directory), and
 ``CITEFLOW_BIBLIOGRAPHY_CACHE=0`` turns them off with the bibliography records.
 """

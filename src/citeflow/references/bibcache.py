@@ -149,7 +149,7 @@ class BibliographyCache:
 
 # -- records on disk, shared with the other caches of parsed or analysed text ---------------------
 # A record is ``magic``, a one-line JSON header (format, key, SHA-256 and length of the body),
-# then the body: JSON, zlib-compressed.
+# then the body: JSON (one document, or JSON lines read one by one), zlib-compressed.
 
 def read_record(path: Path, magic: bytes, record_format: int, key: str, limit: int,
                 parse: Callable[[Any], _T | None], lines: bool = False) -> _T | None:
@@ -256,9 +256,9 @@ class JsonPieces:
 
 
 def write_record(path: Path, magic: bytes, record_format: int, key: str, content: Any, records: int) -> None:
-    """Write ``content`` as a record atomically, then keep only the ``records`` records of
-    its folder used last. ``content`` is JSON-able, or :class:`JsonPieces`. A folder that cannot be written is no error: the record is made again next
-    time."""
+    """Write ``content`` (JSON-able, or :class:`JsonPieces`) as a record atomically, then
+    keep only the ``records`` records of its folder used last. A folder that cannot be
+    written is no error: the record is made again next time."""
     if isinstance(content, JsonPieces):
         compressor = zlib.compressobj(1)
         body = b"".join([compressor.compress(piece) for piece in content.pieces]) + compressor.flush()
