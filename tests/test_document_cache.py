@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from citeflow.claims import documents as docs
 from citeflow.claims import suggest
@@ -168,6 +170,23 @@ def test_entries_whose_texts_hold_separator_characters_get_keys_of_their_own():
     second = [("t1", "eczema", "", ""), ("dupilumab arthritis", "enthesitis", "", "")]
     assert docs.document_key(first)[0] != docs.document_key(second)[0]
     assert docs.document_key([("a\x1f", "b", "", "")])[0] != docs.document_key([("a", "\x1fb", "", "")])[0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(*[st.text(alphabet="a\"\\\u00e9\ud800 ,[]\n", max_size=6)] * 4), max_size=12),
+       st.integers(1, 5))
+def test_the_key_is_the_digest_of_the_whole_list_written_out(texts, size):
+    """The key is worked out a slice of entries at a time (the whole list's text is as long
+    as the bibliography's): it is the digest of the list's JSON text all the same, so that
+    records stored before still match."""
+    saved, docs._KEY_SLICE = docs._KEY_SLICE, size
+    try:
+        key, length = docs.document_key(texts)
+    finally:
+        docs._KEY_SLICE = saved
+    whole = json.dumps(texts, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    assert key == hashlib.sha256(docs.analysis_digest().encode() + whole).hexdigest()
+    assert length == len(whole)
 
 
 def test_a_record_that_inflates_past_its_limit_is_not_read(references, tmp_path):

@@ -75,15 +75,25 @@ def analysis_digest() -> str:
     return digest.hexdigest()
 
 
+_KEY_SLICE = 2048
+
+
 def document_key(inputs: Sequence[Sequence[str]]) -> tuple[str, int]:
     """The key of the entries whose analysed texts are ``inputs`` (one tuple of texts per
     entry, in order), and how many bytes of text they hold."""
     digest = hashlib.sha256(analysis_digest().encode())
     # JSON text of the list of every entry's list of texts: no two different lists write
-    # the same (a separator character could also be part of a text)
-    data = json.dumps(inputs, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    # the same (a separator character could also be part of a text). Written and hashed a
+    # slice of entries at a time (the text of the whole list is as long as the texts).
+    size = 0
+    for start in range(0, len(inputs), _KEY_SLICE):
+        part = json.dumps(inputs[start:start + _KEY_SLICE], ensure_ascii=False)
+        data = (("[" if not start else ", ") + part[1:-1]).encode("utf-8", "surrogatepass")
+        digest.update(data)
+        size += len(data)
+    data = b"[]" if not inputs else b"]"
     digest.update(data)
-    return digest.hexdigest(), len(data)
+    return digest.hexdigest(), size + len(data)
 
 
 @dataclass(frozen=True)

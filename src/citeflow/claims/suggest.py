@@ -375,6 +375,20 @@ class _Postings:
 
 #: How many documents' numbers are added to their term numbers at once (bm25_postings).
 _KEY_BLOCK = 4096
+#: Elements worked on at a time where a whole-array expression would make a temporary copy.
+_CHUNK = 1 << 18
+
+
+def _run_starts(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal values in ``values`` (at least one) begins, as 32-bit
+    positions when they fit, found a slice at a time."""
+    kind = np.int32 if len(values) < 2**31 else np.int64
+    parts = [np.zeros(1, dtype=kind)]
+    for start in range(0, len(values) - 1, _CHUNK):
+        stop = min(start + _CHUNK, len(values) - 1)
+        changed = np.flatnonzero(values[start + 1:stop + 1] != values[start:stop])
+        parts.append((changed + (start + 1)).astype(kind))
+    return np.concatenate(parts)
 #: BM25's floor for terms that more than half of the references hold: this share of the
 #: average idf (rank_bm25's ``epsilon``).
 BM25_EPSILON = 0.25
@@ -395,7 +409,7 @@ def bm25_postings(documents: Documents, k1: float = BM25_K1, b: float = BM25_B,
     """
     count = len(documents)
     terms = len(documents.terms)
-    if not count or not terms:
+    if not count or not terms or not len(documents.ids):
         return _Postings({}, np.zeros(1, dtype=np.intp), np.zeros(0, dtype=np.int32), np.zeros(0)), {}
     lengths = documents.lengths
     keys = documents.ids.astype(np.int64)
@@ -406,15 +420,25 @@ def bm25_postings(documents: Documents, k1: float = BM25_K1, b: float = BM25_B,
         keys[bounds[document]:bounds[last]] += np.repeat(np.arange(document, last, dtype=np.int64),
                                                          lengths[document:last])
     # each (term, document) pair once, term-major, with its frequency in the document: what
-    # np.unique gives, the keys sorted in place rather than in a copy (memory, not time)
+    # np.unique gives, worked out without a copy of the keys (memory, not time): sorted in
+    # place, the first key of each run moved to the front, the array then cut to the pairs
     keys.sort()
-    firsts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    tf = np.diff(np.append(firsts, len(keys))).astype(np.int32)
-    pairs = keys[firsts]
-    del keys, firsts
-    term_of = (pairs // count).astype(np.int32)
-    document_of = (pairs % count).astype(np.int32)
-    del pairs
+    firsts = _run_starts(keys)
+    pairs = len(firsts)
+    tf = np.empty(pairs, dtype=np.int32)
+    np.subtract(firsts[1:], firsts[:-1], out=tf[:-1])
+    tf[-1] = len(keys) - firsts[-1]
+    for start in range(0, pairs, _CHUNK):  # reads only at or after what it writes
+        part = firsts[start:start + _CHUNK]
+        keys[start:start + len(part)] = keys[part]
+    del firsts
+    keys.resize(pairs, refcheck=False)
+    term_of = np.empty(pairs, dtype=np.int32)
+    document_of = np.empty(pairs, dtype=np.int32)
+    for start in range(0, pairs, _CHUNK):
+        term_of[start:start + _CHUNK], document_of[start:start + _CHUNK] = np.divmod(
+            keys[start:start + _CHUNK], count)
+    del keys
     df = np.bincount(term_of, minlength=terms)
     idf = []
     total = 0.0
@@ -428,23 +452,32 @@ def bm25_postings(documents: Documents, k1: float = BM25_K1, b: float = BM25_B,
     floor = epsilon * (total / terms)
     for index in negative:
         idf[index] = floor
+    idfs = np.array(idf)
     average = int(lengths.sum()) / count
     norm = k1 * ((1 - b) + (b * lengths.astype(float)) / average)
-    # idf x (tf x (k1 + 1) / (tf + norm)), worked out in place (a sum or product in either
-    # order is the same number)
-    weights = norm[document_of]
-    weights += tf
-    np.divide(tf * (k1 + 1), weights, out=weights)
-    weights *= np.array(idf)[term_of]
+    # idf x (tf x (k1 + 1) / (tf + norm)), worked out in place a slice at a time (a sum or
+    # product in either order is the same number)
+    weights = np.empty(pairs)
+    for start in range(0, pairs, _CHUNK):
+        piece = slice(start, start + _CHUNK)
+        np.take(norm, document_of[piece], out=weights[piece])
+        weights[piece] += tf[piece]
+        np.divide(tf[piece] * (k1 + 1), weights[piece], out=weights[piece])
+        weights[piece] *= idfs[term_of[piece]]
+    del tf
     keep = weights > 0
-    kept_terms = np.flatnonzero(np.bincount(term_of[keep], minlength=terms))
+    if not keep.all():  # one array at a time, so that only one is ever held twice
+        term_of = term_of[keep]
+        document_of = document_of[keep]
+        weights = weights[keep]
+    del keep
+    kept_terms = np.flatnonzero(np.bincount(term_of, minlength=terms))
     sizes = df[kept_terms]
     starts = np.zeros(len(kept_terms) + 1, dtype=np.intp)
     np.cumsum(sizes, out=starts[1:])
     names = documents.terms
     kept_names = [names[index] for index in kept_terms.tolist()]
-    table = _Postings(dict(zip(kept_names, range(len(kept_names)))), starts,
-                      document_of[keep].astype(np.int32), weights[keep])
+    table = _Postings(dict(zip(kept_names, range(len(kept_names)))), starts, document_of, weights)
     return table, dict(zip(kept_names, sizes.tolist()))
 
 
