@@ -37,7 +37,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..claims.detect import Claim, CueSet, Sentence, default_cues, find_claims, sentences
+from ..claims.detect import Claim, CueSet, Sentence, default_cues, find_claims, paragraph_context, sentences
 from ..config import Config, load_config
 from ..document.citations import Citation, find_citations
 from ..document.manuscript import Manuscript, read_manuscript
@@ -259,9 +259,19 @@ class CheckContext:
 
     @cached_property
     def claims(self) -> list[Claim]:
+        """The manuscript's claims (:meth:`claims_of`); those of a long manuscript judged in
+        two processes, with their candidates ranked (:mod:`citeflow.checks.parallel`)."""
+        from .parallel import claims_in_two
+
+        found = claims_in_two(self)
+        return found if found is not None else self.claims_of()
+
+    def claims_of(self, sections: slice | None = None) -> list[Claim]:
+        """The claims of the manuscript, or of those of its sections (see
+        :func:`~citeflow.claims.detect.find_claims`)."""
         return find_claims(self.manuscript, self.cues, citations=self.citations,
                            placeholders=self.placeholders,
-                           threshold=self.settings.claim_threshold)
+                           threshold=self.settings.claim_threshold, sections=sections)
 
     @cached_property
     def suggester(self):
@@ -297,6 +307,23 @@ class CheckContext:
         wanted = list(dict.fromkeys(q for q in queries if q not in self._suggested))
         for query, found in zip(wanted, self.suggester.confident_many(wanted, k=3)):
             self._suggested[query] = tuple(found)
+
+    def rank_claims(self, claims: Iterable[Claim]) -> None:
+        """:meth:`rank_candidates` for the unsupported ``claims`` that a rule run here
+        reports (CF301-CF303), as the rules ask for them."""
+        from .claims import code_for
+
+        self.rank_candidates((claim.text, paragraph_context(claim.sentence)) for claim in claims
+                             if not claim.supported and self.settings.enabled(code_for(claim)))
+
+    def ranked(self, query: tuple[str, str]) -> tuple[Suggestion, ...] | None:
+        """The candidates ranked so far for a (sentence, paragraph) pair, if any were."""
+        return self._suggested.get(query)
+
+    def add_ranked(self, ranked: dict[tuple[str, str], tuple[Suggestion, ...]]) -> None:
+        """Candidates ranked elsewhere (by :mod:`citeflow.checks.parallel`'s other process)."""
+        for query, found in ranked.items():
+            self._suggested.setdefault(query, found)
 
     @cached_property
     def _cache_hits(self) -> dict:

@@ -683,7 +683,8 @@ class Claim:
 
 def find_claims(manuscript: Manuscript, cues: CueSet | None = None, *,
                 citations: list | None = None, placeholders: list | None = None,
-                model=None, threshold: float | None = None) -> list[Claim]:
+                model=None, threshold: float | None = None,
+                sections: slice | None = None) -> list[Claim]:
     """Every claim sentence of the manuscript with the citations that support it.
 
     ``citations`` and ``placeholders`` default to :func:`citeflow.document.citations.find_citations`
@@ -691,7 +692,9 @@ def find_claims(manuscript: Manuscript, cues: CueSet | None = None, *,
     A sentence is a claim when nothing excludes it (see :func:`not_claim_reason`; headings
     and reference lists too) and the claim model (:mod:`citeflow.claims.model`, the shipped
     one by default) gives it a probability of at least ``threshold`` (the model's default),
-    half that when a cue holds. ``model=False`` uses the cues alone.
+    half that when a cue holds. ``model=False`` uses the cues alone. ``sections`` limits the
+    search to those of :func:`claim_sections` (a sentence's context never reaches past its
+    section, so the claims of the parts put together are the claims of the whole).
     """
     if citations is None:
         from citeflow.document.citations import find_citations
@@ -721,7 +724,7 @@ def find_claims(manuscript: Manuscript, cues: CueSet | None = None, *,
 
     reflist = find_reference_list(manuscript)  # its items are references, never claims
     result: list[Claim] = []
-    for sentence, cue, verdict, limit in _judged(manuscript, cues, model, threshold):
+    for sentence, cue, verdict, limit in _judged(manuscript, cues, model, threshold, sections):
         if reflist is not None and reflist.start <= sentence.start < reflist.end:
             continue
         lo = bisect_left(starts, sentence.start)
@@ -754,29 +757,41 @@ def _is_reference_entry(text: str) -> bool:
     return _REFERENCE_SCREEN.possible(text) != frozenset() and bool(_REFERENCE_ENTRY.search(text))
 
 
-def _judged(manuscript: Manuscript, cues: CueSet, model, threshold: float | None):
-    """(sentence, cue, verdict, threshold) for each claim sentence, in source order."""
+def claim_sections(manuscript: Manuscript) -> list[tuple[str, list[Block]]]:
+    """The prose of the manuscript by section: each heading ("" before the first) with the
+    prose blocks under it. A claim's context (its neighbours, its heading) stays inside its
+    section."""
+    blocks: list[Block] = []
+    result: list[tuple[str, list[Block]]] = [("", blocks)]
+    for block in manuscript.prose_blocks():
+        if block.kind == "heading":
+            blocks = []
+            result.append((block.content.strip(), blocks))
+        else:
+            blocks.append(block)
+    return result
+
+
+def _judged(manuscript: Manuscript, cues: CueSet, model, threshold: float | None,
+            part: slice | None = None):
+    """(sentence, cue, verdict, threshold) for each claim sentence, in source order (of the
+    sections in ``part`` only, when given)."""
     from citeflow.claims.model import cues_of, default_model
 
     if model is None:
         model = default_model()
     if model is not False and threshold is None:
         threshold = model.threshold
-    section: list[tuple[Sentence, str]] = []  # the current section's sentences, masked
-    sections: list[tuple[str, list[tuple[Sentence, str]]]] = [("", section)]
-    for block in manuscript.prose_blocks():
-        if block.kind == "heading":
-            section = []
-            sections.append((block.content.strip(), section))
-            continue
-        for sentence in block_sentences(block):
-            text = masked_text(sentence)
-            if block.kind in _UNPUNCTUATED_OK and text.rstrip()[-1:].isalnum():
-                text = text.rstrip() + "."  # a list item needs no full stop to be a claim
-            section.append((sentence, text))
-    for heading, members in sections:
+    for heading, blocks in claim_sections(manuscript)[part or slice(None)]:
         if _REFERENCE_HEADING.match(heading):
             continue
+        members: list[tuple[Sentence, str]] = []  # the section's sentences, masked
+        for block in blocks:
+            for sentence in block_sentences(block):
+                text = masked_text(sentence)
+                if block.kind in _UNPUNCTUATED_OK and text.rstrip()[-1:].isalnum():
+                    text = text.rstrip() + "."  # a list item needs no full stop to be a claim
+                members.append((sentence, text))
         places = _places(members)
         for index, (sentence, text) in enumerate(members):
             if not_claim_reason(text, cues) or _is_reference_entry(text):

@@ -252,6 +252,11 @@ class Verdict:
         self._values = values
 
     @property
+    def names(self) -> tuple[str, ...]:
+        """The features of the sentence, in the order they were scored."""
+        return self._names
+
+    @property
     def contributions(self) -> tuple[Contribution, ...]:
         """Every feature of the sentence that has a weight, with that weight."""
         weights = self._weights

@@ -1,0 +1,251 @@
+"""The claims of a long manuscript judged in two processes.
+
+Finding the claim sentences of a manuscript and ranking candidate references for the
+unsupported ones is pure Python, sentence by sentence: about three quarters of ``citeflow
+check``'s time on a long manuscript. A sentence is judged in its section alone (its
+neighbours and its heading; see :func:`~citeflow.claims.detect.claim_sections`) and a
+claim's candidates depend on its sentence and paragraph alone, so the sections can be shared
+out. :func:`claims_in_two` forks the process once everything both parts read is ready (the
+manuscript parsed, its citations and placeholders found, the model and the bibliography
+loaded: nothing is imported or read again); the child judges the later sections and ranks
+their claims' candidates while the parent does the earlier ones; the child sends back plain
+data (where each claim sentence is, its cue, the model's features, the candidates) from
+which the parent makes the same objects it would have made itself.
+
+Forked only on Linux, with at least two processors (``CITEFLOW_ANALYSIS_PROCESSES``, see
+:mod:`citeflow.claims.worker`; 1 keeps one process), when this process runs no other thread
+(a fork copies only the thread that forks: a lock another one held would stay held in the
+child), for a manuscript with at least :data:`PARALLEL_CHARACTERS` characters of prose in
+more than one section. When the child fails in any way (an error, a crash, a signal, no
+answer within :data:`CHILD_TIMEOUT`), its sections are judged here: slower, never different.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import sys
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Sequence
+from typing import Any
+
+from ..claims.detect import Claim, Cue, Sentence, claim_sections, paragraph_context
+from ..claims.model import Verdict, default_model
+from ..claims.suggestion import Suggestion
+from ..claims.worker import processes
+from ..document.citations import Citation
+from ..document.manuscript import Block
+
+#: Manuscripts with less prose than this are judged in one process: forking and sending
+#: the claims back cost about what judging some thirty thousand characters takes.
+PARALLEL_CHARACTERS = 200_000
+#: The share of the work (:func:`cut_at`) the child does: a little less than half, as it
+#: also sends its claims back.
+CHILD_SHARE = 0.47
+#: Ranking the candidates of an unsupported claim takes about as long as judging this many
+#: characters of prose.
+RANKING_CHARACTERS = 200
+#: The longest the child may take before its sections are judged here instead (seconds).
+CHILD_TIMEOUT = 600.0
+
+
+def can_fork() -> bool:
+    """Whether this process may judge claims in two: Linux, two processes allowed, and no
+    thread but this one."""
+    return (sys.platform.startswith("linux") and hasattr(os, "fork")
+            and threading.active_count() == 1 and processes() >= 2)
+
+
+def cut_at(sizes: Sequence[float], share: float = CHILD_SHARE) -> int | None:
+    """The first section the child judges: the section boundary nearest to leaving it
+    ``share`` of the work (``sizes``, one number per section); None when there is no
+    boundary with work on both sides."""
+    total = sum(sizes)
+    target = total * (1 - share)
+    best: int | None = None
+    distance = float("inf")
+    before = 0.0
+    for index, size in enumerate(sizes):
+        if 0 < before < total and abs(before - target) < distance:
+            best, distance = index, abs(before - target)
+        before += size
+    return best
+
+
+def _work(sections: Sequence[tuple[str, Sequence[Block]]], citations: Sequence[Citation],
+          ranked: bool) -> list[float]:
+    """An estimate of the work of judging each section: its characters of prose and, when
+    candidates are ranked, :data:`RANKING_CHARACTERS` for each sentence that cites nothing
+    (sentences counted by their full stops)."""
+    groups = sorted({citation.bracket_start for citation in citations})
+    result = []
+    for _, blocks in sections:
+        work = 0.0
+        for block in blocks:
+            work += len(block.content)
+            if ranked:
+                cited = bisect_left(groups, block.end) - bisect_left(groups, block.start)
+                work += RANKING_CHARACTERS * max(0, block.content.count(". ") + 1 - cited)
+        result.append(work)
+    return result
+
+
+def claims_in_two(ctx) -> list[Claim] | None:
+    """The claims of ``ctx``'s manuscript (:meth:`CheckContext.claims_of`), judged in two
+    processes, with the candidates of the unsupported ones ranked
+    (:meth:`CheckContext.rank_claims`); None when the manuscript is judged in one (see the
+    module's documentation)."""
+    sections = claim_sections(ctx.manuscript)
+    if sum(len(block.content) for _, blocks in sections for block in blocks) < PARALLEL_CHARACTERS:
+        return None
+    # what both parts read, made before the fork so that neither makes it again
+    ctx.citations, ctx.placeholders, ctx.cues, ctx.suggester  # noqa: B018
+    default_model()
+    cut = cut_at(_work(sections, ctx.citations, ranked=ctx.suggester is not None))
+    if cut is None:
+        return None
+    if not can_fork():
+        return None
+    read, write = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        return None
+    if pid == 0:  # pragma: no cover - the child; its work is checked by its answer
+        _child(ctx, slice(cut, None), read, write)
+    os.close(write)
+    try:
+        try:
+            head = ctx.claims_of(slice(0, cut))
+            ctx.rank_claims(head)
+        except BaseException:  # this process's own error (or an interrupt) ends the child too
+            _end(pid)
+            raise
+        data = _answer(read, pid)
+    finally:
+        os.close(read)
+    tail = _rebuilt(ctx, data) if data is not None else None
+    if tail is None:  # the child failed: its sections are judged here
+        tail = ctx.claims_of(slice(cut, None))
+    return head + tail
+
+
+def _child(ctx, sections: slice, read: int, write: int) -> None:  # pragma: no cover
+    """Judge ``sections``, rank their claims' candidates, write them to ``write`` as plain
+    data and end the process (never returning into the parent's code)."""
+    status = 1
+    try:
+        os.close(read)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        claims = ctx.claims_of(sections)
+        ctx.rank_claims(claims)
+        data = pickle.dumps(_plain(ctx, claims), protocol=pickle.HIGHEST_PROTOCOL)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write, view):]
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _answer(read: int, pid: int) -> bytes | None:
+    """Everything the child wrote, if it ended well within :data:`CHILD_TIMEOUT`; else None
+    (the child killed if still running)."""
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + CHILD_TIMEOUT
+    finished = False
+    waiting = select.poll()
+    waiting.register(read, select.POLLIN)
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not waiting.poll(remaining * 1000):
+                break
+            chunk = os.read(read, 1 << 20)
+            if not chunk:
+                finished = True
+                break
+            chunks.append(chunk)
+    finally:
+        if not finished:
+            _end(pid)
+    if not finished:
+        return None
+    _, status = os.waitpid(pid, 0)
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        return None
+    return b"".join(chunks)
+
+
+def _end(pid: int) -> None:
+    """Stop the child and wait for it (no process is left behind)."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:  # pragma: no cover - ended meanwhile
+        pass
+    os.waitpid(pid, 0)
+
+
+def _plain(ctx, claims: list[Claim]) -> list[tuple]:
+    """The claims as plain data: blocks, citations and placeholders by their number, the
+    model's verdict as its features (its weights are the parent's own), the candidates
+    ranked for an unsupported claim. Repeated texts are sent once (interned, they are one
+    object to pickle)."""
+    blocks = {id(block): index for index, block in enumerate(ctx.manuscript.blocks)}
+    citations = {id(citation): index for index, citation in enumerate(ctx.citations)}
+    placeholders = {id(placeholder): index for index, placeholder in enumerate(ctx.placeholders)}
+    intern = sys.intern
+    rows = []
+    for claim in claims:
+        sentence, cue, verdict = claim.sentence, claim.cue, claim.verdict
+        found = None
+        if not claim.supported:
+            found = ctx.ranked((claim.text, paragraph_context(sentence)))
+            if found is not None:
+                found = [(intern(s.key), s.score, tuple(map(intern, s.terms)), intern(s.label))
+                         for s in found]
+        rows.append((blocks[id(sentence.block)], sentence.start, sentence.end, sentence.cstart,
+                     sentence.cend, intern(cue.kind), intern(cue.text), cue.start, cue.end,
+                     [citations[id(c)] for c in claim.citations],
+                     [placeholders[id(p)] for p in claim.placeholders], claim.probability,
+                     None if verdict is None else tuple(map(intern, verdict.names)),
+                     claim.threshold, found))
+    return rows
+
+
+def _rebuilt(ctx, data: bytes) -> list[Claim] | None:
+    """The child's claims made from its plain data, its candidates added to ``ctx``'s; None
+    if the data does not fit this manuscript."""
+    try:
+        rows = pickle.loads(data)  # written by this process's own fork, never read from a file
+        blocks, citations, placeholders = ctx.manuscript.blocks, ctx.citations, ctx.placeholders
+        weights = default_model().weights
+        claims = []
+        ranked = {}
+        for (block, start, end, cstart, cend, kind, text, cue_start, cue_end, cited, held,
+             probability, names, threshold, found) in rows:
+            owner = blocks[block]
+            sentence = Sentence(owner.content[cstart:cend], start, end, owner, cstart, cend)
+            # the weights of the features are looked up when they are read, as they would be
+            verdict: Any = None if names is None else Verdict(probability, names, weights)
+            claim = Claim(sentence, Cue(kind, text, cue_start, cue_end),
+                          [citations[i] for i in cited], [placeholders[i] for i in held],
+                          probability, verdict, threshold)
+            claims.append(claim)
+            if found is not None:
+                ranked[(claim.text, paragraph_context(sentence))] = tuple(
+                    Suggestion(key, score, terms, label) for key, score, terms, label in found)
+    except Exception:
+        return None
+    ctx.add_ranked(ranked)
+    return claims
+
+
+__all__ = ["CHILD_SHARE", "CHILD_TIMEOUT", "PARALLEL_CHARACTERS", "can_fork", "claims_in_two",
+           "cut_at"]

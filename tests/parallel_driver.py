@@ -1,0 +1,78 @@
+"""Run a check in a process of its own (as ``citeflow check`` runs) and print what a writer
+sees of it as JSON, with the number of forks made: the process a test runs in may hold
+threads of its own (a local HTTP server), beside which citeflow never forks.
+
+    python tests/parallel_driver.py PATH [long|short] [well|error|misfit|garbage|hang|thread]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+
+from citeflow.checks import parallel
+from citeflow.checks.engine import check_manuscript
+from citeflow.claims.detect import claim_sections
+from citeflow.claims.suggest import Suggester
+
+
+def main(path: str, length: str, behaviour: str) -> None:
+    parallel.PARALLEL_CHARACTERS = 0 if length == "long" else 10**12
+    forks = []
+    real_fork = os.fork
+
+    def fork():
+        forks.append(os.getpid())
+        return real_fork()
+
+    parallel.os.fork = fork  # type: ignore[attr-defined]
+    cuts = []
+    real_cut = parallel.cut_at
+    parallel.cut_at = lambda sizes, *args: cuts.append(real_cut(sizes, *args)) or cuts[-1]
+    real_plain = parallel._plain
+    if behaviour == "error":
+        def plain(ctx, claims):
+            raise RuntimeError("the child fails")
+        parallel._plain = plain
+    elif behaviour == "misfit":  # claims in a block the manuscript does not have
+        def plain(ctx, claims):
+            return [(10**6,) + row[1:] for row in real_plain(ctx, claims)]
+        parallel._plain = plain
+    elif behaviour == "garbage":
+        parallel._plain = lambda ctx, claims: "not the rows"
+    elif behaviour == "hang":
+        parallel.CHILD_TIMEOUT = 0.5
+        parallel._plain = lambda ctx, claims: time.sleep(120)
+    ranked_here = []  # queries whose candidates this process ranked
+    me = os.getpid()
+    real_many = Suggester.confident_many
+
+    def confident_many(self, queries, k=3):
+        if os.getpid() == me:
+            ranked_here.extend(queries)
+        return real_many(self, queries, k)
+
+    Suggester.confident_many = confident_many  # type: ignore[method-assign]
+    stop = threading.Event()
+    if behaviour == "thread":
+        threading.Thread(target=stop.wait).start()
+    try:
+        result = check_manuscript(path)
+    finally:
+        stop.set()
+    seen = {"findings": [[f.code, f.line, f.column, f.message, f.explanation,
+                          [str(s) for s in f.suggestions or []]] for f in result.findings],
+            "claims": [[c.text, c.start, c.end, c.probability, str(c.cue), c.explanation(),
+                        c.keys, c.supported] for c in result.claims],
+            "forks": len(forks), "child_from_line": None, "ranked_here": len(ranked_here)}
+    if cuts and cuts[-1] is not None:  # the line where the child's sections begin
+        first = claim_sections(result.manuscript)[cuts[-1]][1]
+        seen["child_from_line"] = result.manuscript.line_col(first[0].start)[0] if first else None
+    print(json.dumps(seen))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
