@@ -230,6 +230,7 @@ class CheckContext:
         self.settings = settings
         self.rule = rule
         self._suggested: dict[tuple[str, str], tuple[Suggestion, ...]] = {}
+        self._in_two: Any = None
 
     # -- shared material ------------------------------------------------------------------
     @cached_property
@@ -257,14 +258,25 @@ class CheckContext:
     def sentences(self) -> list[Sentence]:
         return sentences(self.manuscript)
 
+    def start_claims(self) -> None:
+        """Begin judging the claims of a long manuscript in a second process meanwhile
+        (:mod:`citeflow.checks.parallel`); :attr:`claims` collects them."""
+        from .parallel import ClaimsInTwo
+
+        self._in_two = ClaimsInTwo.start(self)
+
+    def stop_claims(self) -> None:
+        """End the second process if the claims were never collected."""
+        if self._in_two is not None:
+            self._in_two.abandon()
+
     @cached_property
     def claims(self) -> list[Claim]:
         """The manuscript's claims (:meth:`claims_of`); those of a long manuscript judged in
-        two processes, with their candidates ranked (:mod:`citeflow.checks.parallel`)."""
-        from .parallel import claims_in_two
-
-        found = claims_in_two(self)
-        return found if found is not None else self.claims_of()
+        two processes, with their candidates ranked (:meth:`start_claims`)."""
+        if self._in_two is not None:
+            return self._in_two.finish()
+        return self.claims_of()
 
     def claims_of(self, sections: slice | None = None) -> list[Claim]:
         """The claims of the manuscript, or of those of its sections (see
@@ -310,11 +322,14 @@ class CheckContext:
 
     def rank_claims(self, claims: Iterable[Claim]) -> None:
         """:meth:`rank_candidates` for the unsupported ``claims`` that a rule run here
-        reports (CF301-CF303), as the rules ask for them."""
+        reports (CF301-CF303), as the rules ask for them, and their explanations written."""
         from .claims import code_for
 
-        self.rank_candidates((claim.text, paragraph_context(claim.sentence)) for claim in claims
-                             if not claim.supported and self.settings.enabled(code_for(claim)))
+        reported = [claim for claim in claims
+                    if not claim.supported and self.settings.enabled(code_for(claim))]
+        self.rank_candidates((claim.text, paragraph_context(claim.sentence)) for claim in reported)
+        for claim in reported:
+            claim.explanation()
 
     def ranked(self, query: tuple[str, str]) -> tuple[Suggestion, ...] | None:
         """The candidates ranked so far for a (sentence, paragraph) pair, if any were."""
@@ -560,20 +575,25 @@ def check_manuscript(source: str | Path | Manuscript, config: Config | None = No
         from ..references.bibliography import load_bibliography
 
         bibliography = load_bibliography(bibliography_paths(manuscript, config))
-    rules = load_rules()
     findings: list[Finding] = []
     shared = CheckContext(manuscript, bibliography, config, settings)
-    for code in sorted(rules):
-        rule = rules[code]
-        if rule.run is None or not settings.enabled(code):
-            continue
-        shared.rule = rule
-        findings.extend(rule.run(shared))
-    shared.rule = None
+    shared.start_claims()
+    try:
+        rules = load_rules()
+        for code in sorted(rules):
+            rule = rules[code]
+            if rule.run is None or not settings.enabled(code):
+                continue
+            shared.rule = rule
+            findings.extend(rule.run(shared))
+        shared.rule = None
+        claims = shared.claims
+    finally:
+        shared.stop_claims()
     apply_suppressions(findings, find_suppressions(manuscript), manuscript.path)
     apply_per_file(findings, settings, config)
     findings.sort(key=lambda f: (str(f.file) != str(path), str(f.file), f.line, f.column, f.code))
-    return CheckResult(path, manuscript, bibliography, findings, shared.claims, settings)
+    return CheckResult(path, manuscript, bibliography, findings, claims, settings)
 
 
 def apply_suppressions(findings: list[Finding], suppressions: list[Suppression],

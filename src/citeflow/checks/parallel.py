@@ -5,10 +5,11 @@ unsupported ones is pure Python, sentence by sentence: about three quarters of `
 check``'s time on a long manuscript. A sentence is judged in its section alone (its
 neighbours and its heading; see :func:`~citeflow.claims.detect.claim_sections`) and a
 claim's candidates depend on its sentence and paragraph alone, so the sections can be shared
-out. :func:`claims_in_two` forks the process once everything both parts read is ready (the
-manuscript parsed, its citations and placeholders found, the model and the bibliography
-loaded: nothing is imported or read again); the child judges the later sections and ranks
-their claims' candidates while the parent does the earlier ones; the child sends back plain
+out. :meth:`ClaimsInTwo.start` forks the process once everything both parts read is ready
+(the manuscript parsed, its citations and placeholders found, the model and the
+bibliography loaded: nothing is imported or read again), before the rules run; the child
+judges the later sections and ranks their claims' candidates while the parent runs the
+other rules and then does the earlier sections (:meth:`ClaimsInTwo.finish`); the child sends back plain
 data (where each claim sentence is, its cue, the model's features, the candidates) from
 which the parent makes the same objects it would have made itself.
 
@@ -43,9 +44,9 @@ from ..document.manuscript import Block
 #: Manuscripts with less prose than this are judged in one process: forking and sending
 #: the claims back cost about what judging some thirty thousand characters takes.
 PARALLEL_CHARACTERS = 200_000
-#: The share of the work (:func:`cut_at`) the child does: a little less than half, as it
-#: also sends its claims back.
-CHILD_SHARE = 0.47
+#: The share of the work (:func:`cut_at`) the child does: it also sends its claims back,
+#: the parent meanwhile runs the other rules.
+CHILD_SHARE = 0.5
 #: Ranking the candidates of an unsupported claim takes about as long as judging this many
 #: characters of prose.
 RANKING_CHARACTERS = 200
@@ -94,46 +95,67 @@ def _work(sections: Sequence[tuple[str, Sequence[Block]]], citations: Sequence[C
     return result
 
 
-def claims_in_two(ctx) -> list[Claim] | None:
-    """The claims of ``ctx``'s manuscript (:meth:`CheckContext.claims_of`), judged in two
-    processes, with the candidates of the unsupported ones ranked
-    (:meth:`CheckContext.rank_claims`); None when the manuscript is judged in one (see the
-    module's documentation)."""
-    sections = claim_sections(ctx.manuscript)
-    if sum(len(block.content) for _, blocks in sections for block in blocks) < PARALLEL_CHARACTERS:
-        return None
-    # what both parts read, made before the fork so that neither makes it again
-    ctx.citations, ctx.placeholders, ctx.cues, ctx.suggester  # noqa: B018
-    default_model()
-    cut = cut_at(_work(sections, ctx.citations, ranked=ctx.suggester is not None))
-    if cut is None:
-        return None
-    if not can_fork():
-        return None
-    read, write = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read)
-        os.close(write)
-        return None
-    if pid == 0:  # pragma: no cover - the child; its work is checked by its answer
-        _child(ctx, slice(cut, None), read, write)
-    os.close(write)
-    try:
+class ClaimsInTwo:
+    """The claims of a manuscript being judged in two processes: :meth:`start` forks, the
+    child judging the later sections at once; :meth:`finish` judges the earlier ones here and
+    puts the two together; :meth:`abandon` ends the child when the claims are not wanted
+    after all (an error in between)."""
+
+    def __init__(self, ctx, cut: int, pid: int, read: int) -> None:
+        self.ctx, self.cut, self.pid, self.read = ctx, cut, pid, read
+        self.done = False
+
+    @classmethod
+    def start(cls, ctx) -> ClaimsInTwo | None:
+        """Fork for ``ctx``'s manuscript if it is judged in two (see the module's
+        documentation), else None."""
+        sections = claim_sections(ctx.manuscript)
+        if sum(len(block.content) for _, blocks in sections for block in blocks) < PARALLEL_CHARACTERS:
+            return None
+        # what both parts read, made before the fork so that neither makes it again
+        ctx.citations, ctx.placeholders, ctx.cues, ctx.suggester  # noqa: B018
+        default_model()
+        cut = cut_at(_work(sections, ctx.citations, ranked=ctx.suggester is not None))
+        if cut is None or not can_fork():
+            return None
+        read, write = os.pipe()
         try:
-            head = ctx.claims_of(slice(0, cut))
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            return None
+        if pid == 0:  # pragma: no cover - the child; its work is checked by its answer
+            _child(ctx, slice(cut, None), read, write)
+        os.close(write)
+        return cls(ctx, cut, pid, read)
+
+    def finish(self) -> list[Claim]:
+        """The claims of the whole manuscript, with the candidates of the unsupported ones
+        ranked (:meth:`CheckContext.rank_claims`)."""
+        ctx = self.ctx
+        try:
+            head = ctx.claims_of(slice(0, self.cut))
             ctx.rank_claims(head)
         except BaseException:  # this process's own error (or an interrupt) ends the child too
-            _end(pid)
+            self.abandon()
             raise
-        data = _answer(read, pid)
-    finally:
-        os.close(read)
-    tail = _rebuilt(ctx, data) if data is not None else None
-    if tail is None:  # the child failed: its sections are judged here
-        tail = ctx.claims_of(slice(cut, None))
-    return head + tail
+        self.done = True
+        try:
+            data = _answer(self.read, self.pid)
+        finally:
+            os.close(self.read)
+        tail = _rebuilt(ctx, data) if data is not None else None
+        if tail is None:  # the child failed: its sections are judged here
+            tail = ctx.claims_of(slice(self.cut, None))
+        return head + tail
+
+    def abandon(self) -> None:
+        """End the child (if :meth:`finish` has not collected it)."""
+        if not self.done:
+            self.done = True
+            os.close(self.read)
+            _end(self.pid)
 
 
 def _child(ctx, sections: slice, read: int, write: int) -> None:  # pragma: no cover
@@ -215,7 +237,7 @@ def _plain(ctx, claims: list[Claim]) -> list[tuple]:
                      [citations[id(c)] for c in claim.citations],
                      [placeholders[id(p)] for p in claim.placeholders], claim.probability,
                      None if verdict is None else tuple(map(intern, verdict.names)),
-                     claim.threshold, found))
+                     claim.threshold, found, claim.explained))
     return rows
 
 
@@ -229,14 +251,14 @@ def _rebuilt(ctx, data: bytes) -> list[Claim] | None:
         claims = []
         ranked = {}
         for (block, start, end, cstart, cend, kind, text, cue_start, cue_end, cited, held,
-             probability, names, threshold, found) in rows:
+             probability, names, threshold, found, explained) in rows:
             owner = blocks[block]
             sentence = Sentence(owner.content[cstart:cend], start, end, owner, cstart, cend)
             # the weights of the features are looked up when they are read, as they would be
             verdict: Any = None if names is None else Verdict(probability, names, weights)
             claim = Claim(sentence, Cue(kind, text, cue_start, cue_end),
                           [citations[i] for i in cited], [placeholders[i] for i in held],
-                          probability, verdict, threshold)
+                          probability, verdict, threshold, explained)
             claims.append(claim)
             if found is not None:
                 ranked[(claim.text, paragraph_context(sentence))] = tuple(
@@ -247,5 +269,5 @@ def _rebuilt(ctx, data: bytes) -> list[Claim] | None:
     return claims
 
 
-__all__ = ["CHILD_SHARE", "CHILD_TIMEOUT", "PARALLEL_CHARACTERS", "can_fork", "claims_in_two",
+__all__ = ["CHILD_SHARE", "CHILD_TIMEOUT", "PARALLEL_CHARACTERS", "ClaimsInTwo", "can_fork",
            "cut_at"]

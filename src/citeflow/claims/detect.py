@@ -639,6 +639,8 @@ class Claim:
     probability: float | None = None
     verdict: Any = field(default=None, repr=False, compare=False)
     threshold: float | None = None
+    #: :meth:`explanation`, once written.
+    explained: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def reasons(self) -> list:
@@ -648,6 +650,11 @@ class Claim:
     def explanation(self) -> str:
         """Why this sentence counts as a claim: its cue, the model's confidence and the
         features that weighed most."""
+        if self.explained is None:
+            self.explained = self._explanation()
+        return self.explained
+
+    def _explanation(self) -> str:
         parts = [f"cue {self.cue}"] if self.cue.kind != "assertion" else []
         if self.probability is not None:
             model = f"model {self.probability:.2f}"
