@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -30,17 +31,30 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fo
 
 
 def _seen(path: Path, length: str = "long", behaviour: str = "well", processes: str = "2") -> dict:
-    """What a writer sees of a check of ``path`` run in its own process, and how many forks
-    it made."""
+    """What a writer sees of a check of ``path`` run in its own process, how many forks it
+    made, and that it left no process or file descriptor behind."""
     env = {**os.environ, "CITEFLOW_ANALYSIS_PROCESSES": processes}
     done = subprocess.run([sys.executable, str(DRIVER), str(path), length, behaviour],
                           capture_output=True, text=True, env=env, check=False, timeout=300)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    seen = json.loads(done.stdout)
+    assert seen["children_left"] == 0 and seen["descriptors_left"] == 0
+    return seen
 
 
 def _same(seen: dict, alone: dict) -> bool:
     return seen["findings"] == alone["findings"] and seen["claims"] == alone["claims"]
+
+
+def _project(tmp_path: Path, check: str) -> Path:
+    """The sample project's manuscript and bibliography with these ``[check]`` settings."""
+    shutil.copytree(ROOT / "references", tmp_path / "references")
+    (tmp_path / "manuscripts").mkdir()
+    shutil.copy(ROOT / "manuscripts" / "dupixent-joint-pain.md", tmp_path / "manuscripts")
+    (tmp_path / "citeflow.toml").write_text(
+        'bibliography = ["references/dupilumab.bib"]\nmanuscripts = "manuscripts"\n'
+        f"[check]\n{check}\n", encoding="utf-8")
+    return tmp_path / "manuscripts" / "dupixent-joint-pain.md"
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +83,67 @@ def test_candidates_ranked_in_the_child_are_the_ones_shown(alone):
     assert 0 < seen["ranked_here"] < alone[path]["ranked_here"]
 
 
+@pytest.mark.parametrize("check", ['select = ["CF301"]', 'ignore = ["CF3"]', "suggest = false",
+                                   "claim_threshold = 0.35",
+                                   'ignore = ["CF302"]\n[check.cues]\nattribution = ["it is well known"]'])
+def test_settings_of_the_claim_rules_hold_in_both_processes(tmp_path, check):
+    path = _project(tmp_path, check)
+    alone, seen = _seen(path, processes="1"), _seen(path)
+    assert seen["forks"] == 1 and _same(seen, alone)
+    if check in ("suggest = false", 'ignore = ["CF3"]'):  # no candidates wanted: none ranked
+        assert seen["ranked_here"] == 0
+
+
+def test_a_reference_list_is_neither_judged_nor_counted_as_work(tmp_path):
+    """The meta-review with a numbered reference list of its own at the end: the list is
+    no claim in either process, and the child's share is prose."""
+    entries = "\n".join(f"{n}. Author A, Writer B. A study of item {n}. J Med. 2019;{n}(2):1-9."
+                        for n in range(1, 301))
+    path = tmp_path / "paper.md"
+    path.write_text(META_REVIEW.read_text(encoding="utf-8") + "\n\n## References\n\n" + entries + "\n",
+                    encoding="utf-8")
+    alone, seen = _seen(path, processes="1"), _seen(path)
+    assert seen["forks"] == 1 and _same(seen, alone)
+    assert not any("J Med." in claim[0] for claim in seen["claims"])
+    assert seen["child_from_line"] < len(META_REVIEW.read_text(encoding="utf-8").splitlines())
+
+
+def test_a_rule_that_fails_while_the_child_works_ends_the_child():
+    seen = _seen(META_REVIEW, behaviour="rule-error")  # no process or descriptor left
+    assert seen["error"] == "a rule fails" and seen["forks"] == 1
+
+
+def test_the_child_ends_with_its_parent():
+    """A CI job cancelled kills the checking process: its child does not run on."""
+    env = {**os.environ, "CITEFLOW_ANALYSIS_PROCESSES": "2"}
+    driver = subprocess.Popen([sys.executable, str(DRIVER), str(META_REVIEW), "long", "orphan"],
+                              stdout=subprocess.PIPE, text=True, env=env)
+    child = int(driver.stdout.readline())
+    driver.kill()
+    driver.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 @pytest.mark.parametrize("behaviour", ["error", "misfit", "garbage", "hang"])
 def test_a_failing_child_changes_nothing_but_time(alone, behaviour):
     seen = _seen(META_REVIEW, behaviour=behaviour)
     assert seen["forks"] == 1 and _same(seen, alone[META_REVIEW])
 
 
-def test_no_fork_beside_another_thread_or_when_one_process_is_asked(alone):
-    for seen in (_seen(META_REVIEW, behaviour="thread"), _seen(META_REVIEW, processes="1")):
+def test_no_fork_beside_another_thread_when_one_process_is_asked_or_children_are_reaped_elsewhere(alone):
+    for seen in (_seen(META_REVIEW, behaviour="thread"), _seen(META_REVIEW, processes="1"),
+                 _seen(META_REVIEW, behaviour="sigchld")):
         assert seen["forks"] == 0 and _same(seen, alone[META_REVIEW])
 
 

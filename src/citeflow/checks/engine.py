@@ -263,7 +263,10 @@ class CheckContext:
         (:mod:`citeflow.checks.parallel`); :attr:`claims` collects them."""
         from .parallel import ClaimsInTwo
 
-        self._in_two = ClaimsInTwo.start(self)
+        ClaimsInTwo.start(self, self._keep_claims_in_two)
+
+    def _keep_claims_in_two(self, split) -> None:
+        self._in_two = split
 
     def stop_claims(self) -> None:
         """End the second process if the claims were never collected."""
@@ -314,9 +317,9 @@ class CheckContext:
     def rank_candidates(self, queries: Iterable[tuple[str, str]]) -> None:
         """Rank the candidates of many (sentence, paragraph) pairs at once, so that
         :meth:`suggestions` finds them ready: the same suggestions, one pass for all."""
-        if self.suggester is None:
-            return
         wanted = list(dict.fromkeys(q for q in queries if q not in self._suggested))
+        if not wanted or self.suggester is None:
+            return
         for query, found in zip(wanted, self.suggester.confident_many(wanted, k=3)):
             self._suggested[query] = tuple(found)
 
@@ -577,8 +580,8 @@ def check_manuscript(source: str | Path | Manuscript, config: Config | None = No
         bibliography = load_bibliography(bibliography_paths(manuscript, config))
     findings: list[Finding] = []
     shared = CheckContext(manuscript, bibliography, config, settings)
-    shared.start_claims()
     try:
+        shared.start_claims()
         rules = load_rules()
         for code in sorted(rules):
             rule = rules[code]

@@ -16,9 +16,12 @@ which the parent makes the same objects it would have made itself.
 Forked only on Linux, with at least two processors (``CITEFLOW_ANALYSIS_PROCESSES``, see
 :mod:`citeflow.claims.worker`; 1 keeps one process), when this process runs no other thread
 (a fork copies only the thread that forks: a lock another one held would stay held in the
-child), for a manuscript with at least :data:`PARALLEL_CHARACTERS` characters of prose in
-more than one section. When the child fails in any way (an error, a crash, a signal, no
-answer within :data:`CHILD_TIMEOUT`), its sections are judged here: slower, never different.
+child) and leaves SIGCHLD alone, for a manuscript with at least :data:`PARALLEL_CHARACTERS`
+characters of prose in more than one section (reference lists are not judged, so not
+counted). When the child fails in any way (an error, a crash, a signal, no answer within
+:data:`CHILD_TIMEOUT`), its sections are judged here: slower, never different. The child
+never outlives this process: it is killed when the parent ends however that ends, when the
+parent's own work fails, and an interrupt is held back while the fork happens.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ import sys
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ..claims.detect import Claim, Cue, Sentence, claim_sections, paragraph_context
@@ -52,13 +56,32 @@ CHILD_SHARE = 0.5
 RANKING_CHARACTERS = 200
 #: The longest the child may take before its sections are judged here instead (seconds).
 CHILD_TIMEOUT = 600.0
+#: The rules that report unsupported claims, with candidates.
+CLAIM_CODES = ("CF301", "CF302", "CF303")
 
 
 def can_fork() -> bool:
-    """Whether this process may judge claims in two: Linux, two processes allowed, and no
-    thread but this one."""
-    return (sys.platform.startswith("linux") and hasattr(os, "fork")
-            and threading.active_count() == 1 and processes() >= 2)
+    """Whether this process may judge claims in two: Linux, two processes allowed, no
+    thread but this one, and the end of a child left to this code (a program that ignores
+    or collects its children itself through SIGCHLD would take the child's status away)."""
+    return (sys.platform.startswith("linux") and hasattr(os, "fork") and processes() >= 2
+            and threading.active_count() == 1
+            and signal.getsignal(signal.SIGCHLD) in (signal.SIG_DFL, None))
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold back SIGINT (Ctrl-C) for the duration: a fork and the keeping of its process
+    number happen together or not at all. An interrupt that came meanwhile is raised at the
+    end."""
+    if threading.current_thread() is not threading.main_thread():  # pragma: no cover
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def cut_at(sizes: Sequence[float], share: float = CHILD_SHARE) -> int | None:
@@ -106,29 +129,39 @@ class ClaimsInTwo:
         self.done = False
 
     @classmethod
-    def start(cls, ctx) -> ClaimsInTwo | None:
+    def start(cls, ctx, keep: Callable[[ClaimsInTwo], None]) -> None:
         """Fork for ``ctx``'s manuscript if it is judged in two (see the module's
-        documentation), else None."""
+        documentation), handing the running split to ``keep``: an interrupt (Ctrl-C) is
+        held back from the fork until ``keep`` has it, so that no child is left unknown."""
         sections = claim_sections(ctx.manuscript)
         if sum(len(block.content) for _, blocks in sections for block in blocks) < PARALLEL_CHARACTERS:
-            return None
-        # what both parts read, made before the fork so that neither makes it again
-        ctx.citations, ctx.placeholders, ctx.cues, ctx.suggester  # noqa: B018
+            return
+        if not can_fork():
+            return
+        # what both parts read, made before the fork so that neither makes it again (the
+        # candidate ranking only if a rule will show candidates, as in one process)
+        settings = ctx.settings
+        ranked = settings.suggest and any(settings.enabled(code) for code in CLAIM_CODES)
+        ctx.citations, ctx.placeholders, ctx.cues  # noqa: B018
+        if ranked:
+            ranked = ctx.suggester is not None
         default_model()
-        cut = cut_at(_work(sections, ctx.citations, ranked=ctx.suggester is not None))
-        if cut is None or not can_fork():
-            return None
+        cut = cut_at(_work(sections, ctx.citations, ranked=ranked))
+        if cut is None:
+            return
         read, write = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(read)
+        parent = os.getpid()
+        with interrupts_held():
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(read)
+                os.close(write)
+                return
+            if pid == 0:  # pragma: no cover - the child; its work is checked by its answer
+                _child(ctx, slice(cut, None), read, write, parent)
             os.close(write)
-            return None
-        if pid == 0:  # pragma: no cover - the child; its work is checked by its answer
-            _child(ctx, slice(cut, None), read, write)
-        os.close(write)
-        return cls(ctx, cut, pid, read)
+            keep(cls(ctx, cut, pid, read))
 
     def finish(self) -> list[Claim]:
         """The claims of the whole manuscript, with the candidates of the unsupported ones
@@ -158,13 +191,16 @@ class ClaimsInTwo:
             _end(self.pid)
 
 
-def _child(ctx, sections: slice, read: int, write: int) -> None:  # pragma: no cover
+def _child(ctx, sections: slice, read: int, write: int, parent: int) -> None:  # pragma: no cover
     """Judge ``sections``, rank their claims' candidates, write them to ``write`` as plain
-    data and end the process (never returning into the parent's code)."""
+    data and end the process (never returning into the parent's code; ended with the
+    parent, however that ends)."""
     status = 1
     try:
         os.close(read)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        _end_with_parent(parent)
         claims = ctx.claims_of(sections)
         ctx.rank_claims(claims)
         data = pickle.dumps(_plain(ctx, claims), protocol=pickle.HIGHEST_PROTOCOL)
@@ -174,6 +210,32 @@ def _child(ctx, sections: slice, read: int, write: int) -> None:  # pragma: no c
         status = 0
     finally:
         os._exit(status)
+
+
+def _end_with_parent(parent: int) -> None:  # pragma: no cover - runs in the child
+    """Have the kernel kill this process when its parent ends (a CI job cancelled, a
+    terminal closed), and end now if the parent already has."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _wait(pid: int) -> int | None:
+    """The child's end status (None if this process cannot see it: it was collected
+    elsewhere)."""
+    try:
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        return None
 
 
 def _answer(read: int, pid: int) -> bytes | None:
@@ -199,8 +261,8 @@ def _answer(read: int, pid: int) -> bytes | None:
             _end(pid)
     if not finished:
         return None
-    _, status = os.waitpid(pid, 0)
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+    status = _wait(pid)
+    if status is None or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
         return None
     return b"".join(chunks)
 
@@ -211,7 +273,7 @@ def _end(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:  # pragma: no cover - ended meanwhile
         pass
-    os.waitpid(pid, 0)
+    _wait(pid)
 
 
 def _plain(ctx, claims: list[Claim]) -> list[tuple]:
@@ -269,5 +331,5 @@ def _rebuilt(ctx, data: bytes) -> list[Claim] | None:
     return claims
 
 
-__all__ = ["CHILD_SHARE", "CHILD_TIMEOUT", "PARALLEL_CHARACTERS", "ClaimsInTwo", "can_fork",
-           "cut_at"]
+__all__ = ["CHILD_SHARE", "CHILD_TIMEOUT", "CLAIM_CODES", "PARALLEL_CHARACTERS", "ClaimsInTwo",
+           "can_fork", "cut_at", "interrupts_held"]

@@ -765,9 +765,9 @@ def _is_reference_entry(text: str) -> bool:
 
 
 def claim_sections(manuscript: Manuscript) -> list[tuple[str, list[Block]]]:
-    """The prose of the manuscript by section: each heading ("" before the first) with the
-    prose blocks under it. A claim's context (its neighbours, its heading) stays inside its
-    section."""
+    """The prose of the manuscript by section, where claims are looked for: each heading
+    ("" before the first) with the prose blocks under it, reference lists left out. A
+    claim's context (its neighbours, its heading) stays inside its section."""
     blocks: list[Block] = []
     result: list[tuple[str, list[Block]]] = [("", blocks)]
     for block in manuscript.prose_blocks():
@@ -776,7 +776,7 @@ def claim_sections(manuscript: Manuscript) -> list[tuple[str, list[Block]]]:
             result.append((block.content.strip(), blocks))
         else:
             blocks.append(block)
-    return result
+    return [(heading, blocks) for heading, blocks in result if not _REFERENCE_HEADING.match(heading)]
 
 
 def _judged(manuscript: Manuscript, cues: CueSet, model, threshold: float | None,
@@ -790,8 +790,6 @@ def _judged(manuscript: Manuscript, cues: CueSet, model, threshold: float | None
     if model is not False and threshold is None:
         threshold = model.threshold
     for heading, blocks in claim_sections(manuscript)[part or slice(None)]:
-        if _REFERENCE_HEADING.match(heading):
-            continue
         members: list[tuple[Sentence, str]] = []  # the section's sentences, masked
         for block in blocks:
             for sentence in block_sentences(block):

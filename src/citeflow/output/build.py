@@ -430,6 +430,12 @@ _WORKER_MODULES = ["citeflow.output.build", "citeflow.checks.engine", "citeflow.
                    "citeflow.output.review"]
 
 
+def _one_process_each() -> None:
+    """In a build worker: the jobs already share the processors out, so a check or a
+    bibliography's analysis does not start a second process of its own."""
+    os.environ["CITEFLOW_ANALYSIS_PROCESSES"] = "1"
+
+
 def _run(tasks: list[BuildTask], workers: int,
          on_done: Callable[[BuildOutcome], None] | None) -> list[BuildOutcome]:
     if not tasks:
@@ -446,7 +452,8 @@ def _run(tasks: list[BuildTask], workers: int,
     # compiler keeps threads (and their locks) alive.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_WORKER_MODULES)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_one_process_each) as pool:
         futures = [pool.submit(build_one, task) for task in tasks]
         for future in as_completed(futures):
             results.append(future.result())
