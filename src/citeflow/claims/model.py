@@ -17,7 +17,6 @@ up the most (:meth:`Verdict.reasons`): ``words "typically prescribed"``, ``cue s
 from __future__ import annotations
 
 import gzip
-import json
 import math
 import re
 from collections.abc import Iterable
@@ -27,6 +26,11 @@ from heapq import nlargest
 from importlib import resources
 from itertools import pairwise, repeat
 from pathlib import Path
+
+try:  # the weights read in half the time
+    from orjson import loads as _json_loads
+except ImportError:  # pragma: no cover - orjson is a dependency; json reads the same
+    from json import loads as _json_loads  # type: ignore[assignment]
 
 from citeflow.claims.detect import CUE_KINDS, Cue, CueSet, default_cues, find_cues, not_claim_reason
 
@@ -92,7 +96,14 @@ def cues_of(text: str, cues: CueSet | None = None) -> tuple[Cue, ...]:
 
 
 def _cue_kinds(text: str, cues: CueSet) -> tuple[str, ...]:
-    return tuple(cue.kind for cue in cues_of(text, cues))
+    if cues is default_cues():
+        return _default_cue_kinds(text)
+    return tuple([cue.kind for cue in cues_of(text, cues)])
+
+
+@lru_cache(maxsize=32768)
+def _default_cue_kinds(text: str) -> tuple[str, ...]:
+    return tuple([cue.kind for cue in _default_cues_of(text)])
 
 
 def _length_bucket(n: int) -> str:
@@ -306,8 +317,8 @@ class ClaimModel:
             handle = resources.files("citeflow.claims.data").joinpath(MODEL_FILE).open("rb")
         else:
             handle = open(path, "rb")  # noqa: SIM115 - closed below
-        with handle, gzip.open(handle, "rt", encoding="utf-8") as text:
-            return cls.from_json(json.load(text))
+        with handle, gzip.open(handle, "rb") as data:
+            return cls.from_json(_json_loads(data.read()))
 
     def to_json(self) -> dict:
         return {"bias": self.bias, "threshold": self.threshold, "info": self.info,
