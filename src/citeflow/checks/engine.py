@@ -115,7 +115,8 @@ class CheckSettings:
         if not isinstance(cues, dict):
             raise CiteflowError("[check] cues must be a table of phrase lists", path)
         try:
-            CueSet.build(cues)
+            if cues:  # the built-in cues alone need no test (nor building twice)
+                CueSet.build(cues)
         except (ValueError, TypeError) as exc:
             raise CiteflowError(f"[check.cues]: {exc}", path) from None
         extra = section.get("placeholders", [])

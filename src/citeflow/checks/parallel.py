@@ -178,7 +178,11 @@ class ClaimsInTwo:
             data = _answer(self.read, self.pid)
         finally:
             os.close(self.read)
-        tail = _rebuilt(ctx, data) if data is not None else None
+        try:
+            tail = _rebuilt(ctx, data) if data is not None else None
+        finally:
+            if data is not None:
+                _wait(self.pid)  # it has ended meanwhile
         if tail is None:  # the child failed: its sections are judged here
             tail = ctx.claims_of(slice(self.cut, None))
         return head + tail
@@ -204,9 +208,10 @@ def _child(ctx, sections: slice, read: int, write: int, parent: int) -> None:  #
         claims = ctx.claims_of(sections)
         ctx.rank_claims(claims)
         data = pickle.dumps(_plain(ctx, claims), protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(data)
+        view = memoryview(len(data).to_bytes(8, "little") + data)  # its length first
         while view:
             view = view[os.write(write, view):]
+        os.close(write)  # the answer is complete: the parent need not wait for the exit
         status = 0
     finally:
         os._exit(status)
@@ -239,8 +244,9 @@ def _wait(pid: int) -> int | None:
 
 
 def _answer(read: int, pid: int) -> bytes | None:
-    """Everything the child wrote, if it ended well within :data:`CHILD_TIMEOUT`; else None
-    (the child killed if still running)."""
+    """What the child wrote, if it wrote all of it (as long as it says) within
+    :data:`CHILD_TIMEOUT`; else None, the child then ended and collected. A child that
+    answered is left to end by itself (collect it with :func:`_wait`)."""
     chunks: list[bytes] = []
     deadline = time.monotonic() + CHILD_TIMEOUT
     finished = False
@@ -261,10 +267,11 @@ def _answer(read: int, pid: int) -> bytes | None:
             _end(pid)
     if not finished:
         return None
-    status = _wait(pid)
-    if status is None or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+    data = b"".join(chunks)
+    if len(data) < 8 or int.from_bytes(data[:8], "little") != len(data) - 8:
+        _end(pid)  # it failed before it answered, or while it did
         return None
-    return b"".join(chunks)
+    return data[8:]
 
 
 def _end(pid: int) -> None:
