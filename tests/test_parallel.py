@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -161,3 +162,17 @@ def test_a_short_manuscript_or_one_section_is_judged_in_one_process(tmp_path):
                                             ([], None), ([4, 3, 3], 1)])
 def test_the_cut_leaves_the_child_about_its_share_of_the_work(sizes, cut):
     assert parallel.cut_at(sizes, share=0.5) == cut
+
+
+def test_an_interrupt_during_the_fork_comes_after_it():
+    """Ctrl-C while the fork happens is raised once the child is recorded, by the handler
+    the program had; the handler is put back."""
+    handler = signal.getsignal(signal.SIGINT)
+    reached = False
+    with pytest.raises(KeyboardInterrupt), parallel.interrupts_held():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # held back: nothing is raised here
+        reached = True
+    assert reached and signal.getsignal(signal.SIGINT) is handler
+    with parallel.interrupts_held():  # nothing came: nothing is raised
+        pass

@@ -62,26 +62,40 @@ CLAIM_CODES = ("CF301", "CF302", "CF303")
 
 def can_fork() -> bool:
     """Whether this process may judge claims in two: Linux, two processes allowed, no
-    thread but this one, and the end of a child left to this code (a program that ignores
-    or collects its children itself through SIGCHLD would take the child's status away)."""
+    Python thread but this one, and the end of a child left to this code (a program that
+    ignores or collects its children itself through SIGCHLD would take it away).
+
+    Threads of compiled libraries (numpy's, or Typst's after a render) are not counted: the
+    child runs only the check's Python code and numpy, never the code such a thread runs,
+    and the C library's allocator is made safe across a fork by the C library itself."""
     return (sys.platform.startswith("linux") and hasattr(os, "fork") and processes() >= 2
             and threading.active_count() == 1
-            and signal.getsignal(signal.SIGCHLD) in (signal.SIG_DFL, None))
+            and signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL)
 
 
 @contextmanager
 def interrupts_held() -> Iterator[None]:
     """Hold back SIGINT (Ctrl-C) for the duration: a fork and the keeping of its process
-    number happen together or not at all. An interrupt that came meanwhile is raised at the
-    end."""
+    number happen together or not at all. An interrupt that came meanwhile is passed on at
+    the end, as the handler in place before would have taken it.
+
+    The signal is caught by a handler that notes it rather than blocked: a signal sent to
+    the process may be given to any of its threads (numpy keeps some), so blocking it in
+    this one would not hold it back."""
     if threading.current_thread() is not threading.main_thread():  # pragma: no cover
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    came: list[int] = []
+    before = signal.signal(signal.SIGINT, lambda number, frame: came.append(number))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, before)
+        if came:
+            if callable(before):
+                before(signal.SIGINT, None)
+            elif before == signal.SIG_DFL:  # pragma: no cover - a program that chose it
+                os.kill(os.getpid(), signal.SIGINT)
 
 
 def cut_at(sizes: Sequence[float], share: float = CHILD_SHARE) -> int | None:
@@ -126,7 +140,7 @@ class ClaimsInTwo:
 
     def __init__(self, ctx, cut: int, pid: int, read: int) -> None:
         self.ctx, self.cut, self.pid, self.read = ctx, cut, pid, read
-        self.done = False
+        self.ended = False  # the pipe closed and the child collected (once, whatever happens)
 
     @classmethod
     def start(cls, ctx, keep: Callable[[ClaimsInTwo], None]) -> None:
@@ -149,9 +163,9 @@ class ClaimsInTwo:
         cut = cut_at(_work(sections, ctx.citations, ranked=ranked))
         if cut is None:
             return
-        read, write = os.pipe()
         parent = os.getpid()
         with interrupts_held():
+            read, write = os.pipe()
             try:
                 pid = os.fork()
             except OSError:
@@ -161,38 +175,42 @@ class ClaimsInTwo:
             if pid == 0:  # pragma: no cover - the child; its work is checked by its answer
                 _child(ctx, slice(cut, None), read, write, parent)
             os.close(write)
-            keep(cls(ctx, cut, pid, read))
+            split = cls(ctx, cut, pid, read)
+            try:
+                keep(split)
+            except BaseException:
+                split.abandon()
+                raise
 
     def finish(self) -> list[Claim]:
         """The claims of the whole manuscript, with the candidates of the unsupported ones
         ranked (:meth:`CheckContext.rank_claims`)."""
+        if self.ended:
+            raise RuntimeError("these claims were collected or abandoned already")
         ctx = self.ctx
         try:
+            # this process's own part, the child's answer (an error here, or an interrupt,
+            # ends the child too)
             head = ctx.claims_of(slice(0, self.cut))
             ctx.rank_claims(head)
-        except BaseException:  # this process's own error (or an interrupt) ends the child too
-            self.abandon()
-            raise
-        self.done = True
-        try:
-            data = _answer(self.read, self.pid)
-        finally:
-            os.close(self.read)
-        try:
+            data = _answer(self.read)
             tail = _rebuilt(ctx, data) if data is not None else None
         finally:
-            if data is not None:
-                _wait(self.pid)  # it has ended meanwhile
+            # a child that answered is ending meanwhile (the kill is then of no effect); one
+            # that did not is stopped
+            self.abandon()
         if tail is None:  # the child failed: its sections are judged here
             tail = ctx.claims_of(slice(self.cut, None))
         return head + tail
 
     def abandon(self) -> None:
-        """End the child (if :meth:`finish` has not collected it)."""
-        if not self.done:
-            self.done = True
-            os.close(self.read)
-            _end(self.pid)
+        """Close the pipe and end and collect the child, once."""
+        if not self.ended:
+            self.ended = True
+            try:
+                os.close(self.read)
+            finally:
+                _end(self.pid)
 
 
 def _child(ctx, sections: slice, read: int, write: int, parent: int) -> None:  # pragma: no cover
@@ -203,7 +221,6 @@ def _child(ctx, sections: slice, read: int, write: int, parent: int) -> None:  #
     try:
         os.close(read)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         _end_with_parent(parent)
         claims = ctx.claims_of(sections)
         ctx.rank_claims(claims)
@@ -211,7 +228,7 @@ def _child(ctx, sections: slice, read: int, write: int, parent: int) -> None:  #
         view = memoryview(len(data).to_bytes(8, "little") + data)  # its length first
         while view:
             view = view[os.write(write, view):]
-        os.close(write)  # the answer is complete: the parent need not wait for the exit
+        os.close(write)  # the answer is complete: the parent reads it without waiting for the exit
         status = 0
     finally:
         os._exit(status)
@@ -234,53 +251,39 @@ def _end_with_parent(parent: int) -> None:  # pragma: no cover - runs in the chi
 _PR_SET_PDEATHSIG = 1
 
 
-def _wait(pid: int) -> int | None:
-    """The child's end status (None if this process cannot see it: it was collected
-    elsewhere)."""
-    try:
-        return os.waitpid(pid, 0)[1]
-    except ChildProcessError:
-        return None
-
-
-def _answer(read: int, pid: int) -> bytes | None:
-    """What the child wrote, if it wrote all of it (as long as it says) within
-    :data:`CHILD_TIMEOUT`; else None, the child then ended and collected. A child that
-    answered is left to end by itself (collect it with :func:`_wait`)."""
+def _answer(read: int) -> bytes | None:
+    """What the child wrote, if it wrote all of it (as long as it says it is) within
+    :data:`CHILD_TIMEOUT`; else None (it failed before it answered or while it did, or it
+    is late)."""
     chunks: list[bytes] = []
     deadline = time.monotonic() + CHILD_TIMEOUT
-    finished = False
     waiting = select.poll()
     waiting.register(read, select.POLLIN)
-    try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not waiting.poll(remaining * 1000):
-                break
-            chunk = os.read(read, 1 << 20)
-            if not chunk:
-                finished = True
-                break
-            chunks.append(chunk)
-    finally:
-        if not finished:
-            _end(pid)
-    if not finished:
-        return None
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not waiting.poll(remaining * 1000):
+            return None
+        chunk = os.read(read, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
     data = b"".join(chunks)
     if len(data) < 8 or int.from_bytes(data[:8], "little") != len(data) - 8:
-        _end(pid)  # it failed before it answered, or while it did
         return None
     return data[8:]
 
 
 def _end(pid: int) -> None:
-    """Stop the child and wait for it (no process is left behind)."""
+    """Stop the child (of no effect on one that is ending) and collect it: no process is left
+    behind. (A child collected elsewhere cannot be, and needs no more.)"""
     try:
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:  # pragma: no cover - ended meanwhile
+    except ProcessLookupError:  # pragma: no cover - collected elsewhere
         pass
-    _wait(pid)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:  # pragma: no cover - collected elsewhere
+        pass
 
 
 def _plain(ctx, claims: list[Claim]) -> list[tuple]:
