@@ -6,7 +6,8 @@ citeflow never forks.
     python tests/parallel_driver.py PATH [long|short] [BEHAVIOUR]
 
 BEHAVIOUR: well, error, misfit, garbage, hang (the child fails in that way), thread
-(another thread runs), sigchld (SIGCHLD ignored), rule-error (a rule fails while the
+(another thread runs), sigchld (SIGCHLD ignored), sigterm (the program handles SIGTERM by
+writing PATH.cleaned-up; the child is sent SIGTERM), rule-error (a rule fails while the
 child works), orphan (the child waits forever; its process number is printed first).
 """
 
@@ -65,6 +66,17 @@ def main(path: str, length: str, behaviour: str) -> None:
         parallel._plain = lambda ctx, claims: time.sleep(120)
     elif behaviour == "orphan":
         parallel._plain = lambda ctx, claims: time.sleep(600)
+    elif behaviour == "sigterm":  # the program's handler; the child is sent SIGTERM
+        def cleanup(number, frame):
+            with open(path + ".cleaned-up", "a", encoding="utf-8") as marker:
+                marker.write(f"{os.getpid()}\n")
+        signal.signal(signal.SIGTERM, cleanup)
+
+        def plain(ctx, claims):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+            return real_plain(ctx, claims)
+        parallel._plain = plain
     elif behaviour == "sigchld":
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     elif behaviour == "rule-error":

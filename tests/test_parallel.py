@@ -142,6 +142,16 @@ def test_a_failing_child_changes_nothing_but_time(alone, behaviour):
     assert seen["forks"] == 1 and _same(seen, alone[META_REVIEW])
 
 
+def test_the_programs_own_signal_handlers_never_run_in_the_child(tmp_path):
+    """A program using citeflow cleans up on SIGTERM: the child, sent SIGTERM, just ends
+    (its sections are judged here); the program's handler does not run in it."""
+    path = tmp_path / "paper.md"
+    shutil.copy(META_REVIEW, path)
+    seen = _seen(path, behaviour="sigterm")
+    assert seen["forks"] == 1 and _same(seen, _seen(path, processes="1"))
+    assert not (tmp_path / "paper.md.cleaned-up").exists()
+
+
 def test_no_fork_beside_another_thread_when_one_process_is_asked_or_children_are_reaped_elsewhere(alone):
     for seen in (_seen(META_REVIEW, behaviour="thread"), _seen(META_REVIEW, processes="1"),
                  _seen(META_REVIEW, behaviour="sigchld")):

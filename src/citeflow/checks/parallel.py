@@ -220,7 +220,11 @@ def _child(ctx, sections: slice, read: int, write: int, parent: int) -> None:  #
     status = 1
     try:
         os.close(read)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        # the program's own signal handlers are its process's business, not the child's
+        # (a SIGTERM handler that cleans up must not run twice): the child just ends
+        for number in signal.valid_signals():
+            if number == signal.SIGINT or callable(signal.getsignal(number)):
+                signal.signal(number, signal.SIG_DFL)
         _end_with_parent(parent)
         claims = ctx.claims_of(sections)
         ctx.rank_claims(claims)
