@@ -611,3 +611,17 @@ def test_field_values_decoded_without_the_latex_parser_equal_the_parsed_ones(tex
     from citeflow.references import bibtex
 
     assert bibtex.decode_latex.__wrapped__(text) == bibtex._decode_latex_fully(text)
+
+
+@pytest.mark.skipif(sentences._blingfire is None, reason="Bling Fire is not installed")
+@FAST
+@given(st.one_of(TEXT, st.text(max_size=200),
+                 st.lists(TEXT, min_size=1, max_size=4).map(lambda parts: "\n".join(parts) * 400)))
+def test_bling_fire_called_directly_answers_as_its_wrapper(text):
+    """The sentences of any text (words of real prose, any Unicode, NUL bytes, texts longer
+    than the kept buffer), as ``blingfire.text_to_sentences`` gives them."""
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        with pytest.raises(UnicodeEncodeError):
+            sentences._sentences_text(text)
+        return
+    assert sentences._sentences_text(text) == sentences._blingfire.text_to_sentences(text)

@@ -12,7 +12,9 @@ cover the whole text).
 
 from __future__ import annotations
 
+import ctypes
 import re
+import threading
 from functools import lru_cache
 
 try:  # Bling Fire: a compiled, model-based segmenter, about 20x faster than pysbd.
@@ -21,6 +23,25 @@ except ImportError:  # pragma: no cover - exercised only where Bling Fire is mis
     _blingfire = None
 
 SEGMENTER = "blingfire" if _blingfire is not None else "pysbd"
+
+_OUTPUT = threading.local()  # each thread's output buffer for Bling Fire, kept between calls
+
+
+def _sentences_text(text: str) -> str:
+    """``blingfire.text_to_sentences(text)``: the sentences one per line. Called in the
+    library directly with an output buffer kept between calls (the module's wrapper makes
+    and zeroes a new one each time, which takes longer than the segmentation); the output
+    ends at its first NUL byte, as the wrapper reads it."""
+    assert _blingfire is not None
+    data = text.encode("utf-8")
+    room = len(data) * 2
+    buffer = getattr(_OUTPUT, "buffer", None)
+    if buffer is None or len(buffer) < room:
+        buffer = _OUTPUT.buffer = ctypes.create_string_buffer(max(room, 1 << 16))
+    size = _blingfire.blingfire.TextToSentences(data, len(data), buffer, room)
+    if size == -1 or size > room:
+        return ""
+    return ctypes.string_at(buffer, size).partition(b"\0")[0].decode("utf-8") if size > 0 else ""
 
 # Abbreviations after which neither segmenter should end a sentence when a number or a
 # lower-case word follows ("see Eq. 4", "Fig. 2", "Dr. Smith").
@@ -47,7 +68,7 @@ def _raw_spans(text: str) -> tuple[tuple[int, int], ...]:
     # the sentences it returns are substrings of ``text``, so find them in order instead.
     spans = []
     position = 0
-    for piece in _blingfire.text_to_sentences(text).split("\n"):
+    for piece in _sentences_text(text).split("\n"):
         if not piece:
             continue
         found = text.find(piece, position)
