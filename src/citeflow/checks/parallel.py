@@ -82,8 +82,9 @@ def interrupts_held() -> Iterator[None]:
     The signal is caught by a handler that notes it rather than blocked: a signal sent to
     the process may be given to any of its threads (numpy keeps some), so blocking it in
     this one would not hold it back."""
-    if threading.current_thread() is not threading.main_thread():  # pragma: no cover
-        yield
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is None):  # pragma: no cover - a handler set in C
+        yield  # (it could not be put back)
         return
     came: list[int] = []
     before = signal.signal(signal.SIGINT, lambda number, frame: came.append(number))
