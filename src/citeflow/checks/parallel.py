@@ -33,6 +33,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -168,7 +169,10 @@ class ClaimsInTwo:
         with interrupts_held():
             read, write = os.pipe()
             try:
-                pid = os.fork()
+                with warnings.catch_warnings():
+                    # Python 3.12 on warns of any thread, numpy's too: see can_fork
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    pid = os.fork()
             except OSError:
                 os.close(read)
                 os.close(write)
