@@ -188,8 +188,9 @@ def test_a_check_leaves_the_garbage_collector_as_it_found_it(draft):
             before = gc.get_freeze_count()
             result = check_manuscript(draft)
             assert gc.isenabled() is enabled
-            # Nothing thawed, nothing of the check's left frozen (frozen objects may be freed).
-            assert (0 < gc.get_freeze_count() <= before) if frozen else gc.get_freeze_count() == 0
+            # Nothing thawed, nothing of the check's left frozen (frozen objects may be freed;
+            # Python 3.12 starts with some of its own frozen).
+            assert (0 < gc.get_freeze_count() <= before) if frozen else gc.get_freeze_count() == before
             assert [(f.code, f.line, f.message, f.suggestions) for f in result.findings] == \
                 [(f.code, f.line, f.message, f.suggestions) for f in plain.findings]
             gc.unfreeze()
