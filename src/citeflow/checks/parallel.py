@@ -9,14 +9,16 @@ out. :meth:`ClaimsInTwo.start` forks the process once everything both parts read
 (the manuscript parsed, its citations and placeholders found, the model and the
 bibliography loaded: nothing is imported or read again), before the rules run; the child
 judges the later sections and ranks their claims' candidates while the parent runs the
-other rules and then does the earlier sections (:meth:`ClaimsInTwo.finish`); the child sends back plain
-data (where each claim sentence is, its cue, the model's features, the candidates) from
-which the parent makes the same objects it would have made itself.
+rules that come before the claim rules, then judges the earlier sections when CF301 asks
+for the claims (:meth:`ClaimsInTwo.finish`); the child sends back plain data (where each
+claim sentence is, its cue, the model's features, the candidates) from which the parent
+makes the same objects it would have made itself.
 
-Forked only on Linux, with at least two processors (``CITEFLOW_ANALYSIS_PROCESSES``, see
-:mod:`citeflow.claims.worker`; 1 keeps one process), when this process runs no other thread
-(a fork copies only the thread that forks: a lock another one held would stay held in the
-child) and leaves SIGCHLD alone, for a manuscript with at least :data:`PARALLEL_CHARACTERS`
+Forked only on Linux, with two processes allowed (``CITEFLOW_ANALYSIS_PROCESSES``, see
+:mod:`citeflow.claims.worker`; 1 keeps one process), when this process runs no other Python
+thread (a fork copies only the thread that forks: a lock another one held would stay held
+in the child; threads of compiled libraries are not counted, see :func:`can_fork`) and
+leaves SIGCHLD alone, for a manuscript with at least :data:`PARALLEL_CHARACTERS`
 characters of prose in more than one section (reference lists are not judged, so not
 counted). When the child fails in any way (an error, a crash, a signal, no answer within
 :data:`CHILD_TIMEOUT`), its sections are judged here: slower, never different. The child
@@ -47,7 +49,8 @@ from ..document.citations import Citation
 from ..document.manuscript import Block
 
 #: Manuscripts with less prose than this are judged in one process: forking and sending
-#: the claims back cost about what judging some thirty thousand characters takes.
+#: the claims back cost about what judging some thirty thousand characters takes, and below
+#: this size the time saved is too little for a second process of some hundred megabytes.
 PARALLEL_CHARACTERS = 200_000
 #: The share of the work (:func:`cut_at`) the child does: it also sends its claims back,
 #: the parent meanwhile runs the other rules.
@@ -59,6 +62,8 @@ RANKING_CHARACTERS = 200
 CHILD_TIMEOUT = 600.0
 #: The rules that report unsupported claims, with candidates.
 CLAIM_CODES = ("CF301", "CF302", "CF303")
+#: prctl's PR_SET_PDEATHSIG (linux/prctl.h): a signal for the child when its parent ends.
+_PR_SET_PDEATHSIG = 1
 
 
 def can_fork() -> bool:
@@ -256,8 +261,6 @@ def _end_with_parent(parent: int) -> None:  # pragma: no cover - runs in the chi
     if os.getppid() != parent:
         os._exit(1)
 
-
-_PR_SET_PDEATHSIG = 1
 
 
 def _answer(read: int) -> bytes | None:

@@ -780,16 +780,16 @@ def claim_sections(manuscript: Manuscript) -> list[tuple[str, list[Block]]]:
 
 
 def _judged(manuscript: Manuscript, cues: CueSet, model, threshold: float | None,
-            part: slice | None = None):
+            sections: slice | None = None):
     """(sentence, cue, verdict, threshold) for each claim sentence, in source order (of the
-    sections in ``part`` only, when given)."""
+    ``sections`` of :func:`claim_sections` only, when given)."""
     from citeflow.claims.model import cues_of, default_model
 
     if model is None:
         model = default_model()
     if model is not False and threshold is None:
         threshold = model.threshold
-    for heading, blocks in claim_sections(manuscript)[part or slice(None)]:
+    for heading, blocks in claim_sections(manuscript)[sections or slice(None)]:
         members: list[tuple[Sentence, str]] = []  # the section's sentences, masked
         for block in blocks:
             for sentence in block_sentences(block):

@@ -75,6 +75,7 @@ def analysis_digest() -> str:
     return digest.hexdigest()
 
 
+#: Entries written out and hashed at a time by :func:`document_key`.
 _KEY_SLICE = 2048
 
 

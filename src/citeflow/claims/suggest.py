@@ -377,6 +377,9 @@ class _Postings:
 _KEY_BLOCK = 4096
 #: Elements worked on at a time where a whole-array expression would make a temporary copy.
 _CHUNK = 1 << 18
+#: BM25's floor for terms that more than half of the references hold: this share of the
+#: average idf (rank_bm25's ``epsilon``).
+BM25_EPSILON = 0.25
 
 
 def _run_starts(values: np.ndarray) -> np.ndarray:
@@ -389,9 +392,6 @@ def _run_starts(values: np.ndarray) -> np.ndarray:
         changed = np.flatnonzero(values[start + 1:stop + 1] != values[start:stop])
         parts.append((changed + (start + 1)).astype(kind))
     return np.concatenate(parts)
-#: BM25's floor for terms that more than half of the references hold: this share of the
-#: average idf (rank_bm25's ``epsilon``).
-BM25_EPSILON = 0.25
 
 
 def bm25_postings(documents: Documents, k1: float = BM25_K1, b: float = BM25_B,

@@ -16,7 +16,9 @@ answers anything but the expected array, its texts are analysed in this process:
 never different.
 
 ``CITEFLOW_ANALYSIS_PROCESSES`` sets how many processes analyse (default: 2 where at least
-two processors are available to citeflow, else 1; 1 keeps everything in one process). Only
+two processors are available to citeflow, else 1; 1 keeps everything in one process). It
+also decides whether the claims of a long manuscript are judged in two
+(:mod:`citeflow.checks.parallel`). Only
 texts of at least :data:`PARALLEL_CHARACTERS` characters in all are split.
 """
 
@@ -42,9 +44,10 @@ WORKER_TIMEOUT = 600
 
 
 def processes(env: Mapping[str, str] | None = None) -> int:
-    """How many processes analyse: ``CITEFLOW_ANALYSIS_PROCESSES``, else 2 where two
+    """How many processes analyse (and judge a long manuscript's claims, see
+    :mod:`citeflow.checks.parallel`): ``CITEFLOW_ANALYSIS_PROCESSES``, else 2 where two
     processors are available, else 1 (always 1 in a frozen application, whose interpreter
-    is the application itself)."""
+    is the application itself: kept for the claims too, the cautious choice there)."""
     env = os.environ if env is None else env
     configured = env.get("CITEFLOW_ANALYSIS_PROCESSES", "").strip()
     if getattr(sys, "frozen", False):  # a frozen application cannot run a module of its own
