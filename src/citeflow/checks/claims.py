@@ -10,7 +10,7 @@ entries, lists candidate references ranked for the sentence.
 
 from __future__ import annotations
 
-from ..claims.detect import Claim, paragraph_context
+from ..claims.detect import Claim
 from .base import Finding, Severity, rule
 
 _CODE_FOR_KIND = {"attribution": "CF302", "statistic": "CF303"}
@@ -24,7 +24,7 @@ def code_for(claim: Claim) -> str:
 def _findings(ctx, code: str) -> list[Finding]:
     result = []
     claims = [claim for claim in ctx.claims if not claim.supported and code_for(claim) == code]
-    ctx.rank_candidates((claim.text, paragraph_context(claim.sentence)) for claim in claims)
+    ctx.rank_candidates(claim.candidate_query for claim in claims)
     for claim in claims:
         cue = claim.cue
         if code == "CF302":
@@ -36,7 +36,7 @@ def _findings(ctx, code: str) -> list[Finding]:
                        f"{claim.probability:.2f})")
         else:
             message = f'claim without a citation ({cue.kind} cue "{cue.text}")'
-        suggestions = ctx.suggestions(claim.text, paragraph_context(claim.sentence))
+        suggestions = ctx.suggestions(*claim.candidate_query)
         if suggestions:
             message += "; candidates: " + "; ".join(str(s) for s in suggestions)
         result.append(ctx.finding(claim.start, claim.end, message, sentence=claim.text,

@@ -37,7 +37,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..claims.detect import Claim, CueSet, Sentence, default_cues, find_claims, paragraph_context, sentences
+from ..claims.detect import Claim, CueSet, Sentence, default_cues, find_claims, sentences
 from ..config import Config, load_config
 from ..document.citations import Citation, find_citations
 from ..document.manuscript import Manuscript, read_manuscript
@@ -331,7 +331,7 @@ class CheckContext:
 
         reported = [claim for claim in claims
                     if not claim.supported and self.settings.enabled(code_for(claim))]
-        self.rank_candidates((claim.text, paragraph_context(claim.sentence)) for claim in reported)
+        self.rank_candidates(claim.candidate_query for claim in reported)
         for claim in reported:
             claim.explanation()
 

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ..claims.detect import Claim, Cue, Sentence, claim_sections, paragraph_context
+from ..claims.detect import Claim, Cue, Sentence, claim_sections
 from ..claims.model import Verdict, default_model
 from ..claims.suggestion import Suggestion
 from ..claims.worker import processes
@@ -312,7 +312,7 @@ def _plain(ctx, claims: list[Claim]) -> list[tuple]:
         sentence, cue, verdict = claim.sentence, claim.cue, claim.verdict
         found = None
         if not claim.supported:
-            found = ctx.ranked((claim.text, paragraph_context(sentence)))
+            found = ctx.ranked(claim.candidate_query)
             if found is not None:
                 found = [(intern(s.key), s.score, tuple(map(intern, s.terms)), intern(s.label))
                          for s in found]
@@ -345,7 +345,7 @@ def _rebuilt(ctx, data: bytes) -> list[Claim] | None:
                           probability, verdict, threshold, explained)
             claims.append(claim)
             if found is not None:
-                ranked[(claim.text, paragraph_context(sentence))] = tuple(
+                ranked[claim.candidate_query] = tuple(
                     Suggestion(key, score, terms, label) for key, score, terms, label in found)
     except Exception:
         return None

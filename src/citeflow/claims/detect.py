@@ -679,6 +679,12 @@ class Claim:
         return self.sentence.end
 
     @property
+    def candidate_query(self) -> tuple[str, str]:
+        """The sentence and the paragraph text its candidate references are ranked with
+        (:func:`paragraph_context`)."""
+        return self.sentence.text, paragraph_context(self.sentence)
+
+    @property
     def keys(self) -> list[str]:
         """Cited keys, in order, without repeats."""
         return list(dict.fromkeys(c.key for c in self.citations))
