@@ -318,11 +318,12 @@ def tokens(text: str) -> list[str]:
     return [token for token, _ in analyse(text)]
 
 
-def _document_tokens(title: list[str], keywords: list[str], abstract: list[str],
-                     container: list[str]) -> list[str]:
-    """A reference's tokens: title and keywords twice, abstract and journal once (of the
-    journal's name, only the subject words)."""
-    return title * 2 + keywords * 2 + abstract + _subject_terms(container)
+def _document_parts(title: list[str], keywords: list[str], abstract: list[str],
+                    subject: list[str]) -> tuple[list[str], ...]:
+    """The token lists a reference's document is made of, in order: title and keywords
+    twice, abstract and the subject words of its journal's name (:func:`_subject_terms`)
+    once."""
+    return title, title, keywords, keywords, abstract, subject
 
 
 def _subject_terms(container: list[str]) -> list[str]:
@@ -545,7 +546,9 @@ class Suggester:
     @classmethod
     def _document(cls, ref) -> list[str]:
         """Tokens of one reference: title and keywords twice, abstract and journal once."""
-        return _document_tokens(*(tokens(text) for text in cls._texts(ref)))
+        title, keywords, abstract, container = (tokens(text) for text in cls._texts(ref))
+        return list(chain.from_iterable(_document_parts(title, keywords, abstract,
+                                                        _subject_terms(container))))
 
     @staticmethod
     def _analysed(texts: Sequence[tuple[str, str, str, str]]) -> Documents:
@@ -558,8 +561,8 @@ class Suggester:
         analysed = dict(zip(distinct, tokens_split(distinct, tokens_many)))
         del distinct
         containers = {container: _subject_terms(analysed[container]) for _, _, _, container in texts}
-        return Documents.joined([(analysed[title], analysed[title], analysed[keywords], analysed[keywords],
-                                  analysed[abstract], containers[container])
+        return Documents.joined([_document_parts(analysed[title], analysed[keywords], analysed[abstract],
+                                                 containers[container])
                                  for title, keywords, abstract, container in texts])
 
     def _query(self, sentence: str, paragraph: str) -> _Query:

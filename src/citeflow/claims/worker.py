@@ -16,10 +16,10 @@ answers anything but the expected array, its texts are analysed in this process:
 never different.
 
 ``CITEFLOW_ANALYSIS_PROCESSES`` sets how many processes analyse (default: 2 where at least
-two processors are available to citeflow, else 1; 1 keeps everything in one process). It
+two processors are available to citeflow, else 1; 1 keeps everything in one process); it
 also decides whether the claims of a long manuscript are judged in two
-(:mod:`citeflow.checks.parallel`). Only
-texts of at least :data:`PARALLEL_CHARACTERS` characters in all are split.
+(:mod:`citeflow.checks.parallel`). Only texts of at least :data:`PARALLEL_CHARACTERS`
+characters in all are split.
 """
 
 from __future__ import annotations
